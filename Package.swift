@@ -1,0 +1,37 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "netfault",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "netfault", targets: ["netfault"]),
+        .library(name: "NetFaultCore", targets: ["NetFaultCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libnetfilter_queue + libmnl; the .pc file of the former does not pull in the latter,
+        // so the module map links both.
+        .systemLibrary(
+            name: "CNetfilterQueue",
+            pkgConfig: "libnetfilter_queue",
+            providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
+        ),
+        // Pure decision logic: packets, rules, flows, engine, report. No syscalls, no C target.
+        .target(
+            name: "NetFaultCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "netfault",
+            dependencies: [
+                "NetFaultCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "NetFaultCoreTests", dependencies: ["NetFaultCore"]),
+    ]
+)

@@ -1,0 +1,42 @@
+/// What the engine decided for one packet. The queue loop carries it out: one verdict for the
+/// packet itself, then the injections, in order.
+public struct Decision: Sendable, Equatable {
+    public enum Verdict: Sendable, Equatable {
+        /// Let the packet through as it is.
+        case accept
+        /// Discard it.
+        case drop
+        /// Keep it and let it through at the deadline.
+        case acceptAfter(Instant)
+        /// Keep it until the run ends, then drop it (`hold: forever`).
+        case holdUntilEnd
+        /// Let these bytes through instead of the packet (a rewrite; checksums already recomputed).
+        case replace([UInt8])
+    }
+
+    public var verdict: Verdict
+    /// Packets to send, e.g. RSTs, ICMP errors, duplicates; each is a complete IP packet.
+    public var injections: [Injection]
+    /// The index of the rule that acted, nil when none did.
+    public var rule: Int?
+
+    public init(_ verdict: Verdict, injections: [Injection] = [], rule: Int? = nil) {
+        self.verdict = verdict
+        self.injections = injections
+        self.rule = rule
+    }
+
+    public static let accept = Decision(.accept)
+}
+
+/// A packet netfault sends on its own, and which side of the connection it is for.
+public struct Injection: Sendable, Equatable {
+    /// A complete IPv4 or IPv6 packet with correct checksums.
+    public var bytes: [UInt8]
+    public var toward: Side
+
+    public init(bytes: [UInt8], toward: Side) {
+        self.bytes = bytes
+        self.toward = toward
+    }
+}

@@ -1,0 +1,106 @@
+extension Engine {
+    /// Finds the first rule whose match holds and turns its action into a decision.
+    mutating func decide(_ packet: Packet, flowSlot: Int32, side: Side, at now: Instant, checksum: ChecksumMode) -> Decision {
+        for index in rules.indices where matches(rules[index], packet, flowSlot: flowSlot, side: side, at: now) {
+            let isNewConnection = table[flowSlot].noteFault(rule: index, at: now)
+            ruleStatistics[index].fired += 1
+            if isNewConnection { ruleStatistics[index].connections += 1 }
+            var decision = act(rules[index].rule.action, rule: index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+            decision.rule = index
+            return decision
+        }
+        return .accept
+    }
+
+    /// Every field of the match, cheapest first; `nth` counts packets that satisfied the rest, and the
+    /// probability is rolled last, so a packet that loses the roll goes on to the next rule.
+    private mutating func matches(_ rule: CompiledRule, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Bool {
+        let match = rule.match
+        let flow = table[flowSlot]
+        guard match.transport == flow.transport else { return false }
+        if let from = match.from, from != side { return false }
+        guard rule.matchesEndpoints(client: flow.client, server: flow.server, transport: flow.transport) else { return false }
+        if let flags = match.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
+        if let bytes = match.afterBytes, flow.payloadBytes < bytes { return false }
+        if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
+        if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }
+        if let slot = rule.slot, match.countsConnections {
+            let state = flow.ruleSlots[slot]
+            guard state.ordinal != 0 else { return false }
+            if let range = match.connection, !range.contains(Int(state.ordinal)) { return false }
+            if let over = match.concurrentOver, state.othersOpenAtStart < over { return false }
+        }
+        if let needle = match.payload, !packet.payload.contains(needle) { return false }
+        if let nth = match.nth, let slot = rule.slot {
+            table[flowSlot].ruleSlots[slot].matchingPackets += 1
+            if table[flowSlot].ruleSlots[slot].matchingPackets != nth { return false }
+        }
+        if let probability = match.probability, random.unitInterval() >= probability { return false }
+        return true
+    }
+
+    private mutating func act(_ action: Action, rule: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
+                              checksum: ChecksumMode) -> Decision {
+        switch action {
+        case .pass:
+            return .accept
+        case .drop:
+            return Decision(.drop)
+        case .hold(let duration?):
+            return Decision(.acceptAfter(now + duration))
+        case .hold(nil):
+            return Decision(.holdUntilEnd)
+        case .delay(let delay, let jitter):
+            let spread = jitter.nanoseconds
+            let offset = spread == 0 ? 0 : Int64((random.unitInterval() * 2 - 1) * Double(spread))
+            return Decision(.acceptAfter(Instant(nanoseconds: (now + delay).nanoseconds + offset)))
+        case .reset(let target):
+            var injections: [Injection] = []
+            if target.includes(side) { injections.append(Injection(bytes: ResetBuilder.towardSender(of: packet), toward: side)) }
+            if target.includes(side.other) {
+                injections.append(Injection(bytes: ResetBuilder.towardReceiver(of: packet), toward: side.other))
+            }
+            if table[flowSlot].injectedReset == nil {
+                table[flowSlot].injectedReset = InjectedReset(rule: rule, toward: target, at: now)
+            }
+            return Decision(.drop, injections: injections)
+        case .reject(let kind):
+            let answer: [UInt8]
+            switch kind {
+            case .tcpReset:
+                answer = ResetBuilder.towardSender(of: packet)
+                if table[flowSlot].injectedReset == nil {
+                    table[flowSlot].injectedReset = InjectedReset(rule: rule, toward: ResetTarget(rawValue: side.rawValue)!, at: now)
+                }
+            case .icmpPortUnreachable: answer = PacketBuilder.icmpUnreachable(.port, quoting: packet, from: packet.destination)
+            case .icmpHostUnreachable: answer = PacketBuilder.icmpUnreachable(.host, quoting: packet, from: packet.destination)
+            case .icmpAdminProhibited:
+                answer = PacketBuilder.icmpUnreachable(.adminProhibited, quoting: packet, from: packet.destination)
+            }
+            return Decision(.drop, injections: [Injection(bytes: answer, toward: side)])
+        case .rewrite(let rewrite):
+            return Decision(.replace(packet.rewritten(with: rewrite, checksum: checksum)))
+        case .duplicate(let copies):
+            let bytes = Array(packet.bytes)
+            return Decision(.accept, injections: Array(repeating: Injection(bytes: bytes, toward: side.other), count: copies))
+        }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether `needle` occurs in these bytes.
+    func contains(_ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= count else { return needle.isEmpty }
+        let lastStart = count - needle.count
+        var index = 0
+        while index <= lastStart {
+            if self[index] == first {
+                var matched = 1
+                while matched < needle.count, self[index + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,203 @@
+/// The decision engine: given a packet and the time, it tracks the packet's connection and returns
+/// what to do with it. It never blocks, sleeps or reads a clock, so tests drive it packet by packet.
+public struct Engine {
+    public struct Configuration: Sendable {
+        /// The most connections tracked at once; beyond it the least recently active is forgotten.
+        public var flowCapacity = 262_144
+        /// How long an open TCP connection may be silent before it is forgotten. Raised automatically
+        /// to twice the longest `idle:` in the rules, so an idle connection is still known when it wakes.
+        public var openTCPTimeout: Duration = .seconds(3600)
+        /// How long a UDP or ICMP flow may be silent before it is over (also raised for `idle:` rules).
+        public var datagramTimeout: Duration = .seconds(30)
+        /// How long a closed TCP connection is kept for its late packets.
+        public var closedTimeout: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    /// How often a rule acted, and on how many distinct connections.
+    public struct RuleStatistics: Sendable, Equatable {
+        public var fired = 0
+        public var connections = 0
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var packets = 0
+        /// Packets with no transport header to match (non-initial fragments, other protocols); accepted.
+        public var untracked = 0
+        public var flowsCreated = 0
+        public var flowsExpired = 0
+        /// Flows forgotten because the table was full.
+        public var flowsEvicted = 0
+    }
+
+    public let ruleSet: RuleSet
+    public let seed: UInt64
+    public internal(set) var ruleStatistics: [RuleStatistics]
+    public internal(set) var statistics = Statistics()
+    /// Connections that ended (expired, evicted or replaced by a new connection on the same ports)
+    /// after a fault touched them, kept for the report.
+    public private(set) var retiredFaultedFlows: [Flow] = []
+
+    let rules: [CompiledRule]
+    let slotCount: Int
+    var table: FlowTable
+    var random: SeededGenerator
+    /// Per rule with a state slot: connections counted so far, and how many of them are open now.
+    var connectionsCounted: [Int32]
+    var connectionsOpen: [Int32]
+
+    public init(ruleSet: RuleSet, seed: UInt64, configuration: Configuration = .init()) {
+        self.ruleSet = ruleSet
+        self.seed = seed
+        var slot = 0
+        var compiled: [CompiledRule] = []
+        for rule in ruleSet.rules {
+            let needsSlot = rule.match.countsConnections || rule.match.nth != nil
+            compiled.append(CompiledRule(rule, slot: needsSlot ? slot : nil))
+            if needsSlot { slot += 1 }
+        }
+        rules = compiled
+        slotCount = slot
+        connectionsCounted = Array(repeating: 0, count: slot)
+        connectionsOpen = Array(repeating: 0, count: slot)
+        ruleStatistics = Array(repeating: RuleStatistics(), count: compiled.count)
+        random = SeededGenerator(seed: seed)
+        let longestIdle = ruleSet.rules.compactMap(\.match.idle).max() ?? .zero
+        var timeouts = FlowTable.Timeouts()
+        timeouts.openTCP = max(configuration.openTCPTimeout, longestIdle * 2)
+        timeouts.datagram = max(configuration.datagramTimeout, longestIdle * 2)
+        timeouts.closed = configuration.closedTimeout
+        table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: timeouts)
+    }
+
+    /// The connections tracked now.
+    public var flows: some Sequence<Flow> { table.all }
+
+    public var trackedFlowCount: Int { table.count }
+
+    /// Decides one packet's fate and accounts for it in its connection.
+    ///
+    /// - Parameter checksum: how a rewritten packet's transport checksum is written; `.partial` when
+    ///   the kernel reports the packet's checksum as not yet computed (GSO/offload).
+    public mutating func process(_ packet: Packet, at now: Instant, checksum: ChecksumMode = .full) -> Decision {
+        statistics.packets += 1
+        expire(at: now)
+        guard let transport = packet.transport else {
+            statistics.untracked += 1
+            return .accept
+        }
+        let key = FlowKey(packet, transport: transport)
+        var slot = table.slot(for: key)
+        if let existing = slot, startsNewConnection(packet, replacing: table[existing]) {
+            retire(table.remove(existing))
+            slot = nil
+        }
+        let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
+        let side = table[flowSlot].side(of: packet)
+        let decision = decide(packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        table[flowSlot].record(packet, from: side, at: now)
+        noteIfClosed(flowSlot)
+        table.touch(flowSlot)
+        return decision
+    }
+
+    /// Forgets connections idle past their timeout. `process` calls it; the queue loop also calls it
+    /// when no packets arrive.
+    public mutating func expire(at now: Instant) {
+        var expired: [Flow] = []
+        table.expire(at: now) { expired.append($0) }
+        statistics.flowsExpired += expired.count
+        for flow in expired { retire(flow) }
+    }
+
+    // MARK: Connections
+
+    /// A SYN on a known 5-tuple opens a new connection when the old one is over, was only seen
+    /// mid-stream, or the SYN carries another initial sequence number (port reuse).
+    private func startsNewConnection(_ packet: Packet, replacing flow: Flow) -> Bool {
+        guard packet.transport == .tcp, packet.tcpFlags.contains(.syn), !packet.tcpFlags.contains(.ack) else { return false }
+        if flow.isClosed || !flow.sawOpening { return true }
+        let sender = flow.side(of: packet)
+        if sender == .server { return true }
+        return flow.fromClient.synSeen && flow.fromClient.initialSequence != packet.sequenceNumber
+    }
+
+    private mutating func openFlow(_ packet: Packet, key: FlowKey, transport: Transport, at now: Instant) -> Int32 {
+        let source = Endpoint(packet.source, packet.sourcePort)
+        let destination = Endpoint(packet.destination, packet.destinationPort)
+        let senderIsClient: Bool
+        var sawOpening = true
+        switch transport {
+        case .tcp:
+            let flags = packet.tcpFlags
+            if flags.contains(.syn) {
+                senderIsClient = !flags.contains(.ack)
+                sawOpening = senderIsClient
+            } else {
+                senderIsClient = inferSenderIsClient(source, destination, transport: transport) ?? (source.port > destination.port)
+                sawOpening = false
+            }
+        case .udp:
+            senderIsClient = inferSenderIsClient(source, destination, transport: transport) ?? true
+        case .icmp:
+            // Echo replies (v4 0, v6 129) come from the server; requests and errors' recipients are clients.
+            senderIsClient = ![0, 129].contains(packet.icmpType) && !packet.isICMPError
+        }
+        let (client, server) = senderIsClient ? (source, destination) : (destination, source)
+        var flow = Flow(key: key, client: client, server: server, sawOpening: sawOpening, at: now, slotCount: slotCount)
+        for rule in rules where rule.match.countsConnections {
+            guard let slot = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
+            connectionsCounted[slot] += 1
+            flow.ruleSlots[slot].ordinal = connectionsCounted[slot]
+            flow.ruleSlots[slot].othersOpenAtStart = connectionsOpen[slot]
+            connectionsOpen[slot] += 1
+        }
+        statistics.flowsCreated += 1
+        let (slot, evicted) = table.insert(flow)
+        if let evicted {
+            statistics.flowsEvicted += 1
+            retire(evicted)
+        }
+        return slot
+    }
+
+    /// For a connection first seen mid-stream: the first rule whose server/client fields tell the
+    /// two ends apart decides who is the client. Nil when no rule does.
+    private func inferSenderIsClient(_ source: Endpoint, _ destination: Endpoint, transport: Transport) -> Bool? {
+        for rule in rules where rule.match.transport == transport {
+            let match = rule.match
+            if let ports = match.serverPort, ports.contains(source.port) != ports.contains(destination.port) {
+                return ports.contains(destination.port)
+            }
+            if let cidr = match.server, cidr.contains(source.address) != cidr.contains(destination.address) {
+                return cidr.contains(destination.address)
+            }
+            if let ports = match.clientPort, ports.contains(source.port) != ports.contains(destination.port) {
+                return ports.contains(source.port)
+            }
+            if let cidr = match.client, cidr.contains(source.address) != cidr.contains(destination.address) {
+                return cidr.contains(source.address)
+            }
+        }
+        return nil
+    }
+
+    private mutating func noteIfClosed(_ slot: Int32) {
+        guard table[slot].countedOpen, table[slot].transport == .tcp, table[slot].isClosed else { return }
+        table[slot].countedOpen = false
+        releaseOpenCount(table[slot].ruleSlots)
+    }
+
+    /// The connection no longer counts as open for `concurrent_over`.
+    private mutating func releaseOpenCount(_ ruleSlots: [RuleSlot]) {
+        for (slot, state) in ruleSlots.enumerated() where state.ordinal != 0 {
+            connectionsOpen[slot] -= 1
+        }
+    }
+
+    private mutating func retire(_ flow: Flow) {
+        if flow.countedOpen { releaseOpenCount(flow.ruleSlots) }
+        if !flow.faults.isEmpty { retiredFaultedFlows.append(flow) }
+    }
+}

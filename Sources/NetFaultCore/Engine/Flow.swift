@@ -1,0 +1,168 @@
+/// What the engine knows about one connection (or UDP/ICMP flow): who is who, what crossed, how it ended.
+public struct Flow: Sendable {
+    public let key: FlowKey
+    public let client: Endpoint
+    public let server: Endpoint
+    /// False when netfault first saw the connection mid-stream and inferred the sides.
+    public let sawOpening: Bool
+    public let firstSeen: Instant
+    public internal(set) var lastSeen: Instant
+    /// The client's side and the server's side of the conversation.
+    public internal(set) var fromClient = DirectionStats()
+    public internal(set) var fromServer = DirectionStats()
+    /// When the client's ACK completed the handshake.
+    public internal(set) var established: Instant?
+    /// Who sent the first RST seen, if any.
+    public internal(set) var resetBy: Side?
+    /// The first RSTs netfault itself sent on this connection (a `reset` or `reject: tcp-reset` rule).
+    public internal(set) var injectedReset: InjectedReset?
+    /// The faults netfault applied to this connection, one record per rule.
+    public internal(set) var faults: [FaultRecord] = []
+    /// Per-rule state for rules that count connections or packets; indexed by the rule's state slot.
+    var ruleSlots: [RuleSlot]
+    /// Whether this flow is counted as open for `concurrent_over`.
+    var countedOpen = true
+
+    init(key: FlowKey, client: Endpoint, server: Endpoint, sawOpening: Bool, at now: Instant, slotCount: Int) {
+        self.key = key
+        self.client = client
+        self.server = server
+        self.sawOpening = sawOpening
+        firstSeen = now
+        lastSeen = now
+        ruleSlots = slotCount == 0 ? [] : Array(repeating: RuleSlot(), count: slotCount)
+    }
+
+    public var transport: Transport { key.transport }
+
+    /// Payload bytes carried so far, both directions.
+    public var payloadBytes: UInt64 { fromClient.payloadBytes + fromServer.payloadBytes }
+
+    /// A TCP connection is over once an RST passed or both sides sent FIN.
+    public var isClosed: Bool {
+        resetBy != nil || injectedReset != nil || (fromClient.finSeen && fromServer.finSeen)
+    }
+
+    func side(of packet: Packet) -> Side {
+        packet.source == client.address && packet.sourcePort == client.port ? .client : .server
+    }
+
+    func stats(_ side: Side) -> DirectionStats { side == .client ? fromClient : fromServer }
+
+    /// Counts the packet and its new bytes, and notes retransmissions and the handshake.
+    mutating func record(_ packet: Packet, from side: Side, at now: Instant) {
+        let previous = lastSeen
+        lastSeen = now
+        if side == .client {
+            fromClient.record(packet, at: now, previousActivity: previous)
+        } else {
+            fromServer.record(packet, at: now, previousActivity: previous)
+        }
+        if packet.tcpFlags.contains(.rst), resetBy == nil { resetBy = side }
+        if established == nil, side == .client, fromServer.synSeen, packet.tcpFlags.contains(.ack),
+           !packet.tcpFlags.contains(.syn), !packet.tcpFlags.contains(.rst) {
+            established = now
+        }
+    }
+
+    mutating func noteFault(rule: Int, at now: Instant) -> Bool {
+        if let index = faults.firstIndex(where: { $0.rule == rule }) {
+            faults[index].count += 1
+            return false
+        }
+        faults.append(FaultRecord(rule: rule, count: 1, first: now))
+        return true
+    }
+}
+
+/// One direction of a connection, as netfault saw it.
+public struct DirectionStats: Sendable {
+    public internal(set) var packets: UInt64 = 0
+    /// Payload bytes of new data (retransmitted bytes are not counted twice).
+    public internal(set) var payloadBytes: UInt64 = 0
+    /// Data segments (and SYN/FIN) whose whole sequence range had been seen before.
+    public internal(set) var retransmissions: UInt32 = 0
+    /// The longest time between two consecutive retransmissions: the RTO backoff actually seen.
+    public internal(set) var largestRetransmissionGap: Int64 = 0
+    public internal(set) var lastRetransmission: Instant?
+    public internal(set) var synSeen = false
+    /// The sequence number of the first SYN seen from this side.
+    public internal(set) var initialSequence: UInt32 = 0
+    public internal(set) var finSeen = false
+    /// The sequence number just past the highest byte seen (RFC 9293 SND.NXT as seen on the wire).
+    public internal(set) var nextSequence: UInt32 = 0
+    public internal(set) var sequenceKnown = false
+    public internal(set) var lastAcknowledgment: UInt32 = 0
+
+    mutating func record(_ packet: Packet, at now: Instant, previousActivity: Instant) {
+        packets += 1
+        let flags = packet.tcpFlags
+        guard packet.transport == .tcp else {
+            payloadBytes += UInt64(packet.payloadLength)
+            return
+        }
+        if flags.contains(.ack) { lastAcknowledgment = packet.acknowledgmentNumber }
+        let length = packet.sequenceLength
+        let start = packet.sequenceNumber
+        let end = start &+ length
+        if flags.contains(.syn) {
+            if synSeen, sequenceKnown, !sequenceBefore(nextSequence, end) {
+                noteRetransmission(at: now)
+            }
+            if !synSeen { initialSequence = start }
+            synSeen = true
+        }
+        if flags.contains(.fin) { finSeen = true }
+        guard length > 0, !flags.contains(.rst) else { return }
+        guard sequenceKnown else {
+            sequenceKnown = true
+            nextSequence = end
+            payloadBytes += UInt64(packet.payloadLength)
+            return
+        }
+        if !sequenceBefore(nextSequence, end) {
+            // Entirely at or below what was already seen: a retransmission (the SYN case is counted above).
+            if !flags.contains(.syn) { noteRetransmission(at: now) }
+        } else {
+            let fresh = end &- (sequenceBefore(start, nextSequence) ? nextSequence : start)
+            let dataFresh = min(UInt32(packet.payloadLength), fresh)
+            payloadBytes += UInt64(dataFresh)
+            nextSequence = end
+        }
+    }
+
+    private mutating func noteRetransmission(at now: Instant) {
+        retransmissions += 1
+        if let last = lastRetransmission { largestRetransmissionGap = max(largestRetransmissionGap, now.since(last)) }
+        lastRetransmission = now
+    }
+}
+
+/// `a` comes before `b` in sequence space (RFC 1982 serial arithmetic, modulo 2^32).
+@inlinable
+func sequenceBefore(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
+
+/// A rule that acted on a connection: how often, and when first.
+public struct FaultRecord: Sendable, Equatable {
+    /// The rule's index in the rule set.
+    public var rule: Int
+    public var count: Int
+    public var first: Instant
+}
+
+/// RSTs netfault sent on a connection: by which rule, and to whom.
+public struct InjectedReset: Sendable, Equatable {
+    public var rule: Int
+    public var toward: ResetTarget
+    public var at: Instant
+}
+
+/// Per-connection state of one stateful rule.
+struct RuleSlot: Sendable {
+    /// This connection's number among those matching the rule's address/port fields; 0 when it does not match them.
+    var ordinal: Int32 = 0
+    /// How many other such connections were open when this one began.
+    var othersOpenAtStart: Int32 = 0
+    /// Packets that satisfied the rest of the match, for `nth`.
+    var matchingPackets: Int32 = 0
+}

@@ -1,0 +1,127 @@
+/// The connections the engine tracks, with bounded memory: flows live in slots, indexed by key, and
+/// sit on one of three least-recently-active lists by how soon they expire (open TCP, datagram
+/// flows, closed TCP). Expiry pops list heads, and a full table evicts the oldest idle flow first,
+/// so both cost O(1) per packet.
+struct FlowTable {
+    struct Timeouts: Sendable {
+        /// An open TCP connection silent this long is forgotten.
+        var openTCP: Duration = .seconds(3600)
+        /// A UDP or ICMP flow silent this long is over (RFC 4787 suggests at least 2 minutes for NATs; 30 s is what people meet).
+        var datagram: Duration = .seconds(30)
+        /// A closed TCP connection lingers this long so late retransmissions still belong to it.
+        var closed: Duration = .seconds(10)
+    }
+
+    enum ListKind: Int, CaseIterable { case openTCP, datagram, closed }
+
+    private struct Links {
+        var previous: Int32 = -1
+        var next: Int32 = -1
+        var list: ListKind = .openTCP
+        var live = false
+    }
+
+    private(set) var flows: [Flow?] = []
+    private var links: [Links] = []
+    private var index: [FlowKey: Int32] = [:]
+    private var freeSlots: [Int32] = []
+    private var heads = [Int32](repeating: -1, count: ListKind.allCases.count)
+    private var tails = [Int32](repeating: -1, count: ListKind.allCases.count)
+    private var timeouts: [Int64]
+    let capacity: Int
+
+    init(capacity: Int, timeouts: Timeouts) {
+        self.capacity = capacity
+        self.timeouts = [timeouts.openTCP.nanoseconds, timeouts.datagram.nanoseconds, timeouts.closed.nanoseconds]
+        index.reserveCapacity(min(capacity, 1 << 16))
+    }
+
+    var count: Int { index.count }
+
+    func slot(for key: FlowKey) -> Int32? { index[key] }
+
+    subscript(slot: Int32) -> Flow {
+        get { flows[Int(slot)]! }
+        _modify { yield &flows[Int(slot)]! }
+    }
+
+    /// Adds a flow; when the table is full, first evicts the least recently active one and returns it.
+    mutating func insert(_ flow: Flow) -> (slot: Int32, evicted: Flow?) {
+        var evicted: Flow?
+        if index.count >= capacity, let oldest = oldestSlot() {
+            evicted = remove(oldest)
+        }
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            flows[Int(slot)] = flow
+        } else {
+            slot = Int32(flows.count)
+            flows.append(flow)
+            links.append(Links())
+        }
+        index[flow.key] = slot
+        append(slot, to: kind(of: flow))
+        return (slot, evicted)
+    }
+
+    /// Marks a flow active now: it moves to the tail of its list (and to another list if it closed).
+    mutating func touch(_ slot: Int32) {
+        let flow = flows[Int(slot)]!
+        unlink(slot)
+        append(slot, to: kind(of: flow))
+    }
+
+    @discardableResult
+    mutating func remove(_ slot: Int32) -> Flow {
+        let flow = flows[Int(slot)]!
+        unlink(slot)
+        index[flow.key] = nil
+        flows[Int(slot)] = nil
+        freeSlots.append(slot)
+        return flow
+    }
+
+    /// Removes every flow idle past its list's timeout, handing each to `expire`.
+    mutating func expire(at now: Instant, _ expire: (Flow) -> Void) {
+        for kind in ListKind.allCases {
+            while heads[kind.rawValue] >= 0 {
+                let slot = heads[kind.rawValue]
+                guard now.since(flows[Int(slot)]!.lastSeen) >= timeouts[kind.rawValue] else { break }
+                expire(remove(slot))
+            }
+        }
+    }
+
+    /// Every live flow, in no particular order.
+    var all: some Sequence<Flow> { flows.lazy.compactMap { $0 } }
+
+    private func kind(of flow: Flow) -> ListKind {
+        if flow.transport != .tcp { return .datagram }
+        return flow.isClosed ? .closed : .openTCP
+    }
+
+    private func oldestSlot() -> Int32? {
+        var best: Int32?
+        for head in heads where head >= 0 {
+            if best == nil || flows[Int(head)]!.lastSeen < flows[Int(best!)]!.lastSeen { best = head }
+        }
+        return best
+    }
+
+    private mutating func append(_ slot: Int32, to kind: ListKind) {
+        let list = kind.rawValue
+        links[Int(slot)] = Links(previous: tails[list], next: -1, list: kind, live: true)
+        if tails[list] >= 0 { links[Int(tails[list])].next = slot } else { heads[list] = slot }
+        tails[list] = slot
+    }
+
+    private mutating func unlink(_ slot: Int32) {
+        let link = links[Int(slot)]
+        guard link.live else { return }
+        let list = link.list.rawValue
+        if link.previous >= 0 { links[Int(link.previous)].next = link.next } else { heads[list] = link.next }
+        if link.next >= 0 { links[Int(link.next)].previous = link.previous } else { tails[list] = link.previous }
+        links[Int(slot)].live = false
+    }
+}

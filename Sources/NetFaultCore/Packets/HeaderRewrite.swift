@@ -1,0 +1,40 @@
+/// Header fields a `rewrite` action changes in flight; nil leaves a field as it was.
+public struct HeaderRewrite: Hashable, Sendable {
+    /// TCP receive window (the raw 16-bit field; window scaling is the endpoints' business).
+    public var window: UInt16?
+    /// IPv4 TTL or IPv6 hop limit.
+    public var ttl: UInt8?
+    /// IPv4 TOS byte or IPv6 traffic class.
+    public var tos: UInt8?
+    /// The TCP flag byte, replaced whole.
+    public var flags: TCPFlags?
+    /// Keep at most this many payload bytes; IP length fields shrink to match.
+    public var truncate: Int?
+
+    public init(window: UInt16? = nil, ttl: UInt8? = nil, tos: UInt8? = nil, flags: TCPFlags? = nil, truncate: Int? = nil) {
+        self.window = window
+        self.ttl = ttl
+        self.tos = tos
+        self.flags = flags
+        self.truncate = truncate
+    }
+}
+
+/// Which ICMP "destination unreachable" a rejecting firewall answers with.
+public enum UnreachableReason: String, Sendable, CaseIterable {
+    /// ICMPv4 3/3, ICMPv6 1/4.
+    case port
+    /// ICMPv4 3/1, ICMPv6 1/3 (address unreachable).
+    case host
+    /// ICMPv4 3/13, ICMPv6 1/1.
+    case adminProhibited
+}
+
+/// How a rewritten packet's transport checksum is written.
+public enum ChecksumMode: Sendable {
+    /// The complete checksum, as on the wire.
+    case full
+    /// Only the pseudo-header sum, not complemented: the kernel finishes the checksum on transmit.
+    /// Used when the queue reports the checksum as not ready (CHECKSUM_PARTIAL, e.g. GSO packets).
+    case partial
+}

@@ -1,0 +1,72 @@
+/// The traffic a rule set sends to the queue: at each hook, packets of either direction of any
+/// connection some rule could match. Everything else never leaves the kernel's fast path.
+public struct DiversionPlan: Sendable, Equatable {
+    /// One packet filter, as a firewall rule would express it.
+    public struct Filter: Hashable, Sendable, CustomStringConvertible {
+        /// nil: both IPv4 and IPv6.
+        public var family: IPAddress.Family?
+        public var transport: Transport
+        public var source: CIDR?
+        public var destination: CIDR?
+        public var sourcePorts: PortRange?
+        public var destinationPorts: PortRange?
+
+        /// Whether every packet this filter's `other` takes is taken by this one too.
+        func covers(_ other: Filter) -> Bool {
+            guard transport == other.transport, family == nil || family == other.family else { return false }
+            func coversCIDR(_ mine: CIDR?, _ theirs: CIDR?) -> Bool {
+                guard let mine else { return true }
+                guard let theirs else { return false }
+                return mine.family == theirs.family && mine.prefixLength <= theirs.prefixLength && mine.contains(theirs.network)
+            }
+            func coversPorts(_ mine: PortRange?, _ theirs: PortRange?) -> Bool {
+                guard let mine else { return true }
+                guard let theirs else { return false }
+                return mine.lower <= theirs.lower && theirs.upper <= mine.upper
+            }
+            return coversCIDR(source, other.source) && coversCIDR(destination, other.destination)
+                && coversPorts(sourcePorts, other.sourcePorts) && coversPorts(destinationPorts, other.destinationPorts)
+        }
+
+        public var description: String {
+            var words = [family.map { "ipv\($0.rawValue)" } ?? "ipv4+ipv6", transport.rawValue]
+            if let source { words.append("from \(source)") }
+            if let sourcePorts { words.append("source port \(sourcePorts)") }
+            if let destination { words.append("to \(destination)") }
+            if let destinationPorts { words.append("destination port \(destinationPorts)") }
+            if words.count == 2 { words.append("all packets") }
+            return words.joined(separator: " ")
+        }
+    }
+
+    public let queue: UInt16
+    public let hooks: [Hook]
+    /// Applied at every hook; none covers another.
+    public let filters: [Filter]
+
+    public init(_ ruleSet: RuleSet) {
+        queue = ruleSet.queue
+        hooks = ruleSet.hooks
+        var candidates: [Filter] = []
+        for rule in ruleSet.rules {
+            let match = rule.match
+            let family = match.client?.family ?? match.server?.family
+            // Client to server, then server to client: both directions of the connection.
+            let forward = Filter(family: family, transport: match.transport, source: match.client, destination: match.server,
+                                 sourcePorts: match.clientPort, destinationPorts: match.serverPort)
+            let backward = Filter(family: family, transport: match.transport, source: match.server, destination: match.client,
+                                  sourcePorts: match.serverPort, destinationPorts: match.clientPort)
+            for filter in [forward, backward] where !candidates.contains(filter) { candidates.append(filter) }
+        }
+        filters = candidates.enumerated().filter { index, filter in
+            !candidates.enumerated().contains { otherIndex, other in
+                otherIndex != index && other.covers(filter) && !(filter.covers(other) && otherIndex > index)
+            }
+        }.map(\.element)
+    }
+
+    /// The filters that apply to one address family.
+    public func filters(for family: IPAddress.Family) -> [Filter] {
+        filters.filter { $0.family == nil || $0.family == family }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Yams
+
+/// A rule file read from disk or text and validated completely: either a usable `RuleSet` (maybe
+/// with warnings) or a `RuleFileError` listing every problem with file:line:column and field path.
+public struct RuleFile: Sendable {
+    /// The name used in diagnostics (the path as the user gave it).
+    public let name: String
+    public let ruleSet: RuleSet
+    public let warnings: [RuleFileDiagnostic]
+
+    /// Reads and validates `path`. Files over 1 MiB are refused without being read whole.
+    public static func load(path: String) throws(RuleFileError) -> RuleFile {
+        let limit = YAMLShapeGuard.maximumFileSize
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "does not exist"
+            throw RuleFileError(diagnostics: [.init(file: path, line: 0, column: 0, path: "", message: "the rule file \(reason)")])
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: limit + 1) ?? Data()
+        } catch {
+            throw RuleFileError(diagnostics: [.init(file: path, line: 0, column: 0, path: "", message: "reading failed: \(error)")])
+        }
+        guard data.count <= limit else {
+            throw RuleFileError(diagnostics: [.init(file: path, line: 0, column: 0, path: "",
+                                                    message: "the file is over 1 MiB; a rule file is a few KB")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw RuleFileError(diagnostics: [.init(file: path, line: 0, column: 0, path: "", message: "the file is not UTF-8 text")])
+        }
+        return try parse(text, name: path)
+    }
+
+    /// Validates rule-file text; `name` is used in diagnostics.
+    public static func parse(_ text: String, name: String) throws(RuleFileError) -> RuleFile {
+        func fail(_ line: Int, _ column: Int, _ message: String) -> RuleFileError {
+            RuleFileError(diagnostics: [.init(file: name, line: line, column: column, path: "", message: message)])
+        }
+        guard text.utf8.count <= YAMLShapeGuard.maximumFileSize else {
+            throw fail(0, 0, "the file is over 1 MiB; a rule file is a few KB")
+        }
+        do {
+            try YAMLShapeGuard.check(text)
+        } catch {
+            switch error {
+            case .tooDeep(let line, let column, let depth):
+                throw fail(line, column, "nesting is \(depth) levels deep here; at most \(YAMLShapeGuard.maximumDepth) are allowed")
+            case .tooManyNodes(let line, let column):
+                throw fail(line, column, "the document expands to over \(YAMLShapeGuard.maximumNodes) nodes (aliases followed); refusing it")
+            case .complexKey(let line, let column):
+                throw fail(line, column, "a mapping key must be a plain value, not a list or mapping")
+            }
+        }
+        let root: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else { throw fail(0, 0, "the rule file is empty") }
+            root = composed
+        } catch let error as RuleFileError {
+            throw error
+        } catch let error as YamlError {
+            throw Self.diagnose(error, name: name)
+        } catch {
+            throw fail(0, 0, "malformed YAML: \(error)")
+        }
+        var reader = RuleFileReader(file: name)
+        let ruleSet = reader.readRuleSet(root)
+        // Stable sort: file order, and fields of one node in the order they were checked.
+        let inFileOrder = reader.diagnostics.enumerated().sorted {
+            ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
+        }.map(\.element)
+        let errors = inFileOrder.filter { $0.severity == .error }
+        let warnings = inFileOrder.filter { $0.severity == .warning }
+        guard let ruleSet, errors.isEmpty else { throw RuleFileError(diagnostics: errors + warnings) }
+        return RuleFile(name: name, ruleSet: ruleSet, warnings: warnings)
+    }
+
+    private static func diagnose(_ error: YamlError, name: String) -> RuleFileError {
+        func at(_ mark: Mark, _ problem: String, _ context: YamlError.Context?) -> RuleFileError {
+            let detail = context.map { "\($0.text) (line \($0.mark.line)): " } ?? ""
+            return RuleFileError(diagnostics: [.init(file: name, line: mark.line, column: mark.column, path: "",
+                                                     message: "malformed YAML: \(detail)\(problem)")])
+        }
+        switch error {
+        case .scanner(let context, let problem, let mark, _): return at(mark, problem, context)
+        case .parser(let context, let problem, let mark, _): return at(mark, problem, context)
+        case .composer(let context, let problem, let mark, _): return at(mark, problem, context)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return at(context.mark, "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping", nil)
+        default:
+            return RuleFileError(diagnostics: [.init(file: name, line: 0, column: 0, path: "", message: "malformed YAML: \(error)")])
+        }
+    }
+}

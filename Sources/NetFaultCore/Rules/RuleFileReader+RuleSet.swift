@@ -1,0 +1,124 @@
+import Yams
+
+extension RuleFileReader {
+    static let topLevelKeys = ["queue", "hooks", "duration", "seed", "rules"]
+    static let ruleKeys = ["name", "match", "action"]
+    /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
+    static let maximumHold: Duration = .seconds(3600)
+    static let maximumRuleNameLength = 64
+
+    /// The whole document. Returns nil when the document is not even a mapping with rules.
+    mutating func readRuleSet(_ root: Node) -> RuleSet? {
+        guard let entries = mapping(root, "", allowed: Self.topLevelKeys, what: "a rule file") else { return nil }
+        var ruleSet = RuleSet()
+        var sawRules = false
+        for entry in entries {
+            let path = entry.key
+            switch entry.key {
+            case "queue":
+                ruleSet.queue = integer(entry.value, path, in: 0...65535, what: "a queue number") ?? 0
+            case "hooks":
+                ruleSet.hooks = readHooks(entry.value, path) ?? ruleSet.hooks
+            case "duration":
+                if let value = duration(entry.value, path) {
+                    if value <= .zero { error(entry.value, path, "must be longer than 0s") }
+                    ruleSet.duration = value
+                }
+            case "seed":
+                ruleSet.seed = integer(entry.value, path, in: 0...UInt64.max, what: "a seed")
+            case "rules":
+                sawRules = true
+                ruleSet.rules = readRules(entry.value, path)
+            default:
+                break
+            }
+        }
+        if !sawRules {
+            error(root, "rules", "is missing: a rule file needs at least one rule")
+        }
+        return ruleSet
+    }
+
+    private mutating func readHooks(_ node: Node, _ path: String) -> [Hook]? {
+        guard let items = list(node, path, what: "hooks") else { return nil }
+        var hooks: [Hook] = []
+        for (index, item) in items.enumerated() {
+            guard let hook = keyword(item, "\(path)[\(index)]", as: Hook.self, what: "a hook") else { continue }
+            if hooks.contains(hook) {
+                error(item, "\(path)[\(index)]", "'\(hook.rawValue)' is listed twice")
+            } else {
+                hooks.append(hook)
+            }
+        }
+        if items.isEmpty { error(node, path, "is empty: name at least one of output, input, forward") }
+        return hooks
+    }
+
+    private mutating func readRules(_ node: Node, _ path: String) -> [Rule] {
+        guard let items = list(node, path, what: "a list of rules") else { return [] }
+        if items.isEmpty { error(node, path, "is empty: a rule file needs at least one rule") }
+        var rules: [Rule] = []
+        var names: [String: Int] = [:]
+        for (index, item) in items.enumerated() {
+            let rulePath = "\(path)[\(index)]"
+            let (name, rule) = readRule(item, rulePath)
+            if let name {
+                // Checked even when the rule has other errors, so every duplicate is listed at once.
+                if let first = names[name.text] {
+                    error(name.node, "\(rulePath).name", "'\(name.text)' is already the name of rules[\(first)]; names must be unique")
+                } else {
+                    names[name.text] = index
+                }
+            }
+            guard let rule else { continue }
+            if let shadow = rules.firstIndex(where: { $0.match.isUnconditional && $0.match.transport == rule.match.transport }) {
+                warning(item, rulePath, "can never act: rules[\(shadow)] ('\(rules[shadow].name)') matches every \(rule.match.transport.rawValue) packet before it")
+            }
+            rules.append(rule)
+        }
+        return rules
+    }
+
+    /// The rule's name when it has a valid one, and the rule when it is valid as a whole.
+    private mutating func readRule(_ node: Node, _ path: String) -> (name: (text: String, node: Node)?, rule: Rule?) {
+        guard let entries = mapping(node, path, allowed: Self.ruleKeys, what: "a rule") else { return (nil, nil) }
+        var name: (text: String, node: Node)?
+        var match = Match()
+        var matchValid = true
+        var action: Action?
+        var actionNode: Node?
+        for entry in entries {
+            let fieldPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "name":
+                guard let text = scalar(entry.value, fieldPath, expected: "a name") else { continue }
+                if text.isEmpty || text.count > Self.maximumRuleNameLength
+                    || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) }) {
+                    error(entry.value, fieldPath, "'\(text)' is not a rule name: 1-\(Self.maximumRuleNameLength) letters, digits, '.', '_' or '-'")
+                } else {
+                    name = (text, entry.value)
+                }
+            case "match":
+                if Self.isNull(entry.value) { continue }
+                let before = diagnostics.count
+                match = readMatch(entry.value, fieldPath)
+                matchValid = !diagnostics[before...].contains { $0.severity == .error }
+            case "action":
+                actionNode = entry.value
+            default:
+                break
+            }
+        }
+        if name == nil, !entries.contains(where: { $0.key == "name" }) {
+            error(node, "\(path).name", "is missing: every rule needs a name")
+        }
+        if let actionNode {
+            // The action is read after the match, since what it may do depends on the protocol.
+            action = readAction(actionNode, "\(path).action", transport: matchValid ? match.transport : nil)
+        } else {
+            error(node, "\(path).action", "is missing: every rule needs an action")
+        }
+        guard let name, let action else { return (name, nil) }
+        return (name, Rule(name: name.text, match: match, action: action))
+    }
+}

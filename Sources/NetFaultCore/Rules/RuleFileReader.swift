@@ -1,0 +1,153 @@
+import Yams
+
+/// Walks a composed YAML tree and turns it into a `RuleSet`, collecting every problem as a
+/// diagnostic placed at the offending node. Nothing is thrown midway: a bad field is reported
+/// and skipped, so one run lists all errors.
+struct RuleFileReader {
+    let file: String
+    private(set) var diagnostics: [RuleFileDiagnostic] = []
+
+    init(file: String) { self.file = file }
+
+    /// A mapping entry: its key text, where the key stands, and the value.
+    struct Entry {
+        let key: String
+        let keyNode: Node
+        let value: Node
+    }
+
+    mutating func error(_ node: Node, _ path: String, _ message: String) {
+        report(.error, node, path, message)
+    }
+
+    mutating func warning(_ node: Node, _ path: String, _ message: String) {
+        report(.warning, node, path, message)
+    }
+
+    private mutating func report(_ severity: RuleFileDiagnostic.Severity, _ node: Node, _ path: String, _ message: String) {
+        let mark = node.mark
+        diagnostics.append(.init(severity, file: file, line: mark?.line ?? 0, column: mark?.column ?? 0,
+                                 path: path, message: message))
+    }
+
+    /// A short description of what a node is, for "expected X, found Y" messages.
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar):
+            if isNull(node) { return "nothing" }
+            let text = scalar.string.count > 40 ? String(scalar.string.prefix(40)) + "…" : scalar.string
+            return "\"\(text)\""
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
+    /// The entries of a mapping whose keys must be among `allowed`; unknown keys are errors with a
+    /// suggestion when one is close (`sever_port` → `server_port`).
+    mutating func mapping(_ node: Node, _ path: String, allowed: [String], what: String) -> [Entry]? {
+        guard case .mapping(let mapping) = node else {
+            error(node, path, "expected \(what) (a mapping), found \(Self.describe(node))")
+            return nil
+        }
+        var entries: [Entry] = []
+        for (keyNode, value) in mapping {
+            guard case .scalar(let key) = keyNode else {
+                error(keyNode, path, "keys must be plain words, found \(Self.describe(keyNode))")
+                continue
+            }
+            guard allowed.contains(key.string) else {
+                let hint = Self.closest(to: key.string, among: allowed).map { "; did you mean '\($0)'?" } ?? ""
+                error(keyNode, Self.join(path, key.string),
+                      "unknown key '\(key.string)'\(hint) (allowed here: \(allowed.joined(separator: ", ")))")
+                continue
+            }
+            entries.append(Entry(key: key.string, keyNode: keyNode, value: value))
+        }
+        return entries
+    }
+
+    /// The text of a scalar, or an error naming what was expected.
+    mutating func scalar(_ node: Node, _ path: String, expected: String) -> String? {
+        guard case .scalar(let scalar) = node, !Self.isNull(node) else {
+            error(node, path, "expected \(expected), found \(Self.describe(node))")
+            return nil
+        }
+        return scalar.string
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_ node: Node, _ path: String, in range: ClosedRange<T>, what: String) -> T? {
+        guard let text = scalar(node, path, expected: what) else { return nil }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = T(text), range.contains(value) else {
+            error(node, path, "\(text) is not \(what) (\(range.lowerBound)-\(range.upperBound))")
+            return nil
+        }
+        return value
+    }
+
+    mutating func duration(_ node: Node, _ path: String) -> Duration? {
+        guard let text = scalar(node, path, expected: "a duration such as 500ms, 3s, 2m or 1h") else { return nil }
+        guard let value = Units.duration(text) else {
+            error(node, path, "\(text) is not a duration: write a number and a unit, ms, s, m or h (500ms, 3s, 2m, 1h)")
+            return nil
+        }
+        return value
+    }
+
+    mutating func size(_ node: Node, _ path: String) -> UInt64? {
+        guard let text = scalar(node, path, expected: "a size such as 700KiB") else { return nil }
+        guard let value = Units.size(text) else {
+            error(node, path, "\(text) is not a size: write a number and B, KB, KiB, MB, MiB, GB or GiB (700KiB)")
+            return nil
+        }
+        return value
+    }
+
+    mutating func keyword<T: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, as type: T.Type, what: String)
+        -> T? where T.RawValue == String {
+        let names = T.allCases.map(\.rawValue)
+        guard let text = scalar(node, path, expected: "\(what): \(names.joined(separator: ", "))") else { return nil }
+        guard let value = T(rawValue: text) else {
+            error(node, path, "'\(text)' is not \(what); use one of \(names.joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    /// The items of a list (a single scalar is not taken as a one-item list: the language says list).
+    mutating func list(_ node: Node, _ path: String, what: String) -> [Node]? {
+        guard case .sequence(let sequence) = node else {
+            error(node, path, "expected \(what) (a list such as [a, b]), found \(Self.describe(node))")
+            return nil
+        }
+        return Array(sequence)
+    }
+
+    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The allowed word within edit distance 2 of a misspelling, if exactly one is nearest.
+    static func closest(to word: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= 2 }.sorted { $0.1 < $1.1 }
+        return scored.first?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

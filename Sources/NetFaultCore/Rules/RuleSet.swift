@@ -1,0 +1,184 @@
+/// A validated rule file (rule language version 1). Built only by `RuleSetParser`, so every value
+/// here has already been checked: ranges hold, names are unique, actions fit their protocol.
+public struct RuleSet: Sendable {
+    /// The first NFQUEUE number.
+    public var queue: UInt16 = 0
+    /// Where traffic is diverted to the queue.
+    public var hooks: [Hook] = [.output, .input]
+    /// Lift all faults after this long; nil runs until interrupted.
+    public var duration: Duration?
+    /// Seeds every probability and jitter; nil means the controller picks one and reports it.
+    public var seed: UInt64?
+    /// First match wins.
+    public var rules: [Rule] = []
+
+    public init(queue: UInt16 = 0, hooks: [Hook] = [.output, .input], duration: Duration? = nil,
+                seed: UInt64? = nil, rules: [Rule] = []) {
+        self.queue = queue
+        self.hooks = hooks
+        self.duration = duration
+        self.seed = seed
+        self.rules = rules
+    }
+}
+
+/// A netfilter hook that traffic can be diverted from.
+public enum Hook: String, Sendable, CaseIterable {
+    /// Packets this host sends.
+    case output
+    /// Packets addressed to this host.
+    case input
+    /// Packets this host routes between others (a middlebox).
+    case forward
+}
+
+/// Which end of a connection: the client opened it (sent the first SYN, or the first UDP datagram).
+public enum Side: String, Sendable, CaseIterable {
+    case client, server
+
+    public var other: Side { self == .client ? .server : .client }
+}
+
+/// One rule: when `match` holds for a packet, `action` decides its fate.
+public struct Rule: Sendable {
+    public var name: String
+    public var match: Match
+    public var action: Action
+
+    public init(name: String, match: Match = Match(), action: Action) {
+        self.name = name
+        self.match = match
+        self.action = action
+    }
+}
+
+/// An inclusive port range; a single port is `lower == upper`.
+public struct PortRange: Hashable, Sendable, CustomStringConvertible {
+    public var lower: UInt16
+    public var upper: UInt16
+
+    public init(_ lower: UInt16, _ upper: UInt16) {
+        self.lower = lower
+        self.upper = upper
+    }
+
+    public init(_ port: UInt16) { self.init(port, port) }
+
+    @inlinable
+    public func contains(_ port: UInt16) -> Bool { lower <= port && port <= upper }
+
+    public var description: String { lower == upper ? "\(lower)" : "\(lower)-\(upper)" }
+}
+
+/// Connections counted from 1 in order of first packet: `3`, `2-4` or `11-`.
+public struct ConnectionRange: Hashable, Sendable, CustomStringConvertible {
+    public var lower: Int
+    /// nil: no upper end (`11-`).
+    public var upper: Int?
+
+    public init(_ lower: Int, _ upper: Int?) {
+        self.lower = lower
+        self.upper = upper
+    }
+
+    @inlinable
+    public func contains(_ ordinal: Int) -> Bool { ordinal >= lower && (upper.map { ordinal <= $0 } ?? true) }
+
+    public var description: String {
+        switch upper {
+        case lower?: return "\(lower)"
+        case let upper?: return "\(lower)-\(upper)"
+        case nil: return "\(lower)-"
+        }
+    }
+}
+
+/// The conditions of a rule; every field given must hold.
+public struct Match: Sendable {
+    public var transport: Transport = .tcp
+    public var client: CIDR?
+    public var server: CIDR?
+    public var clientPort: PortRange?
+    public var serverPort: PortRange?
+    /// Which side sent the packet.
+    public var from: Side?
+    /// The packet's flags among syn ack fin rst psh urg are exactly this set.
+    public var flags: TCPFlags?
+    /// The payload contains these bytes.
+    public var payload: [UInt8]?
+    /// Payload bytes the connection carried before this packet, both directions, at least this many.
+    public var afterBytes: UInt64?
+    /// At least this long since the connection's first packet.
+    public var after: Duration?
+    /// The connection was silent at least this long before this packet.
+    public var idle: Duration?
+    /// Only the nth packet of the connection that satisfies the rest of this match.
+    public var nth: Int?
+    /// Only these connections among those matching this rule's address/port fields.
+    public var connection: ConnectionRange?
+    /// Only connections that began while at least this many others matching this rule's address/port fields were open.
+    public var concurrentOver: Int?
+    /// Act on a matching packet with this probability.
+    public var probability: Double?
+
+    public init() {}
+
+    /// True when the match constrains nothing but the protocol: every packet of it matches.
+    public var isUnconditional: Bool {
+        client == nil && server == nil && clientPort == nil && serverPort == nil && from == nil && flags == nil
+            && payload == nil && afterBytes == nil && after == nil && idle == nil && nth == nil
+            && connection == nil && concurrentOver == nil && probability == nil
+    }
+
+    /// Whether the rule keeps per-rule connection state (ordinals, open-connection counts).
+    public var countsConnections: Bool { connection != nil || concurrentOver != nil }
+}
+
+/// What happens to a packet a rule matched. One case per action, so a new action is handled everywhere.
+public enum Action: Sendable, Equatable {
+    /// Let it through untouched: an exception before a broader rule.
+    case pass
+    /// Discard silently.
+    case drop
+    /// Keep the packet, then let it through; `nil` holds until the run ends, then drops it.
+    case hold(Duration?)
+    /// Let it through after `delay ± jitter` (uniform); may reorder.
+    case delay(Duration, jitter: Duration)
+    /// The packet does not arrive; RSTs go to the named sides.
+    case reset(ResetTarget)
+    /// Answer the sender as a REJECTing firewall would, and drop the packet.
+    case reject(RejectKind)
+    /// Change header fields (or cut the payload) in flight.
+    case rewrite(HeaderRewrite)
+    /// Let it through plus this many extra copies.
+    case duplicate(Int)
+
+    /// The action's name as written in rule files.
+    public var keyword: String {
+        switch self {
+        case .pass: return "pass"
+        case .drop: return "drop"
+        case .hold: return "hold"
+        case .delay: return "delay"
+        case .reset: return "reset"
+        case .reject: return "reject"
+        case .rewrite: return "rewrite"
+        case .duplicate: return "duplicate"
+        }
+    }
+}
+
+/// Who receives the RSTs of a `reset` action.
+public enum ResetTarget: String, Sendable, CaseIterable {
+    case client, server, both
+
+    public func includes(_ side: Side) -> Bool { self == .both || rawValue == side.rawValue }
+}
+
+/// How a `reject` answers.
+public enum RejectKind: String, Sendable, CaseIterable {
+    case tcpReset = "tcp-reset"
+    case icmpPortUnreachable = "icmp-port-unreachable"
+    case icmpHostUnreachable = "icmp-host-unreachable"
+    case icmpAdminProhibited = "icmp-admin-prohibited"
+}

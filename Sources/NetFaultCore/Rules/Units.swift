@@ -1,0 +1,75 @@
+/// The units of the rule language: sizes (B, KB, KiB, MB, MiB, GB, GiB) and durations (ms, s, m, h).
+enum Units {
+    static let sizeUnits: [(suffix: String, bytes: UInt64)] = [
+        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30),
+        ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1),
+    ]
+    static let durationUnits: [(suffix: String, nanoseconds: Double)] = [
+        ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+    ]
+
+    /// `700KiB` → 716800. A bare number is bytes. Fractions are allowed (`1.5MB`) and rounded down.
+    static func size(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingSpaces
+        for unit in sizeUnits where trimmed.hasSuffix(unit.suffix) {
+            guard let number = decimal(String(trimmed.dropLast(unit.suffix.count)).trimmingSpaces) else { return nil }
+            let value = number * Double(unit.bytes)
+            return value < 1.8e19 ? UInt64(value) : nil
+        }
+        guard let number = decimal(trimmed), number == number.rounded(.down), number < 1.8e19 else { return nil }
+        return UInt64(number)
+    }
+
+    /// `100ms`, `2.5s`, `3m`, `1h`. A unit is required: a bare `30` is refused, since it could mean anything.
+    static func duration(_ text: String) -> Duration? {
+        let trimmed = text.trimmingSpaces
+        // "ms" before "m" and "s": the table is ordered so the longest suffix wins.
+        for unit in durationUnits.sorted(by: { $0.suffix.count > $1.suffix.count }) where trimmed.hasSuffix(unit.suffix) {
+            guard let number = decimal(String(trimmed.dropLast(unit.suffix.count)).trimmingSpaces) else { return nil }
+            let nanoseconds = number * unit.nanoseconds
+            guard nanoseconds < 9e18 else { return nil }
+            return .nanoseconds(Int64(nanoseconds))
+        }
+        return nil
+    }
+
+    /// A non-negative decimal such as `12` or `0.25`; no signs, exponents, `inf` or `nan`.
+    static func decimal(_ text: String) -> Double? {
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              text.filter({ $0 == "." }).count <= 1, text != "." else { return nil }
+        return Double(text)
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating; rule durations are far below the limit.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (high, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (seconds < 0 ? .min : .max) : high &+ attoseconds / 1_000_000_000
+    }
+
+    /// Rule-file notation: the largest unit that expresses the value exactly (`1500ms`, `30s`, `2m`).
+    public var ruleText: String {
+        let ns = nanoseconds
+        if ns % 3_600_000_000_000 == 0, ns != 0 { return "\(ns / 3_600_000_000_000)h" }
+        if ns % 60_000_000_000 == 0, ns != 0 { return "\(ns / 60_000_000_000)m" }
+        if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
+        if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
+        return "\(Double(ns) / 1e6)ms"
+    }
+}
+
+/// A byte count as written in rule files: the largest binary unit that expresses it exactly.
+func sizeText(_ bytes: UInt64) -> String {
+    for (suffix, unit) in [("GiB", UInt64(1) << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= unit && bytes % unit == 0 {
+        return "\(bytes / unit)\(suffix)"
+    }
+    return "\(bytes)B"
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import NetFaultCore
+
+/// The root command: configuration only; each subcommand lives in its own file.
+@main
+struct Netfault: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "netfault",
+        abstract: "Inject TCP/UDP faults through an NFQUEUE and report what they did to each connection.",
+        discussion: """
+            Exit codes: 0 success; 1 a runtime failure (a syscall, the firewall); 2 an invalid rule file;
+            64 a usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [Check.self]
+    )
+}
+
+/// Exit statuses shared by every subcommand; documented in the README.
+enum ExitStatus {
+    static let invalidRules = ExitCode(2)
+}

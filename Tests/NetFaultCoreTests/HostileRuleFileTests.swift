@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+@testable import NetFaultCore
+
+/// Rule files built to exhaust the parser are refused quickly with bounded memory. The limits are
+/// structural (bytes, depth, nodes), so these tests assert the refusal, not a time.
+struct HostileRuleFileTests {
+    /// The classic "billion laughs": 9 levels of 10 aliases each, 10^9 nodes once expanded, in 340-odd bytes.
+    static let billionLaughs: String = {
+        var lines = ["a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]"]
+        for level in 1...8 {
+            let previous = "*a\(level - 1)"
+            lines.append("a\(level): &a\(level) [\(Array(repeating: previous, count: 10).joined(separator: ","))]")
+        }
+        lines.append("rules: [*a8]")
+        return lines.joined(separator: "\n") + "\n"
+    }()
+
+    @Test func billionLaughsIsRefusedByTheNodeBudget() throws {
+        #expect(Self.billionLaughs.utf8.count < 500)
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(Self.billionLaughs, name: "lol.yaml") }
+        #expect(error.errors.count == 1)
+        #expect(error.description.contains("expands to over 200000 nodes (aliases followed); refusing it"))
+    }
+
+    /// Yams hashes mapping keys with aliases expanded; a large alias as a key must never reach it.
+    @Test func aliasAsMappingKeyIsRefused() throws {
+        let text = "a0: &a0 [x, y]\n? *a0\n: 1\nrules: []\n"
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "lol.yaml") }
+        #expect(error.description == "lol.yaml:2:3: a mapping key must be a plain value, not a list or mapping")
+    }
+
+    @Test func billionLaughsAsMappingKeyIsRefused() throws {
+        let text = Self.billionLaughs.replacingOccurrences(of: "rules: [*a8]", with: "? *a8\n: 1\nrules: []")
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "lol.yaml") }
+        #expect(error.errors.count == 1)
+    }
+
+    @Test func anchorsWithinBudgetAreAllowed() throws {
+        let text = """
+            rules:
+              - name: web-syn
+                match: &web {server_port: 80, flags: [syn]}
+                action: drop
+              - name: web-syn-copy
+                match: *web
+                action: pass
+            """
+        let rules = try RuleFile.parse(text, name: "r.yaml").ruleSet.rules
+        #expect(rules.map(\.match.serverPort) == [rules[0].match.serverPort, rules[0].match.serverPort])
+        #expect(rules[1].match.serverPort != nil)
+    }
+
+    @Test func oversizedFileIsRefusedBeforeParsing() throws {
+        let text = "# " + String(repeating: "x", count: 1 << 20) + "\nrules: []\n"
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "big.yaml") }
+        #expect(error.description == "big.yaml: the file is over 1 MiB; a rule file is a few KB")
+    }
+
+    @Test func oversizedFileOnDiskIsNotReadWhole() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("netfault-big-\(UInt64.random(in: 0...UInt64.max)).yaml").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x23, count: (1 << 20) + 10))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.load(path: path) }
+        #expect(error.description == "\(path): the file is over 1 MiB; a rule file is a few KB")
+    }
+
+    @Test(arguments: [
+        String(repeating: "[", count: 200_000),
+        String(repeating: "{a: ", count: 50_000),
+        String(repeating: "- ", count: 100_000) + "x",
+        (0..<100).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n"),
+    ])
+    func deepNestingIsRefusedBeforeTheParserRecurses(_ text: String) throws {
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "deep.yaml") }
+        #expect(error.description.contains("levels deep here; at most 32 are allowed"))
+    }
+
+    @Test func realisticNestingIsAllowed() throws {
+        let text = """
+            rules:
+              - name: deep-enough
+                match:
+                  flags:
+                    - syn
+                action:
+                  rewrite:
+                    flags:
+                      - ack
+            """
+        #expect(try RuleFile.parse(text, name: "r.yaml").ruleSet.rules.count == 1)
+    }
+}
