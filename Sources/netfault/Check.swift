@@ -23,40 +23,7 @@ extension Netfault {
                 throw ExitStatus.invalidRules
             }
             for warning in file.warnings { printError(warning.description) }
-            print(CheckReport(file: file).text, terminator: "")
+            print(CheckSummary(file: file).text, terminator: "")
         }
     }
-}
-
-/// The text `netfault check` prints for a valid file.
-struct CheckReport {
-    let file: RuleFile
-
-    var text: String {
-        let ruleSet = file.ruleSet
-        let plan = DiversionPlan(ruleSet)
-        var lines: [String] = []
-        let count = ruleSet.rules.count
-        lines.append("\(file.name): valid, \(count) rule\(count == 1 ? "" : "s").")
-        lines.append("")
-        lines.append("Diverted to NFQUEUE \(plan.queue) (passes untouched whenever netfault is not running):")
-        for hook in plan.hooks {
-            for filter in plan.filters {
-                lines.append("  \(hook.rawValue.padding(to: 7))\(filter)")
-            }
-        }
-        lines.append("")
-        lines.append("Rules, first match wins:")
-        for (index, rule) in ruleSet.rules.enumerated() {
-            lines.append("  \(index + 1). \(rule.name): \(rule.summary)")
-        }
-        lines.append("")
-        lines.append(ruleSet.duration.map { "Faults are lifted after \($0.ruleText)." } ?? "Faults stay until netfault is stopped.")
-        lines.append(ruleSet.seed.map { "Random choices use seed \($0)." } ?? "Random choices use a fresh seed, printed in the report.")
-        return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-extension String {
-    func padding(to width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }

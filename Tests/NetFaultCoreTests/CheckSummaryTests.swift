@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+@testable import NetFaultCore
+
+/// `netfault check` output, against golden text, and every shipped rule file validated.
+struct CheckSummaryTests {
+    static let rulesDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Rules")
+
+    @Test func exampleSummaryMatchesGoldenText() throws {
+        let file = try RuleFile.load(path: Self.rulesDirectory.appendingPathComponent("example.yaml").path)
+        let text = CheckSummary(file: file).text.replacingOccurrences(of: file.name, with: "example.yaml")
+        #expect(text == """
+            example.yaml: valid, 4 rules.
+
+            Diverted to NFQUEUE 0 (passes untouched whenever netfault is not running):
+              forward ipv4+ipv6 tcp destination port 8080
+              forward ipv4+ipv6 tcp source port 8080
+              forward ipv4+ipv6 tcp destination port 443
+              forward ipv4+ipv6 tcp source port 443
+              forward ipv4+ipv6 udp destination port 53
+              forward ipv4+ipv6 udp source port 53
+
+            Rules, first match wins:
+              1. keep-health: tcp packets, server port 8080, payload containing "GET /health" → let through untouched
+              2. server-crash: tcp packets, client 198.18.1.0/24, server 198.18.2.2, server port 8080, after 700KiB carried → drop and reset both sides
+              3. syn-drop: tcp packets, server port 443, flags exactly syn, connection 2-4 only → drop silently
+              4. slow-dns: udp packets, server port 53, with probability 0.5 → delay 100ms ± 20ms
+
+            Faults are lifted after 30s.
+            Random choices use seed 42.
+
+            """)
+    }
+
+    @Test func defaultsAreSpelledOut() throws {
+        let file = try RuleFile.parse("rules:\n  - name: all\n    action: drop\n", name: "r.yaml")
+        #expect(CheckSummary(file: file).text == """
+            r.yaml: valid, 1 rule.
+
+            Diverted to NFQUEUE 0 (passes untouched whenever netfault is not running):
+              output ipv4+ipv6 tcp all packets
+              input  ipv4+ipv6 tcp all packets
+
+            Rules, first match wins:
+              1. all: tcp packets → drop silently
+
+            Faults stay until netfault is stopped.
+            Random choices use a fresh seed, printed in the report.
+
+            """)
+    }
+
+    static var shippedRuleFiles: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: rulesDirectory.path)) ?? []
+        return names.filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    @Test func rulesDirectoryIsFound() {
+        #expect(!Self.shippedRuleFiles.isEmpty, "no .yaml files in \(Self.rulesDirectory.path)")
+    }
+
+    @Test(arguments: shippedRuleFiles)
+    func shippedRuleFileIsValidWithoutWarnings(_ name: String) throws {
+        let file = try RuleFile.load(path: Self.rulesDirectory.appendingPathComponent(name).path)
+        #expect(file.warnings.isEmpty, "\(file.warnings)")
+        #expect(!file.ruleSet.rules.isEmpty)
+    }
+}
