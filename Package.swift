@@ -25,13 +25,20 @@ let package = Package(
             name: "NetFaultCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // Everything that touches the kernel: the queue, the hooks, the injector, the run loop.
+        .target(
+            name: "NetFaultLinux",
+            dependencies: ["NetFaultCore", "CNetfilterQueue"]
+        ),
         .executableTarget(
             name: "netfault",
             dependencies: [
                 "NetFaultCore",
+                "NetFaultLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NetFaultCoreTests", dependencies: ["NetFaultCore"]),
+        .testTarget(name: "NetFaultLinuxTests", dependencies: ["NetFaultLinux", "NetFaultCore"]),
     ]
 )

@@ -13,17 +13,7 @@ extension Netfault {
         var rules: String
 
         func run() throws {
-            let file: RuleFile
-            do {
-                file = try RuleFile.load(path: rules)
-            } catch {
-                printError(error.description)
-                let count = error.errors.count
-                printError("\(rules): \(count) error\(count == 1 ? "" : "s"); nothing would be installed")
-                throw ExitStatus.invalidRules
-            }
-            for warning in file.warnings { printError(warning.description) }
-            print(CheckSummary(file: file).text, terminator: "")
+            print(CheckSummary(file: try loadRuleFile(rules)).text, terminator: "")
         }
     }
 }

@@ -12,7 +12,7 @@ struct Netfault: ParsableCommand {
             64 a usage error.
             """,
         version: "0.1.0",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Apply.self, Cleanup.self]
     )
 }
 

@@ -1,0 +1,113 @@
+import Foundation
+import NetFaultCore
+
+/// Installs and removes `HookRules` with iptables-restore/ip6tables-restore (`--noflush`: one
+/// transaction each, nothing else in the tables touched). Debian's iptables is iptables-nft; the
+/// NFQUEUE target reaches the kernel through nft's xtables compatibility layer.
+public struct HookInstaller: Sendable {
+    public struct CommandError: Error, CustomStringConvertible, Sendable {
+        public var doing: String
+        public var command: String
+        public var status: Int32
+        public var output: String
+
+        public var description: String {
+            let detail = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            return "\(doing): \(command) exited with \(status)\(detail.isEmpty ? "" : ": \(detail)")"
+        }
+    }
+
+    public init() {}
+
+    static func tool(_ family: IPAddress.Family, _ suffix: String) -> String {
+        (family == .v4 ? "iptables" : "ip6tables") + suffix
+    }
+
+    /// Installs the diversion for every family the rules need. Refuses when netfault's chain for
+    /// the queue is already there (a controller killed without cleanup), and installs nothing then.
+    public func install(_ rules: HookRules) throws {
+        for family in [IPAddress.Family.v4, .v6] where HookRules.isInstalled(queue: rules.queue, saved: try save(family)) {
+            throw CommandError(doing: "installing hooks for queue \(rules.queue)", command: Self.tool(family, "-save"), status: 0,
+                               output: "chain \(rules.chain) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(rules.queue)` first")
+        }
+        var installed: [IPAddress.Family] = []
+        do {
+            for family in rules.families {
+                try run(Self.tool(family, "-restore"), ["--noflush"], input: rules.installScript(for: family),
+                        doing: "installing hooks for queue \(rules.queue)")
+                installed.append(family)
+            }
+        } catch {
+            for family in installed { _ = try? remove(queue: rules.queue, family: family) }
+            throw error
+        }
+    }
+
+    /// Removes netfault's chain for `queue` and every jump to it, in both families. Returns how
+    /// many families had something to remove.
+    @discardableResult
+    public func remove(queue: UInt16) throws -> Int {
+        var removed = 0
+        var firstError: Error?
+        for family in [IPAddress.Family.v4, .v6] {
+            do {
+                if try remove(queue: queue, family: family) { removed += 1 }
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if let firstError { throw firstError }
+        return removed
+    }
+
+    private func remove(queue: UInt16, family: IPAddress.Family) throws -> Bool {
+        guard let script = HookRules.removalScript(queue: queue, saved: try save(family)) else { return false }
+        try run(Self.tool(family, "-restore"), ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
+        return true
+    }
+
+    /// The queues that have a netfault chain installed, in either family.
+    public func installedQueues() throws -> [UInt16] {
+        var queues = Set<UInt16>()
+        for family in [IPAddress.Family.v4, .v6] {
+            for line in try save(family).split(separator: "\n") where line.hasPrefix(":NETFAULT-") {
+                let name = line.dropFirst(":NETFAULT-".count).prefix { $0.isNumber }
+                if let queue = UInt16(name) { queues.insert(queue) }
+            }
+        }
+        return queues.sorted()
+    }
+
+    /// The mangle table as iptables-save prints it.
+    public func save(_ family: IPAddress.Family) throws -> String {
+        try run(Self.tool(family, "-save"), ["-t", "mangle"], input: nil, doing: "reading the firewall")
+    }
+
+    @discardableResult
+    private func run(_ tool: String, _ arguments: [String], input: String?, doing: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/\(tool)")
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = stdin
+        do {
+            try process.run()
+        } catch {
+            throw CommandError(doing: doing, command: tool, status: -1, output: "cannot start /usr/sbin/\(tool): \(error) (Scripts/setup installs iptables)")
+        }
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandError(doing: doing, command: ([tool] + arguments).joined(separator: " "), status: process.terminationStatus,
+                               output: String(decoding: errorData, as: UTF8.self))
+        }
+        return String(decoding: outputData, as: UTF8.self)
+    }
+}

@@ -1,0 +1,97 @@
+import NetFaultCore
+
+/// The firewall rules that divert a rule set's traffic to its queue, as iptables-restore input for
+/// the mangle table: a chain of netfault's own (`NETFAULT-<queue>`) that returns injected packets
+/// and queues the rest with `--queue-bypass`, jumped to from each hook's built-in chain.
+/// Pure text, so it is tested without root; `HookInstaller` feeds it to the kernel.
+public struct HookRules: Sendable {
+    public let queue: UInt16
+    public let hooks: [Hook]
+    public let plan: DiversionPlan
+
+    public init(_ plan: DiversionPlan) {
+        self.plan = plan
+        queue = plan.queue
+        hooks = plan.hooks
+    }
+
+    public static func chainName(queue: UInt16) -> String { "NETFAULT-\(queue)" }
+    public var chain: String { Self.chainName(queue: queue) }
+
+    static func builtInChain(_ hook: Hook) -> String {
+        switch hook {
+        case .output: return "OUTPUT"
+        case .input: return "INPUT"
+        case .forward: return "FORWARD"
+        }
+    }
+
+    /// The address families the plan diverts; a family with no filter gets no rules at all.
+    public var families: [IPAddress.Family] {
+        [.v4, .v6].filter { !plan.filters(for: $0).isEmpty }
+    }
+
+    /// iptables-restore (`.v4`) or ip6tables-restore (`.v6`) input, for `--noflush`: creates the
+    /// chain and the jumps in one transaction.
+    public func installScript(for family: IPAddress.Family) -> String {
+        var lines = ["*mangle", ":\(chain) - [0:0]"]
+        lines.append("-A \(chain) -m mark --mark 0x\(String(PacketInjector.mark, radix: 16)) -j RETURN")
+        for filter in plan.filters(for: family) {
+            lines.append("-A \(chain) \(Self.arguments(filter, family: family)) -j NFQUEUE --queue-num \(queue) --queue-bypass")
+        }
+        for hook in hooks {
+            lines.append("-I \(Self.builtInChain(hook)) 1 -j \(chain)")
+        }
+        lines.append("COMMIT")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The iptables match arguments of one filter.
+    static func arguments(_ filter: DiversionPlan.Filter, family: IPAddress.Family) -> String {
+        var words: [String] = []
+        switch filter.transport {
+        case .tcp: words.append("-p tcp")
+        case .udp: words.append("-p udp")
+        case .icmp: words.append(family == .v4 ? "-p icmp" : "-p ipv6-icmp")
+        }
+        if let source = filter.source { words.append("-s \(source)") }
+        if let destination = filter.destination { words.append("-d \(destination)") }
+        if let ports = filter.sourcePorts { words.append("--sport \(portArgument(ports))") }
+        if let ports = filter.destinationPorts { words.append("--dport \(portArgument(ports))") }
+        return words.joined(separator: " ")
+    }
+
+    static func portArgument(_ ports: PortRange) -> String {
+        ports.lower == ports.upper ? "\(ports.lower)" : "\(ports.lower):\(ports.upper)"
+    }
+
+    /// iptables-restore input that removes every jump to `queue`'s chain found in `saved` (the
+    /// output of `iptables-save -t mangle`), then the chain itself. Nil when there is nothing of
+    /// netfault's for that queue. Rules netfault did not create are never named.
+    public static func removalScript(queue: UInt16, saved: String) -> String? {
+        let chain = chainName(queue: queue)
+        var chainExists = false
+        var deletions: [String] = []
+        var inMangle = false
+        for line in saved.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("*") { inMangle = line == "*mangle" }
+            guard inMangle else { continue }
+            if line.hasPrefix(":\(chain) ") { chainExists = true }
+            let words = line.split(separator: " ")
+            if words.count >= 4, words[0] == "-A", ["OUTPUT", "INPUT", "FORWARD", "PREROUTING", "POSTROUTING"].contains(words[1]),
+               words[words.count - 2] == "-j", words[words.count - 1] == chain {
+                deletions.append("-D" + line.dropFirst(2))
+            }
+        }
+        guard chainExists || !deletions.isEmpty else { return nil }
+        var lines = ["*mangle"] + deletions
+        if chainExists { lines += ["-F \(chain)", "-X \(chain)"] }
+        lines.append("COMMIT")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Whether `saved` (iptables-save output) holds netfault's chain for `queue`.
+    public static func isInstalled(queue: UInt16, saved: String) -> Bool {
+        saved.split(separator: "\n").contains { $0.hasPrefix(":\(chainName(queue: queue)) ") }
+    }
+}

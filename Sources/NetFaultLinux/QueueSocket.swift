@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNetfilterQueue
+
+/// One packet the kernel queued, borrowed from the receive buffer until the next receive.
+public struct QueuedPacket {
+    /// The id the verdict must name.
+    public let id: UInt32
+    /// The IP packet (up to 64 KiB: GSO super-packets arrive whole).
+    public let bytes: UnsafeRawBufferPointer
+    /// The kernel has not computed the transport checksum yet (offload); a rewrite must leave it partial.
+    public let checksumNotReady: Bool
+}
+
+/// What the kernel is told about one packet.
+public enum QueueVerdict {
+    case accept
+    case drop
+}
+
+/// A netlink socket bound to one NFQUEUE through libmnl and libnetfilter_queue's message helpers
+/// (the sequence of libnetfilter_queue's `examples/nf-queue.c`): bind, copy-packet mode, GSO and
+/// fail-open flags, a large receive buffer, and no ENOBUFS errors for a full buffer.
+public final class QueueSocket {
+    public let queue: UInt16
+    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+    /// Times the kernel said the receive buffer overflowed (ENOBUFS); the queue's own counters say
+    /// how many packets that cost.
+    public private(set) var overruns = 0
+
+    private let socket: OpaquePointer
+    private var sequence: UInt32 = 1
+    private let receiveBuffer: UnsafeMutableRawBufferPointer
+    private let sendBuffer: UnsafeMutableRawBufferPointer
+    private var attributes: [UnsafePointer<nlattr>?]
+
+    /// Large enough for the biggest packet message: 64 KiB of packet plus the netlink headers.
+    static let bufferSize = 0x10000 + 4096
+    /// Kernel buffer for packets waiting to be read; bursts at 10 Gbit/s need megabytes.
+    static let receiveBufferBytes: Int32 = 16 << 20
+
+    /// Binds `queue`. The kernel holds at most `maximumLength` packets for it before fail-open lets
+    /// further ones pass.
+    public init(queue: UInt16, maximumLength: UInt32 = 4096) throws(SystemError) {
+        self.queue = queue
+        let doing = "binding queue \(queue)"
+        guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
+            throw SystemError(doing, call: "mnl_socket_open(NETLINK_NETFILTER)", errno: errno)
+        }
+        self.socket = socket
+        receiveBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
+        sendBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
+        attributes = Array(repeating: nil, count: Int(__NFQA_MAX.rawValue))
+        do {
+            try syscall(doing, "mnl_socket_bind") { mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) }
+            var size = Self.receiveBufferBytes
+            try syscall(doing, "setsockopt(SO_RCVBUFFORCE)") {
+                setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
+            var on: Int32 = 1
+            try syscall(doing, "setsockopt(NETLINK_NO_ENOBUFS)") {
+                setsockopt(mnl_socket_get_fd(socket), SOL_NETLINK, NETLINK_NO_ENOBUFS, &on, socklen_t(MemoryLayout<Int32>.size))
+            }
+            try configure(doing) { header in
+                nfq_nlmsg_cfg_put_cmd(header, UInt16(AF_UNSPEC), UInt8(NFQNL_CFG_CMD_BIND.rawValue))
+            }
+            try configure(doing) { header in
+                nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), 0xffff)
+                nfq_nlmsg_cfg_put_qmaxlen(header, maximumLength)
+                let flags = UInt32(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN)
+                mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
+                mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), flags.bigEndian)
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    private var isOpen = true
+
+    /// Unbinds and closes; packets still queued are then passed by the kernel (fail-open/bypass).
+    public func close() {
+        guard isOpen else { return }
+        isOpen = false
+        mnl_socket_close(socket)
+        receiveBuffer.deallocate()
+        sendBuffer.deallocate()
+    }
+
+    /// Sends one config message with NLM_F_ACK and waits for the kernel's answer, so a refusal
+    /// (EPERM, EBUSY: another process holds the queue) is reported here, not lost.
+    private func configure(_ doing: String, _ fill: (UnsafeMutablePointer<nlmsghdr>) -> Void) throws(SystemError) {
+        let buffer = sendBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let header = nfq_nlmsg_put(buffer, Int32(NFQNL_MSG_CONFIG.rawValue), UInt32(queue))!
+        header.pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
+        sequence &+= 1
+        header.pointee.nlmsg_seq = sequence
+        fill(header)
+        try syscall(doing, "mnl_socket_sendto") { mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len)) }
+        let received = try syscall(doing, "mnl_socket_recvfrom") {
+            mnl_socket_recvfrom(socket, receiveBuffer.baseAddress, receiveBuffer.count)
+        }
+        let result = mnl_cb_run(receiveBuffer.baseAddress, received, sequence, mnl_socket_get_portid(socket), nil, nil)
+        if result < 0 {
+            let code = errno
+            throw SystemError(doing, call: "nfqueue config", errno: code,
+                              hint: code == EBUSY ? "another program is bound to queue \(queue); pick another `queue:`" : nil)
+        }
+    }
+
+    /// Reads every message waiting on the socket without blocking and hands each queued packet to
+    /// `handle`, which must give it a verdict (now, or later by id). Returns the packets read.
+    @discardableResult
+    public func drain(_ handle: (QueuedPacket) throws -> Void) throws -> Int {
+        var packets = 0
+        while true {
+            let received = recv(fileDescriptor, receiveBuffer.baseAddress, receiveBuffer.count, Int32(MSG_DONTWAIT))
+            if received < 0 {
+                switch errno {
+                case EINTR: continue
+                case EAGAIN: return packets
+                case ENOBUFS:
+                    overruns += 1
+                    continue
+                default: throw SystemError("reading queue \(queue)", call: "recv", errno: errno)
+                }
+            }
+            var remaining = Int32(received)
+            var header = receiveBuffer.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
+            while mnl_nlmsg_ok(header, remaining) {
+                if let packet = parse(header) {
+                    packets += 1
+                    try handle(packet)
+                }
+                header = mnl_nlmsg_next(header, &remaining)
+            }
+        }
+    }
+
+    private func parse(_ header: UnsafeMutablePointer<nlmsghdr>) -> QueuedPacket? {
+        guard Int32(header.pointee.nlmsg_type) == (NFNL_SUBSYS_QUEUE << 8) | Int32(NFQNL_MSG_PACKET.rawValue) else { return nil }
+        let parsed = attributes.withUnsafeMutableBufferPointer { slots -> Bool in
+            for index in slots.indices { slots[index] = nil }
+            return slots.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<nlattr>?.self, capacity: slots.count) {
+                nfq_nlmsg_parse(header, $0) >= 0
+            }
+        }
+        guard parsed, let headerAttribute = attributes[Int(NFQA_PACKET_HDR.rawValue)] else { return nil }
+        let packetHeader = mnl_attr_get_payload(headerAttribute).assumingMemoryBound(to: nfqnl_msg_packet_hdr.self)
+        let id = UInt32(bigEndian: packetHeader.pointee.packet_id)
+        var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+        if let payload = attributes[Int(NFQA_PAYLOAD.rawValue)] {
+            bytes = UnsafeRawBufferPointer(start: mnl_attr_get_payload(payload), count: Int(mnl_attr_get_payload_len(payload)))
+        }
+        var notReady = false
+        if let info = attributes[Int(NFQA_SKB_INFO.rawValue)] {
+            notReady = UInt32(bigEndian: mnl_attr_get_u32(info)) & UInt32(NFQA_SKB_CSUMNOTREADY) != 0
+        }
+        return QueuedPacket(id: id, bytes: bytes, checksumNotReady: notReady)
+    }
+
+    /// Gives packet `id` its verdict; with `replacement`, the packet leaves as those bytes instead.
+    public func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws(SystemError) {
+        let buffer = sendBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let header = nfq_nlmsg_put(buffer, Int32(NFQNL_MSG_VERDICT.rawValue), UInt32(queue))!
+        nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), verdict == .accept ? NF_ACCEPT : NF_DROP)
+        if let replacement, let base = replacement.baseAddress {
+            nfq_nlmsg_verdict_put_pkt(header, base, UInt32(replacement.count))
+        }
+        while mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len)) < 0 {
+            let code = errno
+            if code == EINTR { continue }
+            // The kernel already forgot the packet (queue flushed, or the id timed out): nothing to give.
+            if code == ENOENT { return }
+            throw SystemError("verdict for packet \(id) on queue \(queue)", call: "mnl_socket_sendto", errno: code)
+        }
+    }
+}

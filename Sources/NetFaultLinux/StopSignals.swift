@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNetfilterQueue
+import NetFaultCore
+
+/// SIGINT, SIGTERM and SIGHUP delivered as readable events on a descriptor (signalfd) instead of
+/// interrupting the program: the queue loop polls it beside the queue, so a signal at any moment
+/// leads to the same orderly stop, and a second Ctrl-C during the stop cannot cut it short.
+public final class StopSignals {
+    public let fileDescriptor: Int32
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
+
+    /// Blocks the signals for the whole process (call before starting other threads).
+    public init() throws(SystemError) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in Self.signals { sigaddset(&set, signal) }
+        let result = pthread_sigmask(SIG_BLOCK, &set, nil)
+        guard result == 0 else { throw SystemError("blocking stop signals", call: "pthread_sigmask", errno: result) }
+        fileDescriptor = try syscall("receiving stop signals", "signalfd") { signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC)) }
+    }
+
+    deinit { close(fileDescriptor) }
+
+    /// The pending signal's name, if one arrived.
+    public func take() -> String? {
+        var info = signalfd_siginfo()
+        let size = MemoryLayout<signalfd_siginfo>.size
+        guard read(fileDescriptor, &info, size) == size else { return nil }
+        switch Int32(info.ssi_signo) {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(info.ssi_signo)"
+        }
+    }
+}
+
+/// The monotonic clock, as the engine's `Instant`.
+public func monotonicNow() -> NetFaultCore.Instant {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return NetFaultCore.Instant(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
+}

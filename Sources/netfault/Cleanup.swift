@@ -1,0 +1,29 @@
+import ArgumentParser
+import NetFaultLinux
+
+extension Netfault {
+    /// Removes hooks left by a controller that was killed before it could remove them.
+    struct Cleanup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove firewall hooks left by a netfault that was killed (needs root).",
+            discussion: "Removes only netfault's own chains (NETFAULT-<queue>) and the jumps to them; nothing else."
+        )
+
+        @Option(help: "Only this queue's hooks (default: every queue's).")
+        var queue: UInt16?
+
+        func run() throws {
+            let installer = HookInstaller()
+            do {
+                let queues = try queue.map { [$0] } ?? installer.installedQueues()
+                var removed: [UInt16] = []
+                for queue in queues where try installer.remove(queue: queue) > 0 { removed.append(queue) }
+                print(removed.isEmpty ? "netfault cleanup: nothing to remove"
+                                      : "netfault cleanup: removed the hooks of queue \(removed.map(String.init).joined(separator: ", "))")
+            } catch {
+                printError("netfault cleanup: \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+}
