@@ -40,5 +40,11 @@ let package = Package(
         ),
         .testTarget(name: "NetFaultCoreTests", dependencies: ["NetFaultCore"]),
         .testTarget(name: "NetFaultLinuxTests", dependencies: ["NetFaultLinux", "NetFaultCore"]),
+        // Real traffic between network namespaces; runs the built `netfault` binary. Needs root.
+        .testTarget(
+            name: "NetFaultLabTests",
+            dependencies: ["netfault"],
+            exclude: ["Support/peer.py"]
+        ),
     ]
 )

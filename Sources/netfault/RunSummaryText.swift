@@ -26,6 +26,18 @@ struct RunSummaryText {
             let never = stats.fired == 0 ? "  ← never fired" : ""
             lines.append("  \(rule.name): fired \(stats.fired) times on \(stats.connections) connection\(stats.connections == 1 ? "" : "s")\(never)")
         }
+        let faulted = (summary.engine.retiredFaultedFlows + summary.engine.flows.filter { !$0.faults.isEmpty })
+            .sorted { $0.firstSeen < $1.firstSeen }
+        if !faulted.isEmpty { lines.append("Connections a rule acted on:") }
+        for flow in faulted {
+            let faults = flow.faults.map { "\(ruleSet.rules[$0.rule].name) ×\($0.count)" }.joined(separator: ", ")
+            var line = "  \(flow.transport.rawValue) \(flow.client) → \(flow.server): \(faults); "
+            line += "packets client \(flow.fromClient.packets)/server \(flow.fromServer.packets), "
+            line += "retransmissions client \(flow.fromClient.retransmissions)/server \(flow.fromServer.retransmissions)"
+            if let reset = flow.injectedReset { line += ", reset by netfault (\(ruleSet.rules[reset.rule].name)) toward \(reset.toward)" }
+            else if let side = flow.resetBy { line += ", reset by the \(side)" }
+            lines.append(line)
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+extension Lab {
+    /// The netfault built beside the test bundle (`swift build` puts both in the same folder).
+    static var netfaultPath: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundle, bundle.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("netfault").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return bundle.appendingPathComponent("netfault").path
+    }
+
+    static let peerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peer.py").path
+
+    /// Starts `netfault apply` with `rules` in `namespace` and waits until its hooks are installed.
+    func netfault(in namespace: String, rules: String) throws -> Background {
+        let path = try file("rules-\(UUID().uuidString.prefix(8)).yaml", rules)
+        let process = try start(namespace, [Self.netfaultPath, "apply", path])
+        guard process.waitFor("diverting", timeout: 15) else {
+            throw Failure(description: "netfault did not start: \(process.errors)")
+        }
+        return process
+    }
+
+    /// Stops netfault with SIGTERM and returns what it printed (the run summary on stdout).
+    func stop(_ netfault: Background) -> (status: Int32, output: String, errors: String) {
+        netfault.signal(SIGTERM)
+        let stopped = netfault.wait(timeout: 15)
+        #expect(stopped, "netfault did not stop within 15 s of SIGTERM")
+        return (netfault.status, netfault.output, netfault.errors)
+    }
+
+    /// Runs peer.py in `namespace` and decodes the JSON line it prints.
+    func peer(_ namespace: String, _ arguments: [String], timeout: Double = 60) throws -> [String: Any] {
+        let result = try run(namespace, ["python3", Self.peerPath] + arguments, timeout: timeout)
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw Failure(description: "peer \(arguments.joined(separator: " ")) printed no result (status \(result.status)): \(result.output) \(result.errors)")
+        }
+        return object
+    }
+
+    /// Starts a peer.py server in the server namespace and waits until it listens.
+    func peerServer(_ arguments: [String]) throws -> Background {
+        let process = try start(server, ["python3", Self.peerPath] + arguments)
+        guard process.waitFor("ready", timeout: 10) else { throw Failure(description: "peer server did not start: \(process.errors)") }
+        try resolveNeighbours()
+        return process
+    }
+
+    /// One packet each way between client and server in both families, so that no packet a test
+    /// times waits on ARP or NDP.
+    func resolveNeighbours() throws {
+        for family in Family.allCases {
+            let script = "import socket; s = socket.socket(socket.AF_INET\(family == .v6 ? "6" : ""), socket.SOCK_DGRAM); s.sendto(b'x', ('\(Self.serverAddress[family]!)', 9))"
+            try run(client, ["python3", "-c", script], timeout: 5)
+        }
+    }
+
+    /// Starts `python3 -m http.server` on port 8080 in the server namespace, serving `files`.
+    func httpServer(files: [String: Data]) throws -> Background {
+        let root = directory.appendingPathComponent("www")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for (name, contents) in files {
+            try contents.write(to: root.appendingPathComponent(name))
+        }
+        let process = try start(server, ["python3", "-m", "http.server", "8080", "--bind", "::", "--directory", root.path])
+        // Ready when a request of each family through the (still fault-free) lab succeeds; this
+        // also resolves the neighbours, so no first packet of a test waits on ARP or NDP.
+        for _ in 0..<100 {
+            let probes = try Family.allCases.map { family in
+                try run(client, ["curl", "-s", "-o", "/dev/null", "--max-time", "1", url(family, "")], timeout: 5).status
+            }
+            if probes.allSatisfy({ $0 == 0 }) { return process }
+            usleep(100_000)
+        }
+        throw Failure(description: "http.server did not start: \(process.errors)")
+    }
+
+    /// A URL of the lab's server, with brackets for IPv6.
+    func url(_ family: Family, _ path: String) -> String {
+        let host = family == .v4 ? Self.serverAddress[.v4]! : "[\(Self.serverAddress[.v6]!)]"
+        return "http://\(host):8080/\(path)"
+    }
+
+    /// curl in the client namespace: exit status and the -w fields asked for.
+    func curl(_ family: Family, _ path: String, _ options: [String] = [], timeout: Double = 60) throws -> (status: Int32, fields: [String]) {
+        let result = try run(client, ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_connect}"] + options + [url(family, path)],
+                             timeout: timeout)
+        return (result.status, result.output.split(separator: " ").map(String.init))
+    }
+
+    /// netfault's chains, if any, in `namespace`'s firewall (both families).
+    func netfaultRules(in namespace: String) throws -> [String] {
+        var lines: [String] = []
+        for tool in ["iptables-save", "ip6tables-save"] {
+            let result = try run(namespace, [tool], timeout: 10)
+            lines += result.output.split(separator: "\n").map(String.init).filter { $0.contains("NETFAULT") || $0.contains("NFQUEUE") }
+        }
+        return lines
+    }
+}

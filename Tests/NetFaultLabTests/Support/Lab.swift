@@ -1,0 +1,215 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway lab of three network namespaces, client — middlebox — server, joined by veth pairs,
+/// with addresses from 198.18.0.0/15 and 2001:db8::/32 only. Every name is unique to this lab, so
+/// two runs never collide; `close()` kills the lab's processes by PID, deletes the namespaces and
+/// the lab's files, also when the test failed. Nothing touches the namespace the tests run in.
+final class Lab {
+    enum Family: String, CaseIterable, CustomStringConvertible, Sendable {
+        case v4, v6
+        var description: String { rawValue }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Lab tests need root; in CI they run regardless, so that missing root fails instead of skipping.
+    static var canRun: Bool { getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    static let clientAddress: [Family: String] = [.v4: "198.18.1.2", .v6: "2001:db8:1::2"]
+    static let serverAddress: [Family: String] = [.v4: "198.18.2.2", .v6: "2001:db8:2::2"]
+
+    let id: String
+    let client: String
+    let middlebox: String
+    let server: String
+    let directory: URL
+    private var background: [Background] = []
+    private var namespaces: [String] = []
+    private var closed = false
+
+    private static let counter = Counter()
+
+    init() throws {
+        guard getuid() == 0 else { throw Failure(description: "lab tests need root (they create network namespaces)") }
+        id = "nf\(getpid())x\(Self.counter.next())"
+        client = "\(id)-client"
+        middlebox = "\(id)-mbox"
+        server = "\(id)-server"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(id)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            try build()
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    func address(_ side: KeyPath<Lab, String>, _ family: Family) -> String {
+        side == \Lab.client ? Self.clientAddress[family]! : Self.serverAddress[family]!
+    }
+
+    private func build() throws {
+        for name in [client, middlebox, server] {
+            try ip(["netns", "add", name])
+            namespaces.append(name)
+            try ip(["-n", name, "link", "set", "lo", "up"])
+        }
+        // Created inside the namespaces directly: no interface ever appears in ours.
+        try ip(["-n", client, "link", "add", "eth0", "type", "veth", "peer", "name", "toclient", "netns", middlebox])
+        try ip(["-n", server, "link", "add", "eth0", "type", "veth", "peer", "name", "toserver", "netns", middlebox])
+        let plan: [(String, String, [String])] = [
+            (client, "eth0", ["198.18.1.2/24", "2001:db8:1::2/64"]),
+            (middlebox, "toclient", ["198.18.1.1/24", "2001:db8:1::1/64"]),
+            (middlebox, "toserver", ["198.18.2.1/24", "2001:db8:2::1/64"]),
+            (server, "eth0", ["198.18.2.2/24", "2001:db8:2::2/64"]),
+        ]
+        for (namespace, device, addresses) in plan {
+            for address in addresses {
+                try ip(["-n", namespace, "addr", "add", address, "dev", device] + (address.contains(":") ? ["nodad"] : []))
+            }
+            try ip(["-n", namespace, "link", "set", device, "up"])
+        }
+        try ip(["-n", client, "route", "add", "default", "via", "198.18.1.1"])
+        try ip(["-n", client, "-6", "route", "add", "default", "via", "2001:db8:1::1"])
+        try ip(["-n", server, "route", "add", "default", "via", "198.18.2.1"])
+        try ip(["-n", server, "-6", "route", "add", "default", "via", "2001:db8:2::1"])
+        let sysctl = try run(middlebox, ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+        guard sysctl.status == 0 else { throw Failure(description: "enabling forwarding: \(sysctl.errors)") }
+    }
+
+    private func ip(_ arguments: [String]) throws {
+        let result = try Self.execute(["/usr/sbin/ip"] + arguments, in: nil, directory: directory, timeout: 10)
+        guard result.status == 0 else {
+            throw Failure(description: "ip \(arguments.joined(separator: " ")): \(result.errors)")
+        }
+    }
+
+    /// Runs a command inside `namespace` and waits for it (killed after `timeout` seconds).
+    @discardableResult
+    func run(_ namespace: String, _ command: [String], timeout: Double = 30) throws -> Result {
+        try Self.execute(command, in: namespace, directory: directory, timeout: timeout)
+    }
+
+    /// Starts a command inside `namespace` that runs until the lab closes (or `stop`).
+    func start(_ namespace: String, _ command: [String]) throws -> Background {
+        let process = try Background(command, in: namespace, directory: directory)
+        background.append(process)
+        return process
+    }
+
+    /// Writes `text` to a file of the lab's and returns its path.
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        for process in background { process.kill() }
+        for namespace in namespaces {
+            // Whatever else still runs in our namespaces was started by this lab.
+            if let pids = try? Self.execute(["/usr/sbin/ip", "netns", "pids", namespace], in: nil, directory: directory, timeout: 5) {
+                for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { Glibc.kill(pid, SIGKILL) }
+            }
+            _ = try? Self.execute(["/usr/sbin/ip", "netns", "del", namespace], in: nil, directory: directory, timeout: 10)
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    struct Result {
+        var status: Int32
+        var output: String
+        var errors: String
+        var timedOut: Bool
+    }
+
+    static func execute(_ command: [String], in namespace: String?, directory: URL, timeout: Double) throws -> Result {
+        let process = try Background(command, in: namespace, directory: directory)
+        let finished = process.wait(timeout: timeout)
+        if !finished { process.kill() }
+        return Result(status: process.status, output: process.output, errors: process.errors, timedOut: !finished)
+    }
+}
+
+/// A process of the lab's, its output going to files that tests read while it runs.
+final class Background {
+    let process = Process()
+    let command: [String]
+    private let outputURL: URL
+    private let errorURL: URL
+
+    init(_ command: [String], in namespace: String?, directory: URL) throws {
+        self.command = command
+        let name = UUID().uuidString
+        outputURL = directory.appendingPathComponent("\(name).out")
+        errorURL = directory.appendingPathComponent("\(name).err")
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+        let full = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + command
+        process.executableURL = URL(fileURLWithPath: full[0].hasPrefix("/") ? full[0] : "/usr/bin/env")
+        process.arguments = full[0].hasPrefix("/") ? Array(full.dropFirst()) : full
+        process.standardOutput = try FileHandle(forWritingTo: outputURL)
+        process.standardError = try FileHandle(forWritingTo: errorURL)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var output: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
+    var errors: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
+    var isRunning: Bool { process.isRunning }
+    var status: Int32 { process.isRunning ? -1 : process.terminationStatus }
+
+    /// Waits for the process to end; false if it still runs after `timeout` seconds.
+    @discardableResult
+    func wait(timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    /// Waits until standard output or error contains `text`; false on timeout or if the process ended first.
+    func waitFor(_ text: String, timeout: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.contains(text) || errors.contains(text) { return true }
+            if !process.isRunning { return output.contains(text) || errors.contains(text) }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func signal(_ signal: Int32) {
+        if process.isRunning { Glibc.kill(pid, signal) }
+    }
+
+    func kill() {
+        signal(SIGKILL)
+        wait(timeout: 5)
+    }
+}
+
+/// Unique lab numbers within this test process.
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
