@@ -272,6 +272,20 @@ struct EngineTests {
         #expect(decision.injections == Array(repeating: Injection(bytes: datagram, toward: .server), count: 2))
     }
 
+    /// A packet the kernel queued before its checksum was computed (veth, GSO) carries only the
+    /// pseudo-header sum; a copy sent as is would be discarded by the receiver.
+    @Test func duplicatesOfAChecksumPartialPacketCarryTheCompleteChecksum() throws {
+        var driver = try EngineDriver("rules:\n  - name: dup\n    match: {protocol: udp}\n    action: {duplicate: 1}\n")
+        var datagram = Conversation(server: "198.18.2.2:53").datagram(from: .client)
+        datagram[26] = 0x12  // UDP checksum (IPv4 header 20 + 6): no longer the complete one
+        datagram[27] = 0x34
+        #expect(try !transportChecksumVerifies(datagram))
+        let decision = driver.send(datagram, checksum: .partial)
+        #expect(decision.verdict == .accept)
+        #expect(decision.injections.count == 1)
+        #expect(try decision.injections.allSatisfy { try transportChecksumVerifies($0.bytes) })
+    }
+
     @Test func rewriteReplacesThePacket() throws {
         var driver = try EngineDriver("rules:\n  - name: zero-window\n    match: {from: client}\n    action: {rewrite: {window: 0}}\n")
         var conversation = Conversation()

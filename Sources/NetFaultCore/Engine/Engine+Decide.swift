@@ -81,7 +81,9 @@ extension Engine {
         case .rewrite(let rewrite):
             return Decision(.replace(packet.rewritten(with: rewrite, checksum: checksum)))
         case .duplicate(let copies):
-            let bytes = Array(packet.bytes)
+            // A copy leaves through a raw socket, which completes no checksum: one the kernel left
+            // unfinished (CHECKSUM_PARTIAL) is written out in full, or the receiver discards the copy.
+            let bytes = checksum == .partial ? packet.rewritten(with: HeaderRewrite(), checksum: .full) : Array(packet.bytes)
             return Decision(.accept, injections: Array(repeating: Injection(bytes: bytes, toward: side.other), count: copies))
         }
     }

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+extension LabTests {
+    /// UDP through netfault on the middlebox: a Python client on a connected socket sends numbered
+    /// datagrams to an echo server and reports replies, round-trip times and errno.
+    @Suite struct ForwardUDP {
+        static let echoPort = "7000"
+
+        /// Starts the echo server and netfault with one rule acting on the echo flow.
+        func lab(action: String, from side: String) throws -> (Lab, Background) {
+            let lab = try Lab()
+            do {
+                _ = try lab.peerServer(["udp-echo", Self.echoPort])
+                let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                    hooks: [forward]
+                    rules:
+                      - name: udp-fault
+                        match: {protocol: udp, server_port: \(Self.echoPort), from: \(side)}
+                        action: \(action)
+                    """)
+                return (lab, netfault)
+            } catch {
+                lab.close()
+                throw error
+            }
+        }
+
+        func udpClient(_ lab: Lab, _ family: Lab.Family, count: Int, timeout: Double) throws -> [String: Any] {
+            try lab.peer(lab.client, ["udp-client", Lab.serverAddress[family]!, Self.echoPort,
+                                      "--count", "\(count)", "--timeout", "\(timeout)"])
+        }
+
+        @Test(arguments: Lab.Family.allCases)
+        func droppedDatagramsGetNoReply(_ family: Lab.Family) throws {
+            let (lab, netfault) = try lab(action: "drop", from: "client")
+            defer { lab.close() }
+            let result = try udpClient(lab, family, count: 5, timeout: 0.3)
+            #expect(result["replies"] as? Int == 0, "\(result)")
+            #expect(result["errors"] as? [String] == Array(repeating: "timeout", count: 5), "\(result)")
+            let stopped = lab.stop(netfault)
+            #expect(stopped.output.contains("udp-fault: fired 5 times on 1 connection"), "\(stopped.output)")
+        }
+
+        @Test(arguments: Lab.Family.allCases)
+        func delayedRepliesArriveLate(_ family: Lab.Family) throws {
+            let (lab, netfault) = try lab(action: "{delay: 300ms}", from: "server")
+            defer { lab.close() }
+            let result = try udpClient(lab, family, count: 5, timeout: 2)
+            #expect(result["replies"] as? Int == 5, "\(result)")
+            let median = result["median_rtt_ms"] as? Double ?? 0
+            #expect(median >= 300 && median < 600, "median round trip \(median) ms, expected about 300 ms")
+            _ = lab.stop(netfault)
+        }
+
+        @Test(arguments: Lab.Family.allCases)
+        func duplicatedRepliesArriveThreeTimes(_ family: Lab.Family) throws {
+            let (lab, netfault) = try lab(action: "{duplicate: 2}", from: "server")
+            defer { lab.close() }
+            let result = try udpClient(lab, family, count: 10, timeout: 1)
+            #expect(result["replies"] as? Int == 30, "\(result)")
+            #expect(result["distinct"] as? Int == 10, "\(result)")
+            let stopped = lab.stop(netfault)
+            #expect(stopped.output.contains("Injected 20 packets"), "\(stopped.output)")
+        }
+
+        @Test(arguments: Lab.Family.allCases)
+        func portUnreachableRefusesAConnectedSocket(_ family: Lab.Family) throws {
+            let (lab, netfault) = try lab(action: "{reject: icmp-port-unreachable}", from: "client")
+            defer { lab.close() }
+            let result = try udpClient(lab, family, count: 3, timeout: 1)
+            #expect(result["replies"] as? Int == 0, "\(result)")
+            #expect((result["errors"] as? [String])?.contains("ECONNREFUSED") == true, "\(result)")
+            _ = lab.stop(netfault)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+extension LabTests {
+    /// netfault on the client itself (`hooks: [output, input]`): the faults act on this host's own
+    /// connections, and the RSTs it injects toward the local stack reach it over loopback routing.
+    @Suite struct HostTCP {
+        @Test(arguments: Lab.Family.allCases)
+        func rejectedSYNsAreRefused(_ family: Lab.Family) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["index.html": .filled(10)])
+            let netfault = try lab.netfault(in: lab.client, rules: """
+                hooks: [output, input]
+                rules:
+                  - name: refuse
+                    match: {server_port: 8080, flags: [syn]}
+                    action: {reject: tcp-reset}
+                """)
+            #expect(try lab.curl(family, "index.html").status == 7)
+            let socket = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "8080"])
+            #expect(socket["errno"] as? String == "ECONNREFUSED", "\(socket)")
+            let stopped = lab.stop(netfault)
+            #expect(stopped.output.contains("refuse: fired 2 times on 2 connections"), "\(stopped.output)")
+            #expect(try lab.netfaultRules(in: lab.client).isEmpty)
+            #expect(try lab.curl(family, "index.html").status == 0)
+        }
+
+        @Test(arguments: Lab.Family.allCases)
+        func resetAfterBytesCutsADownload(_ family: Lab.Family) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["big.bin": .filled(5_000_000)])
+            let netfault = try lab.netfault(in: lab.client, rules: """
+                hooks: [output, input]
+                rules:
+                  - name: server-crash
+                    match: {server_port: 8080, from: server, after_bytes: 700KiB}
+                    action: {reset: both}
+                """)
+            let curl = try lab.curl(family, "big.bin")
+            #expect(curl.status == 56, "curl exit \(curl.status), expected 56 (connection reset by peer)")
+            let received = Int(curl.fields.first ?? "") ?? -1
+            #expect(received >= 700_000 && received <= 2_000_000, "curl received \(received) bytes")
+            _ = lab.stop(netfault)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+extension LabTests {
+    /// How netfault's hooks come and go: every orderly stop removes them; a killed netfault leaves
+    /// traffic flowing (--queue-bypass) and hooks that `apply` refuses to run over and `cleanup` removes.
+    @Suite struct Lifecycle {
+        static let refuseRules = """
+            hooks: [forward]
+            rules:
+              - name: refuse
+                match: {server_port: 8080, flags: [syn]}
+                action: {reject: tcp-reset}
+            """
+
+        @Test func sigtermRemovesTheHooksOfBothFamilies() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let installed = try lab.netfaultRules(in: lab.middlebox)
+            #expect(installed.contains { $0.contains("NFQUEUE") && $0.contains("--queue-bypass") }, "\(installed)")
+            #expect(installed.filter { $0.contains("-j NETFAULT-0") }.count == 2, "a jump from FORWARD in each family: \(installed)")
+            let stopped = lab.stop(netfault)
+            #expect(stopped.status == 0)
+            #expect(stopped.output.contains("netfault stopped: SIGTERM received"), "\(stopped.output)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+        }
+
+        @Test func aDurationEndsTheRunInOrder() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let netfault = try lab.netfault(in: lab.middlebox, rules: "duration: 1s\n" + Self.refuseRules)
+            #expect(netfault.wait(timeout: 10), "netfault still ran 10 s into a 1 s duration")
+            #expect(netfault.status == 0)
+            #expect(netfault.output.contains("duration 1s elapsed"), "\(netfault.output)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+        }
+
+        @Test func aSecondInterruptDuringTheStopStillRemovesTheHooks() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["index.html": .filled(10)])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                rules:
+                  - name: hold-handshakes
+                    match: {server_port: 8080, flags: [syn]}
+                    action: {hold: forever}
+                """)
+            let curl = try lab.start(lab.client, ["curl", "-s", "-o", "/dev/null", "--max-time", "20", lab.url(.v4, "index.html")])
+            usleep(300_000)
+            netfault.signal(SIGINT)
+            netfault.signal(SIGINT)
+            #expect(netfault.wait(timeout: 15))
+            #expect(netfault.status == 0, "\(netfault.errors)")
+            #expect(netfault.output.contains("SIGINT received"), "\(netfault.output)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+            // The held SYN was dropped at the end (hold: forever); the client's retransmitted SYN now passes.
+            #expect(curl.wait(timeout: 15) && curl.status == 0, "curl exit \(curl.status)")
+        }
+
+        @Test(arguments: Lab.Family.allCases)
+        func afterSIGKILLTrafficFlowsAndCleanupRemovesTheHooks(_ family: Lab.Family) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["index.html": .filled(10)])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            #expect(try lab.curl(family, "index.html").status == 7, "refused while netfault runs")
+            netfault.kill()
+            #expect(!(try lab.netfaultRules(in: lab.middlebox).isEmpty), "a killed netfault cannot remove its hooks")
+            #expect(try lab.curl(family, "index.html", ["--max-time", "5"]).status == 0, "the queue is bypassed once nobody listens")
+
+            let rules = try lab.file("again.yaml", Self.refuseRules)
+            let again = try lab.run(lab.middlebox, [Lab.netfaultPath, "apply", rules], timeout: 15)
+            #expect(again.status == 1)
+            #expect(again.errors.contains("netfault cleanup --queue 0"), "\(again.errors)")
+
+            let cleanup = try lab.run(lab.middlebox, [Lab.netfaultPath, "cleanup"], timeout: 15)
+            #expect(cleanup.status == 0, "\(cleanup.errors)")
+            #expect(cleanup.output.contains("removed the hooks of queue 0"), "\(cleanup.output)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+            let nothing = try lab.run(lab.middlebox, [Lab.netfaultPath, "cleanup"], timeout: 15)
+            #expect(nothing.output.contains("nothing to remove"), "\(nothing.output)")
+
+            let restarted = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            #expect(try lab.curl(family, "index.html").status == 7, "applies again after cleanup")
+            _ = lab.stop(restarted)
+        }
+
+        @Test func cleanupLeavesOtherRulesAlone() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let foreign = try lab.file("foreign.rules", """
+                *mangle
+                :OTHER-TOOL - [0:0]
+                -A FORWARD -p udp --dport 5353 -j OTHER-TOOL
+                -A OTHER-TOOL -j MARK --set-mark 7
+                COMMIT
+
+                """)
+            #expect(try lab.run(lab.middlebox, ["/usr/sbin/iptables-restore", "--noflush", foreign]).status == 0)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            netfault.kill()
+            #expect(try lab.run(lab.middlebox, [Lab.netfaultPath, "cleanup"]).status == 0)
+            let saved = try lab.run(lab.middlebox, ["/usr/sbin/iptables-save", "-t", "mangle"]).output
+            #expect(saved.contains("-A FORWARD -p udp -m udp --dport 5353 -j OTHER-TOOL"), "\(saved)")
+            #expect(saved.contains("-A OTHER-TOOL -j MARK --set-xmark 0x7/0xffffffff"), "\(saved)")
+            #expect(!saved.contains("NETFAULT"), "\(saved)")
+        }
+    }
+}
