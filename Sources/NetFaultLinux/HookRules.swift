@@ -40,10 +40,15 @@ public struct HookRules: Sendable {
             lines.append("-A \(chain) \(Self.arguments(filter, family: family)) -j NFQUEUE --queue-num \(queue) --queue-bypass")
         }
         for hook in hooks {
-            lines.append("-I \(Self.builtInChain(hook)) 1 -j \(chain)")
+            lines.append("-I \(Self.builtInChain(hook)) 1 \(jumpCondition(hook))-j \(chain)")
         }
         lines.append("COMMIT")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The jump's own match: see `DiversionPlan.skipsLoopback(at:)`.
+    func jumpCondition(_ hook: Hook) -> String {
+        plan.skipsLoopback(at: hook) ? "! -i lo " : ""
     }
 
     /// The iptables match arguments of one filter.

@@ -42,6 +42,7 @@ struct CheckSummaryTests {
             Diverted to NFQUEUE 0 (passes untouched whenever netfault is not running):
               output ipv4+ipv6 tcp all packets
               input  ipv4+ipv6 tcp all packets
+              input  (except from loopback, which output already diverts)
 
             Rules, first match wins:
               1. all: tcp packets → drop silently

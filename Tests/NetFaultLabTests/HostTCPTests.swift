@@ -44,5 +44,29 @@ extension LabTests {
             #expect(received >= 700_000 && received <= 2_000_000, "curl received \(received) bytes")
             _ = lab.stop(netfault)
         }
+
+        /// Loopback packets pass both hooks; each must be queued once, so a 1 s hold stays 1 s.
+        @Test(arguments: Lab.Family.allCases)
+        func loopbackConnectionsAreFaultedOnce(_ family: Lab.Family) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["big.bin": .filled(5_000_000)], loopback: true)
+            let netfault = try lab.netfault(in: lab.client, rules: """
+                hooks: [output, input]
+                rules:
+                  - name: slow-handshake
+                    match: {server_port: 8080, from: server, flags: [syn, ack]}
+                    action: {hold: 1s}
+                  - name: server-crash
+                    match: {server_port: 8080, from: server, after_bytes: 700KiB}
+                    action: {reset: both}
+                """)
+            let curl = try lab.curl(family, "big.bin", loopback: true)
+            #expect(curl.status == 56, "curl exit \(curl.status), expected 56 (connection reset by peer)")
+            let connect = Double(curl.fields.last ?? "") ?? 0
+            #expect(connect >= 0.9 && connect < 1.9, "time_connect \(connect) s, expected about 1 s (held once)")
+            let stopped = lab.stop(netfault)
+            #expect(stopped.output.contains("slow-handshake: fired 1 times on 1 connection"), "\(stopped.output)")
+        }
     }
 }

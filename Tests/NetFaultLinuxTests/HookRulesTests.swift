@@ -47,6 +47,14 @@ struct HookRulesTests {
             """)
     }
 
+    @Test func inputSkipsLoopbackWhenOutputAlreadyQueuesIt() throws {
+        let both = try Self.rules("hooks: [output, input]\nrules:\n  - name: a\n    match: {server_port: 80}\n    action: drop\n")
+        #expect(both.installScript(for: .v4).contains("-I INPUT 1 ! -i lo -j NETFAULT-0\n"))
+        #expect(both.installScript(for: .v4).contains("-I OUTPUT 1 -j NETFAULT-0\n"))
+        let inputOnly = try Self.rules("hooks: [input]\nrules:\n  - name: a\n    match: {server_port: 80}\n    action: drop\n")
+        #expect(inputOnly.installScript(for: .v4).contains("-I INPUT 1 -j NETFAULT-0\n"))
+    }
+
     @Test func aFamilyWithNoFilterGetsNoRules() throws {
         let hooks = try Self.rules("rules:\n  - name: a\n    match: {client: 2001:db8::1}\n    action: drop\n")
         #expect(hooks.families == [.v6])
@@ -72,6 +80,7 @@ struct HookRulesTests {
         :USERCHAIN - [0:0]
         -A FORWARD -j NETFAULT-0
         -A FORWARD -j NETFAULT-1
+        -A INPUT ! -i lo -j NETFAULT-0
         -A FORWARD -p tcp -j USERCHAIN
         -A OUTPUT -j NETFAULT-0
         -A NETFAULT-0 -m mark --mark 0x6e660001 -j RETURN
@@ -83,6 +92,7 @@ struct HookRulesTests {
         #expect(HookRules.removalScript(queue: 0, saved: Self.saved) == """
             *mangle
             -D FORWARD -j NETFAULT-0
+            -D INPUT ! -i lo -j NETFAULT-0
             -D OUTPUT -j NETFAULT-0
             -F NETFAULT-0
             -X NETFAULT-0

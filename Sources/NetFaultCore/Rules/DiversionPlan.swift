@@ -65,6 +65,12 @@ public struct DiversionPlan: Sendable, Equatable {
         }.map(\.element)
     }
 
+    /// Loopback traffic passes OUTPUT and then INPUT: when both are hooked, INPUT skips `lo`, so
+    /// each packet is queued (held, counted, dropped) once, not twice.
+    public func skipsLoopback(at hook: Hook) -> Bool {
+        hook == .input && hooks.contains(.output)
+    }
+
     /// The filters that apply to one address family.
     public func filters(for family: IPAddress.Family) -> [Filter] {
         filters.filter { $0.family == nil || $0.family == family }

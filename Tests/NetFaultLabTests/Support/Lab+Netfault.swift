@@ -59,19 +59,21 @@ extension Lab {
         }
     }
 
-    /// Starts `python3 -m http.server` on port 8080 in the server namespace, serving `files`.
-    func httpServer(files: [String: Data]) throws -> Background {
+    /// Starts `python3 -m http.server` on port 8080 serving `files`: in the server namespace, or
+    /// with `loopback`, in the client namespace for the client's own loopback connections.
+    func httpServer(files: [String: Data], loopback: Bool = false) throws -> Background {
         let root = directory.appendingPathComponent("www")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         for (name, contents) in files {
             try contents.write(to: root.appendingPathComponent(name))
         }
-        let process = try start(server, ["python3", "-m", "http.server", "8080", "--bind", "::", "--directory", root.path])
+        let process = try start(loopback ? client : server,
+                                ["python3", "-m", "http.server", "8080", "--bind", "::", "--directory", root.path])
         // Ready when a request of each family through the (still fault-free) lab succeeds; this
         // also resolves the neighbours, so no first packet of a test waits on ARP or NDP.
         for _ in 0..<100 {
             let probes = try Family.allCases.map { family in
-                try run(client, ["curl", "-s", "-o", "/dev/null", "--max-time", "1", url(family, "")], timeout: 5).status
+                try run(client, ["curl", "-s", "-o", "/dev/null", "--max-time", "1", url(family, "", loopback: loopback)], timeout: 5).status
             }
             if probes.allSatisfy({ $0 == 0 }) { return process }
             usleep(100_000)
@@ -79,16 +81,18 @@ extension Lab {
         throw Failure(description: "http.server did not start: \(process.errors)")
     }
 
-    /// A URL of the lab's server, with brackets for IPv6.
-    func url(_ family: Family, _ path: String) -> String {
-        let host = family == .v4 ? Self.serverAddress[.v4]! : "[\(Self.serverAddress[.v6]!)]"
+    /// A URL of the lab's server (or of the client's loopback), with brackets for IPv6.
+    func url(_ family: Family, _ path: String, loopback: Bool = false) -> String {
+        let address = loopback ? (family == .v4 ? "127.0.0.1" : "::1") : Self.serverAddress[family]!
+        let host = family == .v4 ? address : "[\(address)]"
         return "http://\(host):8080/\(path)"
     }
 
     /// curl in the client namespace: exit status and the -w fields asked for.
-    func curl(_ family: Family, _ path: String, _ options: [String] = [], timeout: Double = 60) throws -> (status: Int32, fields: [String]) {
-        let result = try run(client, ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_connect}"] + options + [url(family, path)],
-                             timeout: timeout)
+    func curl(_ family: Family, _ path: String, _ options: [String] = [], loopback: Bool = false,
+              timeout: Double = 60) throws -> (status: Int32, fields: [String]) {
+        let result = try run(client, ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_connect}"] + options
+                                     + [url(family, path, loopback: loopback)], timeout: timeout)
         return (result.status, result.output.split(separator: " ").map(String.init))
     }
 
