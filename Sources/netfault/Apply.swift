@@ -8,8 +8,8 @@ extension Netfault {
         static let configuration = CommandConfiguration(
             abstract: "Divert traffic to an NFQUEUE and apply the rule file's faults to it (needs root).",
             discussion: """
-                Runs until Ctrl-C, SIGTERM or the rule file's `duration`. Every stop removes the firewall
-                hooks, gives each queued or held packet its verdict, and prints a summary. If netfault is
+                Runs until Ctrl-C, SIGTERM or the rule file's `duration`. Every stop removes the firewall \
+                hooks, gives each queued or held packet its verdict, and prints a summary. If netfault is \
                 killed (SIGKILL), traffic still flows (--queue-bypass); `netfault cleanup` removes the hooks.
                 """
         )

@@ -24,7 +24,7 @@ struct RunSummaryText {
         for (index, rule) in ruleSet.rules.enumerated() {
             let stats = summary.engine.ruleStatistics[index]
             let never = stats.fired == 0 ? "  ← never fired" : ""
-            lines.append("  \(rule.name): fired \(stats.fired) times on \(stats.connections) connection\(stats.connections == 1 ? "" : "s")\(never)")
+            lines.append("  \(rule.name): fired \(stats.fired) time\(stats.fired == 1 ? "" : "s") on \(stats.connections) connection\(stats.connections == 1 ? "" : "s")\(never)")
         }
         let faulted = (summary.engine.retiredFaultedFlows + summary.engine.flows.filter { !$0.faults.isEmpty })
             .sorted { $0.firstSeen < $1.firstSeen }

@@ -129,7 +129,7 @@ extension LabTests {
             #expect(try lab.curl(family, "eicar.txt").status == 56)
             #expect(try lab.curl(family, "clean.txt").status == 0)
             let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("antivirus: fired 1 times on 1 connection"), "\(stopped.output)")
+            #expect(stopped.output.contains("antivirus: fired 1 time on 1 connection"), "\(stopped.output)")
         }
 
         @Test(arguments: Lab.Family.allCases)

@@ -66,7 +66,24 @@ extension LabTests {
             let connect = Double(curl.fields.last ?? "") ?? 0
             #expect(connect >= 0.9 && connect < 1.9, "time_connect \(connect) s, expected about 1 s (held once)")
             let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("slow-handshake: fired 1 times on 1 connection"), "\(stopped.output)")
+            #expect(stopped.output.contains("slow-handshake: fired 1 time on 1 connection"), "\(stopped.output)")
+        }
+
+        /// Rules/localhost.yaml, run as its opening comment says, does what the comment promises.
+        @Test func theLocalhostExampleDoesWhatItsCommentSays() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["big.bin": .filled(1_000_000)], loopback: true)
+            let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Rules/localhost.yaml").path
+            let netfault = try lab.start(lab.client, [Lab.netfaultPath, "apply", example])
+            #expect(netfault.waitFor("diverting", timeout: 15), "\(netfault.errors)")
+            #expect(try lab.curl(.v4, "big.bin", loopback: true).status == 56)
+            let refused = try lab.run(lab.client, ["curl", "-s", "http://127.0.0.1:8081/"])
+            #expect(refused.status == 7)
+            #expect(try lab.curl(.v6, "big.bin", loopback: true).status == 0, "the example touches 127.0.0.1 only")
+            let stopped = lab.stop(netfault)
+            #expect(stopped.output.contains("refuse-8081: fired 1 time on 1 connection"), "\(stopped.output)")
         }
     }
 }
