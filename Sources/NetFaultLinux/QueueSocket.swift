@@ -92,7 +92,7 @@ public final class QueueSocket {
     }
 
     /// Sends one config message with NLM_F_ACK and waits for the kernel's answer, so a refusal
-    /// (EPERM, EBUSY: another process holds the queue) is reported here, not lost.
+    /// (EPERM: no privilege, or another process holds the queue) is reported here, not lost.
     private func configure(_ doing: String, _ fill: (UnsafeMutablePointer<nlmsghdr>) -> Void) throws(SystemError) {
         let buffer = sendBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
         let header = nfq_nlmsg_put(buffer, Int32(NFQNL_MSG_CONFIG.rawValue), UInt32(queue))!
@@ -107,8 +107,11 @@ public final class QueueSocket {
         let result = mnl_cb_run(receiveBuffer.baseAddress, received, sequence, mnl_socket_get_portid(socket), nil, nil)
         if result < 0 {
             let code = errno
+            // The kernel answers EPERM, not EBUSY, when another socket holds the queue; for root
+            // that is the likely cause.
+            let taken = code == EBUSY || (code == EPERM && geteuid() == 0)
             throw SystemError(doing, call: "nfqueue config", errno: code,
-                              hint: code == EBUSY ? "another program is bound to queue \(queue); pick another `queue:`" : nil)
+                              hint: taken ? "queue \(queue) is in use by another program (another netfault?); pick another `queue:`" : nil)
         }
     }
 

@@ -107,5 +107,32 @@ extension LabTests {
             #expect(saved.contains("-A OTHER-TOOL -j MARK --set-xmark 0x7/0xffffffff"), "\(saved)")
             #expect(!saved.contains("NETFAULT"), "\(saved)")
         }
+
+        @Test func withoutPrivilegeItRefusesNamingTheCallAndInstallsNothing() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let rules = try lab.file("refuse.yaml", Self.refuseRules)
+            try lab.run(nil, ["chmod", "a+rx", lab.directory.path])
+            try lab.run(nil, ["chmod", "a+r", rules])
+            let result = try lab.run(lab.middlebox, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                                     Lab.netfaultPath, "apply", rules], timeout: 15)
+            #expect(result.status == 1)
+            #expect(result.errors.contains("(EPERM)") && result.errors.contains("run as root"), "\(result.errors)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+        }
+
+        @Test func aSecondNetfaultOnTheSameQueueIsRefusedAndTheFirstKeepsItsHooks() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let first = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let rules = try lab.file("second.yaml", "hooks: [forward]\nrules:\n  - name: other\n    match: {server_port: 9}\n    action: drop\n")
+            let second = try lab.run(lab.middlebox, [Lab.netfaultPath, "apply", rules], timeout: 15)
+            #expect(second.status == 1)
+            #expect(second.errors.contains("queue 0 is in use by another program"), "\(second.errors)")
+            #expect(first.isRunning)
+            #expect(try lab.netfaultRules(in: lab.middlebox).contains { $0.contains("--dport 8080") }, "the first run's hooks are intact")
+            #expect(lab.stop(first).status == 0)
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+        }
     }
 }

@@ -92,9 +92,10 @@ final class Lab {
         }
     }
 
-    /// Runs a command inside `namespace` and waits for it (killed after `timeout` seconds).
+    /// Runs a command inside `namespace` (nil: where the tests run) and waits for it (killed after
+    /// `timeout` seconds).
     @discardableResult
-    func run(_ namespace: String, _ command: [String], timeout: Double = 30) throws -> Result {
+    func run(_ namespace: String?, _ command: [String], timeout: Double = 30) throws -> Result {
         try Self.execute(command, in: namespace, directory: directory, timeout: timeout)
     }
 
