@@ -1,42 +1,52 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import NetFaultCore
 
-/// `netfault apply`: binds the queue, installs the hooks, runs every queued packet through the
-/// engine and carries out its decisions, until a signal, the rule set's `duration`, or a fatal
-/// error. Every stop is the same: hooks removed, packets still queued accepted, held packets
-/// released as their rule says, a summary returned. Every packet id gets exactly one verdict.
+/// `netfault apply` and `netfault run`: binds the queue, installs the hooks, runs every queued
+/// packet through the engine and carries out its decisions, until a signal, the rule set's
+/// `duration`, the wrapped command's exit, or a fatal error. Every stop is the same: hooks
+/// removed, packets still queued accepted, held packets released as their rule says, a report
+/// returned. Every packet id gets exactly one verdict.
 public final class Controller {
-    public struct Summary {
-        public var stopReason: String
-        public var seed: UInt64
-        public var engine: Engine
-        public var verdicts = 0
-        public var packetsReceived = 0
-        /// Packets the codec could not read (accepted untouched).
-        public var unreadable = 0
-        public var injected = 0
-        public var injectionFailures = 0
-        public var heldPeak = 0
-        public var overruns = 0
-        public var kernel: QueueCounters?
+    /// What a run produced.
+    public struct Result {
+        public var report: RunReport
+        /// How the wrapped command ended (`netfault run`); nil for `apply`.
+        public var commandExit: ChildProcess.Exit?
+        /// The run ended on an error, or its hooks could not be removed.
+        public var failed: Bool
+    }
+
+    /// Once a second while the run lasts, for a status line.
+    public struct Progress: Sendable {
+        public var elapsedSeconds: Double
+        public var packetsPerSecond: Int
+        public var connections: Int
+        public var faults: Int
     }
 
     public let ruleSet: RuleSet
+    public let ruleFile: String
     public let seed: UInt64
     private let log: (String) -> Void
+    private let progress: ((Progress) -> Void)?
     private let installer = HookInstaller()
 
-    public init(ruleSet: RuleSet, seed: UInt64, log: @escaping (String) -> Void) {
+    public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, log: @escaping (String) -> Void,
+                progress: ((Progress) -> Void)? = nil) {
         self.ruleSet = ruleSet
+        self.ruleFile = ruleFile
         self.seed = seed
         self.log = log
+        self.progress = progress
     }
 
-    /// Runs until stopped. Throws only when nothing was installed (a refusal at start); an error
-    /// after start stops the run in order and is reported in the summary's stop reason.
-    public func run() throws -> Summary {
+    /// Runs until stopped; with `command`, runs it once the hooks are in place and stops when it
+    /// exits, passing SIGINT, SIGTERM and SIGHUP on to it. Throws only when nothing was installed
+    /// (a refusal at start); an error after start stops the run in order and is reported.
+    public func run(command: [String]? = nil) throws -> Result {
         let signals = try StopSignals()
         let injector = try PacketInjector()
         let socket = try QueueSocket(queue: ruleSet.queue)
@@ -45,59 +55,121 @@ public final class Controller {
 
         var state = RunState(engine: Engine(ruleSet: ruleSet, seed: seed), socket: socket, injector: injector)
         let start = monotonicNow()
+        let startedAt = Date()
         let end = ruleSet.duration.map { start + $0 }
         log("netfault: queue \(ruleSet.queue) diverting at \(ruleSet.hooks.map(\.rawValue).joined(separator: ", ")); seed \(seed); \(end == nil ? "Ctrl-C to stop" : "for \(ruleSet.duration!.ruleText)")")
 
         var stopReason: String
+        var failed = false
+        var child: ChildProcess?
         do {
-            stopReason = try loop(&state, signals: signals, end: end)
+            if let command { child = try ChildProcess(command) }
+            stopReason = try loop(&state, signals: signals, end: end, child: child)
         } catch {
             stopReason = "error: \(error)"
+            failed = true
         }
-        var removalError: Error?
-        do { try installer.remove(queue: ruleSet.queue) } catch { removalError = error }
+        var diverted: Int?
+        do {
+            diverted = try installer.removeCounting(queue: ruleSet.queue).diverted
+        } catch {
+            stopReason += "; removing the hooks failed: \(error) — run `netfault cleanup --queue \(ruleSet.queue)`"
+            failed = true
+        }
         state.finish()
-        var summary = Summary(stopReason: stopReason, seed: seed, engine: state.engine)
-        summary.verdicts = state.verdicts
-        summary.packetsReceived = state.received
-        summary.unreadable = state.unreadable
-        summary.injected = injector.sent
-        summary.injectionFailures = injector.failures
-        summary.heldPeak = state.held.peak
-        summary.overruns = socket.overruns
-        summary.kernel = QueueCounters.read(queue: ruleSet.queue)
+        let stopped = monotonicNow()
+        let queue = statistics(state, socket: socket, injector: injector, diverted: diverted)
         socket.close()
-        if let removalError {
-            summary.stopReason += "; removing the hooks failed: \(removalError) — run `netfault cleanup --queue \(ruleSet.queue)`"
+        if let child, child.reap() == nil {
+            log("netfault: faults lifted; waiting for \(child.command[0]) (pid \(child.pid)) to exit")
+            waitForExit(child, signals: signals)
         }
-        return summary
+        let report = RunReport(engine: state.engine, ruleFile: ruleFile, stopReason: stopReason,
+                               startedAt: ISO8601DateFormatter().string(from: startedAt), start: start, end: stopped, queue: queue)
+        return Result(report: report, commandExit: child?.exit, failed: failed)
     }
 
-    private func loop(_ state: inout RunState, signals: StopSignals, end: Instant?) throws -> String {
+    private func statistics(_ state: RunState, socket: QueueSocket, injector: PacketInjector, diverted: Int?) -> RunReport.QueueStatistics {
+        var queue = RunReport.QueueStatistics()
+        queue.queue = ruleSet.queue
+        queue.packets = state.received
+        queue.verdicts = state.verdicts
+        queue.heldPeak = state.held.peak
+        queue.unreadable = state.unreadable
+        queue.injected = injector.sent
+        queue.injectionFailures = injector.failures
+        let kernel = QueueCounters.read(queue: ruleSet.queue)
+        queue.kernelDropped = kernel.map { Int($0.queueDropped) }
+        queue.receiveBufferDropped = kernel.map { Int($0.userDropped) + socket.overruns }
+        if let diverted {
+            // Diverted packets that were neither received nor dropped by the kernel went through
+            // unseen: the queue was full and fail-open let them pass.
+            queue.escapedFailOpen = max(0, diverted - state.received - (queue.kernelDropped ?? 0) - (queue.receiveBufferDropped ?? 0))
+        }
+        return queue
+    }
+
+    private func loop(_ state: inout RunState, signals: StopSignals, end: Instant?, child: ChildProcess?) throws -> String {
         var descriptors = [pollfd(fd: state.socket.fileDescriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-        var nextExpiry = monotonicNow() + .seconds(1)
+        if let child { descriptors.append(pollfd(fd: child.pidDescriptor, events: Int16(POLLIN), revents: 0)) }
+        let start = monotonicNow()
+        var nextTick = start + .seconds(1)
+        var packetsAtTick = 0
+        var signalsReceived = 0
         while true {
             var now = monotonicNow()
             if let end, now >= end { return "duration \(ruleSet.duration!.ruleText) elapsed" }
-            var wake = min(nextExpiry, end ?? .distantFuture)
+            var wake = min(nextTick, end ?? .distantFuture)
             if let due = state.held.nextDeadline { wake = min(wake, due) }
             // Rounded up to the next millisecond, so a deadline is never polled for in a busy loop.
             let timeout = Int32(clamping: (max(0, wake.since(now)) + 999_999) / 1_000_000)
             let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw SystemError("waiting for packets", call: "ppoll", errno: errno)
+                throw SystemError("waiting for packets", call: "poll", errno: errno)
             }
-            if descriptors[1].revents != 0, let signal = signals.take() { return "\(signal) received" }
+            if descriptors[1].revents != 0, let signal = signals.take() {
+                guard let child else { return "\(signal.name) received" }
+                signalsReceived += 1
+                if signalsReceived >= 3 {
+                    child.kill()
+                    return "\(signal.name) received a third time: \(child.command[0]) killed"
+                }
+                // Ctrl-C reached the command already (same process group); a kill aimed at netfault did not.
+                if !signal.fromTerminal { child.forward(signal.number) }
+                log("netfault: \(signal.name) passed on to \(child.command[0]); waiting for it to exit")
+            }
+            if let child, descriptors.count > 2, descriptors[2].revents != 0, let exit = child.reap() {
+                return "\(child.command[0]) \(exit)"
+            }
             if descriptors[0].revents & Int16(POLLIN) != 0 {
                 try state.socket.drain { packet in try state.handle(packet) }
             }
             now = monotonicNow()
             try state.releaseDue(at: now)
-            if now >= nextExpiry {
+            if now >= nextTick {
                 state.engine.expire(at: now)
-                nextExpiry = now + .seconds(1)
+                progress?(Progress(elapsedSeconds: Double(now.since(start)) / 1e9, packetsPerSecond: state.received - packetsAtTick,
+                                   connections: state.engine.trackedFlowCount,
+                                   faults: state.engine.ruleStatistics.reduce(0) { $0 + $1.fired }))
+                packetsAtTick = state.received
+                nextTick = now + .seconds(1)
+            }
+        }
+    }
+
+    /// After the faults are lifted (`duration`), a wrapped command still runs: wait for it,
+    /// passing signals on; a third signal kills it.
+    private func waitForExit(_ child: ChildProcess, signals: StopSignals) {
+        var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: child.pidDescriptor, events: Int16(POLLIN), revents: 0)]
+        var signalsReceived = 0
+        while child.reap() == nil {
+            guard poll(&descriptors, 2, -1) >= 0 || errno == EINTR else { break }
+            if descriptors[0].revents != 0, let signal = signals.take() {
+                signalsReceived += 1
+                if signalsReceived >= 3 { child.kill() } else if !signal.fromTerminal { child.forward(signal.number) }
             }
         }
     }

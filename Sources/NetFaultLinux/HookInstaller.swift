@@ -30,15 +30,14 @@ public struct HookInstaller: Sendable {
             throw CommandError(doing: "installing hooks for queue \(rules.queue)", command: Self.tool(family, "-save"), status: 0,
                                output: "chain \(rules.chain) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(rules.queue)` first")
         }
-        var installed: [IPAddress.Family] = []
         do {
             for family in rules.families {
                 try run(Self.tool(family, "-restore"), ["--noflush"], input: rules.installScript(for: family),
                         doing: "installing hooks for queue \(rules.queue)")
-                installed.append(family)
             }
         } catch {
-            for family in installed { _ = try? remove(queue: rules.queue, family: family) }
+            // One family may be installed already: nothing of this run's may stay behind.
+            _ = try? remove(queue: rules.queue)
             throw error
         }
     }
@@ -47,23 +46,32 @@ public struct HookInstaller: Sendable {
     /// many families had something to remove.
     @discardableResult
     public func remove(queue: UInt16) throws -> Int {
+        try removeCounting(queue: queue).families
+    }
+
+    /// Removes the hooks in two steps per family, the jumps first, so that the chain's counters are
+    /// final when read: how many packets the hooks sent to the queue over the whole run.
+    public func removeCounting(queue: UInt16) throws -> (families: Int, diverted: Int) {
         var removed = 0
+        var diverted = 0
         var firstError: Error?
         for family in [IPAddress.Family.v4, .v6] {
             do {
-                if try remove(queue: queue, family: family) { removed += 1 }
+                let tool = Self.tool(family, "-restore")
+                if let detach = HookRules.detachScript(queue: queue, saved: try save(family)) {
+                    try run(tool, ["--noflush"], input: detach, doing: "removing hooks for queue \(queue)")
+                }
+                diverted += HookRules.divertedPackets(queue: queue, savedWithCounters: try save(family, counters: true))
+                if let script = HookRules.removalScript(queue: queue, saved: try save(family)) {
+                    try run(tool, ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
+                    removed += 1
+                }
             } catch {
                 firstError = firstError ?? error
             }
         }
         if let firstError { throw firstError }
-        return removed
-    }
-
-    private func remove(queue: UInt16, family: IPAddress.Family) throws -> Bool {
-        guard let script = HookRules.removalScript(queue: queue, saved: try save(family)) else { return false }
-        try run(Self.tool(family, "-restore"), ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
-        return true
+        return (removed, diverted)
     }
 
     /// The queues that have a netfault chain installed, in either family.
@@ -78,9 +86,9 @@ public struct HookInstaller: Sendable {
         return queues.sorted()
     }
 
-    /// The mangle table as iptables-save prints it.
-    public func save(_ family: IPAddress.Family) throws -> String {
-        try run(Self.tool(family, "-save"), ["-t", "mangle"], input: nil, doing: "reading the firewall")
+    /// The mangle table as iptables-save prints it, with `[packets:bytes]` before each rule if `counters`.
+    public func save(_ family: IPAddress.Family, counters: Bool = false) throws -> String {
+        try run(Self.tool(family, "-save"), ["-t", "mangle"] + (counters ? ["-c"] : []), input: nil, doing: "reading the firewall")
     }
 
     @discardableResult

@@ -75,24 +75,51 @@ public struct HookRules: Sendable {
     /// netfault's for that queue. Rules netfault did not create are never named.
     public static func removalScript(queue: UInt16, saved: String) -> String? {
         let chain = chainName(queue: queue)
-        var chainExists = false
+        let chainExists = saved.split(separator: "\n").contains { $0.hasPrefix(":\(chain) ") }
+        let deletions = jumpDeletions(queue: queue, saved: saved)
+        guard chainExists || !deletions.isEmpty else { return nil }
+        var lines = ["*mangle"] + deletions
+        if chainExists { lines += ["-F \(chain)", "-X \(chain)"] }
+        lines.append("COMMIT")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// iptables-restore input that removes only the jumps to `queue`'s chain: no packet enters it
+    /// any more, and its counters are final. Nil when there is no jump.
+    public static func detachScript(queue: UInt16, saved: String) -> String? {
+        let deletions = jumpDeletions(queue: queue, saved: saved)
+        guard !deletions.isEmpty else { return nil }
+        return (["*mangle"] + deletions + ["COMMIT"]).joined(separator: "\n") + "\n"
+    }
+
+    /// `-D` lines for every jump from a built-in chain of the mangle table to `queue`'s chain.
+    static func jumpDeletions(queue: UInt16, saved: String) -> [String] {
+        let chain = chainName(queue: queue)
         var deletions: [String] = []
         var inMangle = false
         for line in saved.split(separator: "\n", omittingEmptySubsequences: true) {
             if line.hasPrefix("*") { inMangle = line == "*mangle" }
             guard inMangle else { continue }
-            if line.hasPrefix(":\(chain) ") { chainExists = true }
             let words = line.split(separator: " ")
             if words.count >= 4, words[0] == "-A", ["OUTPUT", "INPUT", "FORWARD", "PREROUTING", "POSTROUTING"].contains(words[1]),
                words[words.count - 2] == "-j", words[words.count - 1] == chain {
                 deletions.append("-D" + line.dropFirst(2))
             }
         }
-        guard chainExists || !deletions.isEmpty else { return nil }
-        var lines = ["*mangle"] + deletions
-        if chainExists { lines += ["-F \(chain)", "-X \(chain)"] }
-        lines.append("COMMIT")
-        return lines.joined(separator: "\n") + "\n"
+        return deletions
+    }
+
+    /// The packets `queue`'s NFQUEUE rules sent to the queue, from `iptables-save -c` output
+    /// (`[packets:bytes] -A NETFAULT-0 ... -j NFQUEUE ...`).
+    public static func divertedPackets(queue: UInt16, savedWithCounters saved: String) -> Int {
+        let prefix = "-A \(chainName(queue: queue)) "
+        var total = 0
+        for line in saved.split(separator: "\n") where line.hasPrefix("[") && line.contains(" -j NFQUEUE") {
+            guard let close = line.firstIndex(of: "]"), line[line.index(after: close)...].dropFirst().hasPrefix(prefix) else { continue }
+            let counters = line[line.index(after: line.startIndex)..<close].split(separator: ":")
+            if let packets = counters.first.flatMap({ Int($0) }) { total += packets }
+        }
+        return total
     }
 
     /// Whether `saved` (iptables-save output) holds netfault's chain for `queue`.

@@ -23,17 +23,29 @@ public final class StopSignals {
 
     deinit { close(fileDescriptor) }
 
-    /// The pending signal's name, if one arrived.
-    public func take() -> String? {
+    /// A stop signal that arrived.
+    public struct Received: Sendable, Equatable {
+        public var number: Int32
+        /// Sent by the kernel for the terminal (Ctrl-C), which signals the whole foreground process
+        /// group, a command `netfault run` started included; not by a `kill` aimed at netfault alone.
+        public var fromTerminal: Bool
+
+        public var name: String {
+            switch number {
+            case SIGINT: return "SIGINT"
+            case SIGTERM: return "SIGTERM"
+            case SIGHUP: return "SIGHUP"
+            default: return "signal \(number)"
+            }
+        }
+    }
+
+    /// The pending signal, if one arrived.
+    public func take() -> Received? {
         var info = signalfd_siginfo()
         let size = MemoryLayout<signalfd_siginfo>.size
         guard read(fileDescriptor, &info, size) == size else { return nil }
-        switch Int32(info.ssi_signo) {
-        case SIGINT: return "SIGINT"
-        case SIGTERM: return "SIGTERM"
-        case SIGHUP: return "SIGHUP"
-        default: return "signal \(info.ssi_signo)"
-        }
+        return Received(number: Int32(info.ssi_signo), fromTerminal: info.ssi_code == SI_KERNEL)
     }
 }
 

@@ -8,15 +8,17 @@ struct Netfault: ParsableCommand {
         commandName: "netfault",
         abstract: "Inject TCP/UDP faults through an NFQUEUE and report what they did to each connection.",
         discussion: """
-            Exit codes: 0 success; 1 a runtime failure (a syscall, the firewall); 2 an invalid rule file;
-            64 a usage error.
+            Exit codes: 0 success; 1 a runtime failure (a syscall, the firewall); 2 an invalid rule file; \
+            3 `run`: the command succeeded but a rule's expectation did not hold; 64 a usage error. \
+            `run` otherwise exits with the command's status.
             """,
         version: "0.1.0",
-        subcommands: [Check.self, Apply.self, Cleanup.self]
+        subcommands: [Check.self, Apply.self, Run.self, Cleanup.self]
     )
 }
 
 /// Exit statuses shared by every subcommand; documented in the README.
 enum ExitStatus {
     static let invalidRules = ExitCode(2)
+    static let expectationFailed = ExitCode(3)
 }

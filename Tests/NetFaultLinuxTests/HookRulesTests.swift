@@ -104,6 +104,34 @@ struct HookRulesTests {
         #expect(!HookRules.isInstalled(queue: 2, saved: Self.saved))
     }
 
+    @Test func detachingRemovesOnlyTheJumps() {
+        #expect(HookRules.detachScript(queue: 0, saved: Self.saved) == """
+            *mangle
+            -D FORWARD -j NETFAULT-0
+            -D INPUT ! -i lo -j NETFAULT-0
+            -D OUTPUT -j NETFAULT-0
+            COMMIT
+
+            """)
+        #expect(HookRules.detachScript(queue: 1, saved: ":NETFAULT-1 - [0:0]\n") == nil)
+    }
+
+    @Test func divertedPacketsSumTheQueueRulesCounters() {
+        let saved = """
+            *mangle
+            :NETFAULT-0 - [0:0]
+            [12:3400] -A FORWARD -j NETFAULT-0
+            [5:300] -A NETFAULT-0 -m mark --mark 0x6e660001 -j RETURN
+            [100:5000] -A NETFAULT-0 -p tcp -m tcp --dport 80 -j NFQUEUE --queue-num 0 --queue-bypass
+            [7:700] -A NETFAULT-0 -p tcp -m tcp --sport 80 -j NFQUEUE --queue-num 0 --queue-bypass
+            [9:900] -A NETFAULT-1 -p tcp -j NFQUEUE --queue-num 1 --queue-bypass
+            COMMIT
+            """
+        #expect(HookRules.divertedPackets(queue: 0, savedWithCounters: saved) == 107)
+        #expect(HookRules.divertedPackets(queue: 1, savedWithCounters: saved) == 9)
+        #expect(HookRules.divertedPackets(queue: 2, savedWithCounters: saved) == 0)
+    }
+
     @Test func queueCountersParseTheProcFile() {
         let text = "    0  12345     2 2 65535     7     3   1042  1\n    5  999     0 2 65535     0     0   10  1\n"
         #expect(QueueCounters.parse(text, queue: 0) == QueueCounters(waiting: 2, queueDropped: 7, userDropped: 3, lastID: 1042))

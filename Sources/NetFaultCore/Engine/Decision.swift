@@ -12,6 +12,14 @@ public struct Decision: Sendable, Equatable {
         case holdUntilEnd
         /// Let these bytes through instead of the packet (a rewrite; checksums already recomputed).
         case replace([UInt8])
+
+        /// Whether the packet reaches its receiver (now or after a hold), rewritten or not.
+        public var delivers: Bool {
+            switch self {
+            case .accept, .acceptAfter, .replace: return true
+            case .drop, .holdUntilEnd: return false
+            }
+        }
     }
 
     public var verdict: Verdict

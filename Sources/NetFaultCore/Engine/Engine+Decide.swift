@@ -72,10 +72,10 @@ extension Engine {
                 if table[flowSlot].injectedReset == nil {
                     table[flowSlot].injectedReset = InjectedReset(rule: rule, toward: ResetTarget(rawValue: side.rawValue)!, at: now)
                 }
-            case .icmpPortUnreachable: answer = PacketBuilder.icmpUnreachable(.port, quoting: packet, from: packet.destination)
-            case .icmpHostUnreachable: answer = PacketBuilder.icmpUnreachable(.host, quoting: packet, from: packet.destination)
-            case .icmpAdminProhibited:
-                answer = PacketBuilder.icmpUnreachable(.adminProhibited, quoting: packet, from: packet.destination)
+            case .icmpPortUnreachable, .icmpHostUnreachable, .icmpAdminProhibited:
+                let reason = kind.unreachableReason!
+                answer = PacketBuilder.icmpUnreachable(reason, quoting: packet, from: packet.destination)
+                if side == .client, table[flowSlot].unreachable == nil { table[flowSlot].unreachable = reason }
             }
             return Decision(.drop, injections: [Injection(bytes: answer, toward: side)])
         case .rewrite(let rewrite):

@@ -11,6 +11,9 @@ public struct Engine {
         public var datagramTimeout: Duration = .seconds(30)
         /// How long a closed TCP connection is kept for its late packets.
         public var closedTimeout: Duration = .seconds(10)
+        /// How many connections that are no longer tracked are kept for the report; beyond it only
+        /// their outcomes are counted.
+        public var retainedFlows = 100_000
 
         public init() {}
     }
@@ -35,9 +38,12 @@ public struct Engine {
     public let seed: UInt64
     public internal(set) var ruleStatistics: [RuleStatistics]
     public internal(set) var statistics = Statistics()
-    /// Connections that ended (expired, evicted or replaced by a new connection on the same ports)
-    /// after a fault touched them, kept for the report.
-    public private(set) var retiredFaultedFlows: [Flow] = []
+    /// Connections no longer tracked (expired, evicted, or replaced by a new connection on the same
+    /// ports), with how they ended, kept for the report up to `Configuration.retainedFlows`.
+    public private(set) var retiredFlows: [RetiredFlow] = []
+    /// Outcomes of retired connections beyond `retainedFlows`, counted only.
+    public private(set) var unlistedOutcomes: [ConnectionOutcome: Int] = [:]
+    let retainedFlows: Int
 
     let rules: [CompiledRule]
     let slotCount: Int
@@ -69,6 +75,7 @@ public struct Engine {
         timeouts.datagram = max(configuration.datagramTimeout, longestIdle * 2)
         timeouts.closed = configuration.closedTimeout
         table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: timeouts)
+        retainedFlows = max(0, configuration.retainedFlows)
     }
 
     /// The connections tracked now.
@@ -90,13 +97,13 @@ public struct Engine {
         let key = FlowKey(packet, transport: transport)
         var slot = table.slot(for: key)
         if let existing = slot, startsNewConnection(packet, replacing: table[existing]) {
-            retire(table.remove(existing))
+            retire(table.remove(existing), idle: false)
             slot = nil
         }
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
         let side = table[flowSlot].side(of: packet)
         let decision = decide(packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
-        table[flowSlot].record(packet, from: side, at: now)
+        table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers)
         noteIfClosed(flowSlot)
         table.touch(flowSlot)
         return decision
@@ -108,7 +115,7 @@ public struct Engine {
         var expired: [Flow] = []
         table.expire(at: now) { expired.append($0) }
         statistics.flowsExpired += expired.count
-        for flow in expired { retire(flow) }
+        for flow in expired { retire(flow, idle: true) }
     }
 
     // MARK: Connections
@@ -157,7 +164,7 @@ public struct Engine {
         let (slot, evicted) = table.insert(flow)
         if let evicted {
             statistics.flowsEvicted += 1
-            retire(evicted)
+            retire(evicted, idle: true)
         }
         return slot
     }
@@ -196,8 +203,19 @@ public struct Engine {
         }
     }
 
-    private mutating func retire(_ flow: Flow) {
+    private mutating func retire(_ flow: Flow, idle: Bool) {
         if flow.countedOpen { releaseOpenCount(flow.ruleSlots) }
-        if !flow.faults.isEmpty { retiredFaultedFlows.append(flow) }
+        let outcome = flow.outcome(idle: idle)
+        if retiredFlows.count < retainedFlows {
+            retiredFlows.append(RetiredFlow(flow: flow, outcome: outcome))
+        } else {
+            unlistedOutcomes[outcome, default: 0] += 1
+        }
     }
+}
+
+/// A connection the engine stopped tracking, and how it ended.
+public struct RetiredFlow: Sendable {
+    public let flow: Flow
+    public let outcome: ConnectionOutcome
 }

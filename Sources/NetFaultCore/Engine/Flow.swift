@@ -10,10 +10,19 @@ public struct Flow: Sendable {
     /// The client's side and the server's side of the conversation.
     public internal(set) var fromClient = DirectionStats()
     public internal(set) var fromServer = DirectionStats()
+    /// When the client's first SYN was seen.
+    public internal(set) var clientSYNAt: Instant?
+    /// Whether a SYN-ACK of the server's reached the client (was not dropped by netfault).
+    public internal(set) var synAckDelivered = false
     /// When the client's ACK completed the handshake.
     public internal(set) var established: Instant?
-    /// Who sent the first RST seen, if any.
+    /// Who sent the first RST that reached its receiver, if any, and when.
     public internal(set) var resetBy: Side?
+    public internal(set) var resetAt: Instant?
+    /// When the second side's FIN reached its receiver.
+    public internal(set) var closedAt: Instant?
+    /// An ICMP destination-unreachable netfault answered the client with (a `reject` rule).
+    public internal(set) var unreachable: UnreachableReason?
     /// The first RSTs netfault itself sent on this connection (a `reset` or `reject: tcp-reset` rule).
     public internal(set) var injectedReset: InjectedReset?
     /// The faults netfault applied to this connection, one record per rule.
@@ -50,17 +59,27 @@ public struct Flow: Sendable {
     func stats(_ side: Side) -> DirectionStats { side == .client ? fromClient : fromServer }
 
     /// Counts the packet and its new bytes, and notes retransmissions and the handshake.
-    mutating func record(_ packet: Packet, from side: Side, at now: Instant) {
-        let previous = lastSeen
+    ///
+    /// - Parameter delivered: false when netfault dropped the packet (or holds it until the run
+    ///   ends): it counts as sent, but its ACK, FIN or RST never reached the receiver.
+    mutating func record(_ packet: Packet, from side: Side, at now: Instant, delivered: Bool = true) {
         lastSeen = now
         if side == .client {
-            fromClient.record(packet, at: now, previousActivity: previous)
+            fromClient.record(packet, at: now, delivered: delivered)
         } else {
-            fromServer.record(packet, at: now, previousActivity: previous)
+            fromServer.record(packet, at: now, delivered: delivered)
         }
-        if packet.tcpFlags.contains(.rst), resetBy == nil { resetBy = side }
-        if established == nil, side == .client, fromServer.synSeen, packet.tcpFlags.contains(.ack),
-           !packet.tcpFlags.contains(.syn), !packet.tcpFlags.contains(.rst) {
+        guard packet.transport == .tcp else { return }
+        let flags = packet.tcpFlags
+        if side == .client, flags.contains(.syn), !flags.contains(.ack), clientSYNAt == nil { clientSYNAt = now }
+        guard delivered else { return }
+        if side == .server, flags.contains(.syn), flags.contains(.ack) { synAckDelivered = true }
+        if flags.contains(.rst), resetBy == nil {
+            resetBy = side
+            resetAt = now
+        }
+        if closedAt == nil, fromClient.finSeen, fromServer.finSeen { closedAt = now }
+        if established == nil, side == .client, synAckDelivered, flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst) {
             established = now
         }
     }
@@ -78,6 +97,8 @@ public struct Flow: Sendable {
 /// One direction of a connection, as netfault saw it.
 public struct DirectionStats: Sendable {
     public internal(set) var packets: UInt64 = 0
+    /// Packets netfault dropped (or held until the run ended) instead of delivering them.
+    public internal(set) var dropped: UInt64 = 0
     /// Payload bytes of new data (retransmitted bytes are not counted twice).
     public internal(set) var payloadBytes: UInt64 = 0
     /// Data segments (and SYN/FIN) whose whole sequence range had been seen before.
@@ -85,23 +106,32 @@ public struct DirectionStats: Sendable {
     /// The longest time between two consecutive retransmissions: the RTO backoff actually seen.
     public internal(set) var largestRetransmissionGap: Int64 = 0
     public internal(set) var lastRetransmission: Instant?
+    /// Whether this side's latest data segment was a retransmission: it was still waiting for an ACK.
+    public internal(set) var lastDataWasRetransmission = false
     public internal(set) var synSeen = false
     /// The sequence number of the first SYN seen from this side.
     public internal(set) var initialSequence: UInt32 = 0
+    /// A FIN of this side's reached the other side.
     public internal(set) var finSeen = false
     /// The sequence number just past the highest byte seen (RFC 9293 SND.NXT as seen on the wire).
     public internal(set) var nextSequence: UInt32 = 0
     public internal(set) var sequenceKnown = false
+    /// The latest acknowledgment of this side's that reached the other side.
     public internal(set) var lastAcknowledgment: UInt32 = 0
+    public internal(set) var acknowledgmentKnown = false
 
-    mutating func record(_ packet: Packet, at now: Instant, previousActivity: Instant) {
+    mutating func record(_ packet: Packet, at now: Instant, delivered: Bool) {
         packets += 1
+        if !delivered { dropped += 1 }
         let flags = packet.tcpFlags
         guard packet.transport == .tcp else {
             payloadBytes += UInt64(packet.payloadLength)
             return
         }
-        if flags.contains(.ack) { lastAcknowledgment = packet.acknowledgmentNumber }
+        if delivered, flags.contains(.ack), !flags.contains(.rst) {
+            lastAcknowledgment = packet.acknowledgmentNumber
+            acknowledgmentKnown = true
+        }
         let length = packet.sequenceLength
         let start = packet.sequenceNumber
         let end = start &+ length
@@ -112,7 +142,7 @@ public struct DirectionStats: Sendable {
             if !synSeen { initialSequence = start }
             synSeen = true
         }
-        if flags.contains(.fin) { finSeen = true }
+        if delivered, flags.contains(.fin) { finSeen = true }
         guard length > 0, !flags.contains(.rst) else { return }
         guard sequenceKnown else {
             sequenceKnown = true
@@ -123,7 +153,9 @@ public struct DirectionStats: Sendable {
         if !sequenceBefore(nextSequence, end) {
             // Entirely at or below what was already seen: a retransmission (the SYN case is counted above).
             if !flags.contains(.syn) { noteRetransmission(at: now) }
+            lastDataWasRetransmission = true
         } else {
+            lastDataWasRetransmission = false
             let fresh = end &- (sequenceBefore(start, nextSequence) ? nextSequence : start)
             let dataFresh = min(UInt32(packet.payloadLength), fresh)
             payloadBytes += UInt64(dataFresh)

@@ -2,7 +2,7 @@ import Yams
 
 extension RuleFileReader {
     static let topLevelKeys = ["queue", "hooks", "duration", "seed", "rules"]
-    static let ruleKeys = ["name", "match", "action"]
+    static let ruleKeys = ["name", "match", "action", "expect"]
     /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
     static let maximumHold: Duration = .seconds(3600)
     static let maximumRuleNameLength = 64
@@ -79,6 +79,38 @@ extension RuleFileReader {
         return rules
     }
 
+    /// `expect: {fired: ">=1", outcome: reset}`; nil (with the errors reported) when invalid.
+    private mutating func readExpectation(_ node: Node, _ path: String) -> Expectation? {
+        guard let entries = mapping(node, path, allowed: ["fired", "outcome"], what: "an expectation") else { return nil }
+        var expectation = Expectation()
+        var valid = true
+        for entry in entries {
+            let fieldPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "fired":
+                guard let text = scalar(entry.value, fieldPath, expected: "a count like \">=1\"") else {
+                    valid = false
+                    continue
+                }
+                if let count = Expectation.Count(parsing: text) {
+                    expectation.fired = count
+                } else {
+                    error(entry.value, fieldPath, "'\(text)' is not a count: a number, or >=, >, <=, <, == and a number (\">=1\")")
+                    valid = false
+                }
+            case "outcome":
+                if let outcome = keyword(entry.value, fieldPath, as: ConnectionOutcome.self, what: "an outcome") {
+                    expectation.outcome = outcome
+                } else {
+                    valid = false
+                }
+            default:
+                valid = false
+            }
+        }
+        return valid ? expectation : nil
+    }
+
     /// The rule's name when it has a valid one, and the rule when it is valid as a whole.
     private mutating func readRule(_ node: Node, _ path: String) -> (name: (text: String, node: Node)?, rule: Rule?) {
         guard let entries = mapping(node, path, allowed: Self.ruleKeys, what: "a rule") else { return (nil, nil) }
@@ -87,6 +119,8 @@ extension RuleFileReader {
         var matchValid = true
         var action: Action?
         var actionNode: Node?
+        var expect: Expectation?
+        var expectValid = true
         for entry in entries {
             let fieldPath = "\(path).\(entry.key)"
             switch entry.key {
@@ -105,6 +139,9 @@ extension RuleFileReader {
                 matchValid = !diagnostics[before...].contains { $0.severity == .error }
             case "action":
                 actionNode = entry.value
+            case "expect":
+                expect = readExpectation(entry.value, fieldPath)
+                expectValid = expect != nil
             default:
                 break
             }
@@ -118,7 +155,7 @@ extension RuleFileReader {
         } else {
             error(node, "\(path).action", "is missing: every rule needs an action")
         }
-        guard let name, let action else { return (name, nil) }
-        return (name, Rule(name: name.text, match: match, action: action))
+        guard let name, let action, expectValid else { return (name, nil) }
+        return (name, Rule(name: name.text, match: match, action: action, expect: expect))
     }
 }

@@ -44,11 +44,14 @@ public struct Rule: Sendable {
     public var name: String
     public var match: Match
     public var action: Action
+    /// What the rule should have done by the end of the run; nil: nothing stated (it should fire).
+    public var expect: Expectation?
 
-    public init(name: String, match: Match = Match(), action: Action) {
+    public init(name: String, match: Match = Match(), action: Action, expect: Expectation? = nil) {
         self.name = name
         self.match = match
         self.action = action
+        self.expect = expect
     }
 }
 
@@ -181,4 +184,14 @@ public enum RejectKind: String, Sendable, CaseIterable {
     case icmpPortUnreachable = "icmp-port-unreachable"
     case icmpHostUnreachable = "icmp-host-unreachable"
     case icmpAdminProhibited = "icmp-admin-prohibited"
+
+    /// The ICMP destination-unreachable this rejection sends; nil for `tcp-reset`.
+    public var unreachableReason: UnreachableReason? {
+        switch self {
+        case .tcpReset: return nil
+        case .icmpPortUnreachable: return .port
+        case .icmpHostUnreachable: return .host
+        case .icmpAdminProhibited: return .adminProhibited
+        }
+    }
 }

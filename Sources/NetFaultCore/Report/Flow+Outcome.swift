@@ -1,0 +1,72 @@
+extension Flow {
+    /// How this connection ended, from the packets that reached each side.
+    ///
+    /// - Parameter idle: the flow was forgotten after its idle timeout rather than seen to the end of the run.
+    public func outcome(idle: Bool = false) -> ConnectionOutcome {
+        if let unreachable, established == nil {
+            return unreachable == .port ? .refused : .unreachable
+        }
+        guard transport == .tcp else { return idle ? .idle : .open }
+        let reset = resetBy != nil || injectedReset != nil
+        if sawOpening, clientSYNAt != nil, established == nil {
+            if resetBy == .server || injectedReset.map({ $0.toward != .server }) == true { return .refused }
+            if !synAckDelivered { return .connectTimeout }
+        }
+        // FIN both ways before any RST: the applications saw a clean close; a late RST changes nothing.
+        if let closedAt, closedAt <= endedAt { return .closed }
+        if reset { return .reset }
+        if abortedSide != nil { return .aborted }
+        return idle ? .idle : .open
+    }
+
+    /// The side whose data went unacknowledged to the end: its latest data segment was a
+    /// retransmission and no ACK covering it reached it.
+    public var abortedSide: Side? {
+        for side in [Side.client, .server] {
+            let sender = stats(side)
+            let receiver = stats(side.other)
+            guard sender.retransmissions > 0, sender.lastDataWasRetransmission, sender.sequenceKnown else { continue }
+            if !receiver.acknowledgmentKnown || sequenceBefore(receiver.lastAcknowledgment, sender.nextSequence) { return side }
+        }
+        return nil
+    }
+
+    /// What the application got, for outcomes that are errors.
+    public func socketError(for outcome: ConnectionOutcome) -> SocketError? {
+        switch outcome {
+        case .refused: return .connectionRefused
+        case .connectTimeout: return .connectTimedOut
+        case .unreachable:
+            return unreachable == .adminProhibited && client.address.family == .v6 ? .accessDenied : .hostUnreachable
+        case .reset: return .connectionReset
+        case .aborted: return .connectionAborted
+        case .closed, .open, .idle: return nil
+        }
+    }
+
+    /// When the connection ended: the first of its first RST and the FIN that closed it, else its last packet.
+    public var endedAt: Instant {
+        [resetAt, injectedReset?.at, closedAt].compactMap { $0 }.min() ?? lastSeen
+    }
+
+    /// Who ended the connection with an RST, and toward whom; nil when no RST did.
+    public var resetOrigin: ResetOrigin? {
+        if let injected = injectedReset, resetAt.map({ injected.at <= $0 }) ?? true {
+            return ResetOrigin(sender: .netfault(rule: injected.rule), toward: injected.toward)
+        }
+        guard let side = resetBy else { return nil }
+        return ResetOrigin(sender: side == .client ? .client : .server, toward: side == .client ? .server : .client)
+    }
+}
+
+/// Who sent the RST that ended a connection, and to whom.
+public struct ResetOrigin: Sendable, Equatable {
+    public enum Sender: Sendable, Equatable {
+        case client, server
+        /// netfault itself, by the rule at this index.
+        case netfault(rule: Int)
+    }
+
+    public var sender: Sender
+    public var toward: ResetTarget
+}

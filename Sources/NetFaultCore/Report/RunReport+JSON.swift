@@ -1,0 +1,89 @@
+extension RunReport {
+    /// The report as JSON, every connection listed; the keys are documented in the README
+    /// ("The JSON report") and only ever added to. Times are milliseconds.
+    public func json() -> String {
+        let queue = self.queue
+        let document = JSONValue.object([
+            ("version", .integer(1)),
+            ("rule_file", .string(ruleFile)),
+            // A string: a 64-bit seed does not survive JavaScript's doubles.
+            ("seed", .string(String(seed))),
+            ("started_at", .string(startedAt)),
+            ("duration_ms", .number(durationMilliseconds)),
+            ("stop_reason", .string(stopReason)),
+            ("queue", .object([
+                ("number", .integer(Int64(queue.queue))),
+                ("packets", .integer(Int64(queue.packets))),
+                ("verdicts", .integer(Int64(queue.verdicts))),
+                ("held_peak", .integer(Int64(queue.heldPeak))),
+                ("unreadable", .integer(Int64(queue.unreadable))),
+                ("escaped_fail_open", .optional(queue.escapedFailOpen) { .integer(Int64($0)) }),
+                ("kernel_dropped", .optional(queue.kernelDropped) { .integer(Int64($0)) }),
+                ("receive_buffer_dropped", .optional(queue.receiveBufferDropped) { .integer(Int64($0)) }),
+                ("injected", .integer(Int64(queue.injected))),
+                ("injection_failures", .integer(Int64(queue.injectionFailures))),
+            ])),
+            ("rules", .array(rules.map(Self.json))),
+            ("connections", .array(connections.map(Self.json))),
+            ("unlisted_connections", .object(ConnectionOutcome.allCases.compactMap { outcome in
+                unlistedOutcomes[outcome].map { (outcome.rawValue, .integer(Int64($0))) }
+            })),
+        ])
+        return document.rendered() + "\n"
+    }
+
+    private static func json(_ rule: RuleResult) -> JSONValue {
+        .object([
+            ("name", .string(rule.name)),
+            ("action", .string(rule.action)),
+            ("fired", .integer(Int64(rule.fired))),
+            ("connections", .integer(Int64(rule.connections))),
+            ("expect", .optional(rule.expect) { expect in
+                .object([("fired", .string(expect.fired?.description ?? ">=1")),
+                         ("outcome", .optional(expect.outcome) { .string($0.rawValue) })])
+            }),
+            ("passed", .bool(rule.failure == nil)),
+            ("failure", .optional(rule.failure) { .string($0) }),
+        ])
+    }
+
+    private static func json(_ connection: ConnectionResult) -> JSONValue {
+        func sides<T>(_ values: PerSide<T>, _ wrap: (T) -> JSONValue) -> JSONValue {
+            .object([("client", wrap(values.client)), ("server", wrap(values.server))])
+        }
+        return .object([
+            ("protocol", .string(connection.transport.rawValue)),
+            ("client", .string(connection.client.description)),
+            ("server", .string(connection.server.description)),
+            ("seen_from_start", .bool(connection.seenFromStart)),
+            ("outcome", .string(connection.outcome.rawValue)),
+            ("errno", .optional(connection.error) { .string($0.errno) }),
+            ("winsock", .optional(connection.error) { .string($0.winsock) }),
+            ("winsock_code", .optional(connection.error) { .integer(Int64($0.winsockCode)) }),
+            ("reset_by", .optional(connection.resetBy) { reset in
+                let sender: String
+                switch reset.sender {
+                case .client: sender = "client"
+                case .server: sender = "server"
+                case .netfault: sender = "netfault"
+                }
+                return .object([("sender", .string(sender)), ("rule", .optional(connection.resetRule) { .string($0) }),
+                                ("toward", .string(reset.toward.rawValue))])
+            }),
+            ("aborted_side", .optional(connection.abortedSide) { .string($0.rawValue) }),
+            ("start_ms", .number(connection.startMilliseconds)),
+            ("handshake_ms", .optional(connection.handshakeMilliseconds) { .number($0) }),
+            ("duration_ms", .number(connection.durationMilliseconds)),
+            ("packets", sides(connection.packets) { .unsigned($0) }),
+            ("bytes", sides(connection.bytes) { .unsigned($0) }),
+            ("retransmissions", sides(connection.retransmissions) { .unsigned(UInt64($0)) }),
+            ("largest_retransmission_gap_ms", sides(connection.largestRetransmissionGapMilliseconds) { .number($0) }),
+            ("dropped", sides(connection.dropped) { .unsigned($0) }),
+            ("faults", .array(connection.faults.map { fault in
+                .object([("rule", .string(fault.rule)), ("action", .string(fault.action)),
+                         ("count", .integer(Int64(fault.count))), ("first_ms", .number(fault.firstMilliseconds))])
+            })),
+            ("fault_to_end_ms", .optional(connection.faultToEndMilliseconds) { .number($0) }),
+        ])
+    }
+}

@@ -1,0 +1,83 @@
+extension RunReport {
+    /// The report a person reads at the terminal: one row per connection a fault touched (every
+    /// connection with `all`), the rest summed up, then one line per rule and the queue's health.
+    public func text(all: Bool = false) -> String {
+        var lines = ["netfault stopped: \(stopReason) after \(Self.seconds(durationMilliseconds)); seed \(seed)."]
+        let listed = all ? connections : connections.filter(\.isFaulted)
+        lines.append("")
+        if listed.isEmpty {
+            lines.append(connections.isEmpty ? "No connection was diverted to netfault." : "No fault touched any connection.")
+        } else {
+            lines.append(all ? "Connections (\(connections.count)):" : "Connections a fault touched (\(listed.count) of \(connections.count)):")
+            lines += connectionTable(listed).lines()
+        }
+        var others = all ? [:] : Dictionary(grouping: connections.filter { !$0.isFaulted }, by: \.outcome).mapValues(\.count)
+        others.merge(unlistedOutcomes, uniquingKeysWith: +)
+        if !others.isEmpty {
+            let total = others.values.reduce(0, +)
+            let parts = ConnectionOutcome.allCases.compactMap { outcome in others[outcome].map { "\($0) \(outcome.rawValue)" } }
+            lines.append("Other connections: \(total) (\(parts.joined(separator: ", ")))\(all ? "" : "; --all lists them").")
+        }
+        lines.append("")
+        lines.append("Rules:")
+        for rule in rules {
+            var line = "  \(rule.name) (\(rule.action)): fired \(Self.times(rule.fired)) on \(rule.connections) connection\(rule.connections == 1 ? "" : "s")"
+            if let failure = rule.failure {
+                line += rule.fired == 0 && rule.expect == nil ? "  ← never fired: this run proved nothing about it" : "  ← FAILED: \(failure)"
+            } else if let expect = rule.expect {
+                line += "  (expected \(expect): held)"
+            }
+            lines.append(line)
+        }
+        lines.append("")
+        lines.append(queueLine)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func connectionTable(_ listed: [ConnectionResult]) -> TextTable {
+        var table = TextTable(["CONNECTION", "OUTCOME", "ERROR", "FAULTS", "TIME", "PACKETS c/s", "RETRANS c/s", "RESET BY"])
+        for connection in listed {
+            let faults = connection.faults.map { "\($0.rule) ×\($0.count)" }.joined(separator: ", ")
+            table.append([
+                "\(connection.transport.rawValue) \(connection.client) → \(connection.server)\(connection.seenFromStart ? "" : " (open before)")",
+                connection.outcome.rawValue,
+                connection.error.map { "\($0.errno) / \($0.winsock) \($0.winsockCode)" } ?? "-",
+                faults.isEmpty ? "-" : faults,
+                Self.seconds(connection.durationMilliseconds),
+                "\(connection.packets.client)/\(connection.packets.server)",
+                "\(connection.retransmissions.client)/\(connection.retransmissions.server)",
+                connection.resetDescription ?? "-",
+            ])
+        }
+        return table
+    }
+
+    private var queueLine: String {
+        var line = "Queue \(queue.queue): \(queue.packets) packets, \(queue.verdicts) verdicts, held at peak \(queue.heldPeak)"
+        if let escaped = queue.escapedFailOpen { line += ", \(escaped) escaped (queue full, fail-open)" }
+        if let dropped = queue.kernelDropped { line += ", kernel dropped \(dropped) (queue full)" }
+        if let dropped = queue.receiveBufferDropped { line += " + \(dropped) (receive buffer)" }
+        if queue.unreadable > 0 { line += ", \(queue.unreadable) unreadable (accepted)" }
+        line += "; injected \(queue.injected)"
+        if queue.injectionFailures > 0 { line += " (\(queue.injectionFailures) failed)" }
+        return line + "."
+    }
+
+    static func seconds(_ milliseconds: Double) -> String {
+        milliseconds < 1000 ? "\(Int(milliseconds.rounded()))ms" : "\((milliseconds / 100).rounded() / 10)s"
+    }
+
+    static func times(_ count: Int) -> String { "\(count) time\(count == 1 ? "" : "s")" }
+}
+
+extension RunReport.ConnectionResult {
+    /// `netfault (server-crash) → both`, `server → client`.
+    public var resetDescription: String? {
+        guard let reset = resetBy else { return nil }
+        switch reset.sender {
+        case .client: return "client → server"
+        case .server: return "server → client"
+        case .netfault: return "netfault (\(resetRule ?? "?")) → \(reset.toward.rawValue)"
+        }
+    }
+}

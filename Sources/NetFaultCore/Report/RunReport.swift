@@ -1,0 +1,153 @@
+/// Everything a run did, in the terms the report formats share: per rule, per connection, and
+/// for the queue. Built once when the run ends, from the engine and the queue's counters.
+public struct RunReport: Sendable {
+    /// Counters of the queue and the injector, as the Linux layer measured them.
+    public struct QueueStatistics: Sendable, Equatable {
+        public var queue: UInt16 = 0
+        /// Packets netfault received from the queue.
+        public var packets = 0
+        public var verdicts = 0
+        public var heldPeak = 0
+        /// Packets that did not parse; accepted untouched.
+        public var unreadable = 0
+        /// Packets the hooks diverted that bypassed netfault because the queue was full (fail-open); nil if unknown.
+        public var escapedFailOpen: Int?
+        /// Packets the kernel dropped: queue full (without fail-open), and receive buffer full.
+        public var kernelDropped: Int?
+        public var receiveBufferDropped: Int?
+        public var injected = 0
+        public var injectionFailures = 0
+
+        public init() {}
+    }
+
+    public struct RuleResult: Sendable, Equatable {
+        public var name: String
+        public var action: String
+        public var fired: Int
+        public var connections: Int
+        /// What the rule file stated; nil when it stated nothing (then: fires at least once).
+        public var expect: Expectation?
+        /// Why the expectation (stated, or "fires at least once") did not hold; nil when it held.
+        public var failure: String?
+    }
+
+    public struct FaultResult: Sendable, Equatable {
+        public var rule: String
+        public var action: String
+        public var count: Int
+        /// Since the connection's first packet.
+        public var firstMilliseconds: Double
+    }
+
+    /// Client and server values of one measure.
+    public struct PerSide<Value: Sendable & Equatable>: Sendable, Equatable {
+        public var client: Value
+        public var server: Value
+    }
+
+    public struct ConnectionResult: Sendable, Equatable {
+        public var transport: Transport
+        public var client: Endpoint
+        public var server: Endpoint
+        /// False when netfault first saw the connection mid-stream (it was open before the run).
+        public var seenFromStart: Bool
+        public var outcome: ConnectionOutcome
+        public var error: SocketError?
+        public var resetBy: ResetOrigin?
+        /// The name of the rule behind `resetBy` when netfault sent the RST.
+        public var resetRule: String?
+        /// The side whose data went unacknowledged, for `aborted`.
+        public var abortedSide: Side?
+        /// Since the run's start.
+        public var startMilliseconds: Double
+        public var handshakeMilliseconds: Double?
+        public var durationMilliseconds: Double
+        public var packets: PerSide<UInt64>
+        public var bytes: PerSide<UInt64>
+        public var retransmissions: PerSide<UInt32>
+        /// The longest time between consecutive retransmissions: the RTO backoff actually seen.
+        public var largestRetransmissionGapMilliseconds: PerSide<Double>
+        /// Packets netfault did not deliver (dropped, or held until the run ended).
+        public var dropped: PerSide<UInt64>
+        /// Rules other than `pass` that acted on the connection, in the order they first did.
+        public var faults: [FaultResult]
+        /// From the first fault to the connection's end; nil without faults.
+        public var faultToEndMilliseconds: Double?
+
+        public var isFaulted: Bool { !faults.isEmpty }
+    }
+
+    public var stopReason: String
+    public var seed: UInt64
+    /// The wall-clock start, as ISO 8601 (the engine's clock is monotonic).
+    public var startedAt: String
+    public var durationMilliseconds: Double
+    public var ruleFile: String
+    public var queue: QueueStatistics
+    public var rules: [RuleResult]
+    /// Every connection netfault saw, in the order they began.
+    public var connections: [ConnectionResult]
+    /// Outcomes of connections not listed (beyond the engine's retention), counted only.
+    public var unlistedOutcomes: [ConnectionOutcome: Int]
+
+    /// Rules whose expectation did not hold.
+    public var failedRules: [RuleResult] { rules.filter { $0.failure != nil } }
+}
+
+extension RunReport {
+    /// The report of a run whose engine is `engine`, started at `start` (monotonic) and ended at `end`.
+    public init(engine: Engine, ruleFile: String, stopReason: String, startedAt: String, start: Instant, end: Instant,
+                queue: QueueStatistics) {
+        let ruleSet = engine.ruleSet
+        func milliseconds(_ nanoseconds: Int64) -> Double { (Double(nanoseconds) / 1e4).rounded() / 100 }
+        let ended: [(Flow, ConnectionOutcome)] = engine.retiredFlows.map { ($0.flow, $0.outcome) }
+            + engine.flows.map { ($0, $0.outcome()) }
+        var connections: [ConnectionResult] = []
+        var outcomesByRule = Array(repeating: [ConnectionOutcome](), count: ruleSet.rules.count)
+        for (flow, outcome) in ended.sorted(by: { $0.0.firstSeen < $1.0.firstSeen }) {
+            let faults = flow.faults.filter { ruleSet.rules[$0.rule].action != .pass }
+            for fault in flow.faults { outcomesByRule[fault.rule].append(outcome) }
+            let reset = flow.resetOrigin
+            var resetRule: String?
+            if case .netfault(let rule)? = reset?.sender { resetRule = ruleSet.rules[rule].name }
+            let end = flow.endedAt
+            connections.append(ConnectionResult(
+                transport: flow.transport, client: flow.client, server: flow.server, seenFromStart: flow.sawOpening,
+                outcome: outcome, error: flow.socketError(for: outcome), resetBy: outcome == .reset || outcome == .refused ? reset : nil,
+                resetRule: outcome == .reset || outcome == .refused ? resetRule : nil,
+                abortedSide: outcome == .aborted ? flow.abortedSide : nil,
+                startMilliseconds: milliseconds(flow.firstSeen.since(start)),
+                handshakeMilliseconds: flow.established.flatMap { established in flow.clientSYNAt.map { milliseconds(established.since($0)) } },
+                durationMilliseconds: milliseconds(end.since(flow.firstSeen)),
+                packets: PerSide(client: flow.fromClient.packets, server: flow.fromServer.packets),
+                bytes: PerSide(client: flow.fromClient.payloadBytes, server: flow.fromServer.payloadBytes),
+                retransmissions: PerSide(client: flow.fromClient.retransmissions, server: flow.fromServer.retransmissions),
+                largestRetransmissionGapMilliseconds: PerSide(client: milliseconds(flow.fromClient.largestRetransmissionGap),
+                                                              server: milliseconds(flow.fromServer.largestRetransmissionGap)),
+                dropped: PerSide(client: flow.fromClient.dropped, server: flow.fromServer.dropped),
+                faults: faults.map { fault in
+                    let rule = ruleSet.rules[fault.rule]
+                    return FaultResult(rule: rule.name, action: rule.action.keyword, count: fault.count,
+                                       firstMilliseconds: milliseconds(fault.first.since(flow.firstSeen)))
+                },
+                faultToEndMilliseconds: faults.map(\.first).min().map { milliseconds(end.since($0)) }
+            ))
+        }
+        self.rules = ruleSet.rules.enumerated().map { index, rule in
+            let statistics = engine.ruleStatistics[index]
+            let expectation = rule.expect ?? .firesAtLeastOnce
+            return RuleResult(name: rule.name, action: rule.action.keyword, fired: statistics.fired, connections: statistics.connections,
+                              expect: rule.expect,
+                              failure: expectation.failure(fired: statistics.fired, outcomes: outcomesByRule[index]))
+        }
+        self.stopReason = stopReason
+        self.seed = engine.seed
+        self.startedAt = startedAt
+        self.durationMilliseconds = milliseconds(end.since(start))
+        self.ruleFile = ruleFile
+        self.queue = queue
+        self.connections = connections
+        self.unlistedOutcomes = engine.unlistedOutcomes
+    }
+}

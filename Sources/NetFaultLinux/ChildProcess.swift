@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNetfilterQueue
+
+/// The command `netfault run` wraps: spawned with the stop signals unblocked and at their default
+/// actions (netfault itself blocks them for its signalfd), watched through a pidfd that becomes
+/// readable when it exits.
+public final class ChildProcess {
+    /// How the command ended.
+    public enum Exit: Equatable, Sendable, CustomStringConvertible {
+        case status(Int32)
+        case signal(Int32)
+
+        /// The shell's convention: the status, or 128 + the signal.
+        public var shellStatus: Int32 {
+            switch self {
+            case .status(let code): return code
+            case .signal(let number): return 128 + number
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .status(let code): return "exited with status \(code)"
+            case .signal(let number): return "was killed by signal \(number) (\(String(cString: strsignal(number))))"
+            }
+        }
+    }
+
+    public let pid: pid_t
+    public let command: [String]
+    /// Readable once the process has exited.
+    let pidDescriptor: Int32
+    public private(set) var exit: Exit?
+
+    /// Starts `command` (looked up in PATH), inheriting standard input, output and error.
+    public init(_ command: [String]) throws(SystemError) {
+        precondition(!command.isEmpty, "a command to run")
+        self.command = command
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in StopSignals.signals + [SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var arguments: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { for argument in arguments { free(argument) } }
+        var child: pid_t = 0
+        let result = posix_spawnp(&child, command[0], nil, &attributes, &arguments, environ)
+        guard result == 0 else {
+            throw SystemError("starting \(command[0])", call: "posix_spawnp", errno: result,
+                              hint: result == ENOENT ? "no such command in PATH" : nil)
+        }
+        pid = child
+        let descriptor = pidfd_open(child, 0)
+        guard descriptor >= 0 else {
+            let error = errno
+            Glibc.kill(child, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child, &status, 0)
+            throw SystemError("watching \(command[0])", call: "pidfd_open", errno: error)
+        }
+        pidDescriptor = descriptor
+    }
+
+    deinit { close(pidDescriptor) }
+
+    /// Passes a signal on to the command.
+    public func forward(_ signal: Int32) {
+        if exit == nil { Glibc.kill(pid, signal) }
+    }
+
+    /// Reaps the command if it has exited; its exit afterwards.
+    @discardableResult
+    public func reap() -> Exit? {
+        if exit != nil { return exit }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        guard result == pid else { return nil }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import (macros).
+        if status & 0x7f == 0 {
+            exit = .status((status >> 8) & 0xff)
+        } else {
+            exit = .signal(status & 0x7f)
+        }
+        return exit
+    }
+
+    /// Kills the command and waits for it (a stop that cannot wait for it to finish).
+    public func kill() {
+        guard reap() == nil else { return }
+        Glibc.kill(pid, SIGKILL)
+        var status: Int32 = 0
+        if waitpid(pid, &status, 0) == pid { exit = .signal(SIGKILL) }
+    }
+}
