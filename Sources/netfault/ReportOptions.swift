@@ -38,6 +38,7 @@ struct RunOptions: ParsableArguments {
             throw ExitCode.failure
         }
         status?.clear()
+        if result.failed { printError("netfault: stopped on \(result.report.stopReason)") }
         try write(result.report)
         return result
     }

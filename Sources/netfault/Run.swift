@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NetFaultCore
 import NetFaultLinux
 
@@ -29,6 +30,10 @@ extension Netfault {
         }
 
         func run() throws {
+            guard Self.isRunnable(command[0]) else {
+                printError("netfault: cannot run \(command[0]): no such command in PATH, or not executable; nothing was installed")
+                throw ExitCode(127)
+            }
             let result = try options.execute(rules, command: command)
             if result.failed { throw ExitCode.failure }
             let status = result.commandExit?.shellStatus ?? 1
@@ -39,6 +44,13 @@ extension Netfault {
                 printError("netfault: \(command[0]) succeeded, but \(failed.count == 1 ? "a rule's expectation" : "\(failed.count) rules' expectations") did not hold: \(names)")
                 throw ExitStatus.expectationFailed
             }
+        }
+
+        /// Whether `name` (a path, or a command looked up in PATH) is an executable file.
+        static func isRunnable(_ name: String) -> Bool {
+            if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) }
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
         }
     }
 }

@@ -21,7 +21,13 @@ extension LabTests {
             #expect(socket["errno"] as? String == "ECONNREFUSED")
             let stopped = lab.stop(netfault)
             #expect(stopped.status == 0)
-            #expect(stopped.output.contains("refuse: fired 2 times on 2 connections"), "\(stopped.output)")
+            let report = try stopped.report
+            #expect(report.rule("refuse")?.fired == 2 && report.rule("refuse")?.connections == 2)
+            for connection in report.connections(toPort: 8080) {
+                #expect(connection.outcome == "refused" && connection.errno == "ECONNREFUSED" && connection.winsock_code == 10061)
+                #expect(connection.reset_by?.sender == "netfault" && connection.reset_by?.rule == "refuse" && connection.reset_by?.toward == "client")
+            }
+            #expect(report.connections(toPort: 8080).count == 2)
             #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
             #expect(try lab.curl(family, "index.html").status == 0, "traffic flows again once netfault stopped")
         }
@@ -39,7 +45,10 @@ extension LabTests {
                     action: drop
                 """)
             #expect(try lab.curl(family, "index.html", ["--connect-timeout", "3"]).status == 28)
-            _ = lab.stop(netfault)
+            let report = try lab.stop(netfault).report
+            let connection = try #require(report.connections(toPort: 8080).first)
+            #expect(connection.outcome == "connect-timeout" && connection.errno == "ETIMEDOUT" && connection.winsock_code == 10060)
+            #expect(connection.retransmissions.client >= 1, "the client's SYN retransmissions are counted")
         }
 
         @Test(arguments: Lab.Family.allCases)
@@ -58,8 +67,12 @@ extension LabTests {
             #expect(result.status == 0)
             let connect = Double(result.fields.last ?? "") ?? 0
             #expect(connect >= 1.9 && connect < 2.9, "time_connect \(connect) s, expected about 2 s")
-            let stopped = lab.stop(netfault)
-            #expect(!stopped.output.contains("held at peak 0"), "\(stopped.output)")
+            let report = try lab.stop(netfault).report
+            #expect(report.queue.held_peak >= 1)
+            let connection = try #require(report.connections(toPort: 8080).first)
+            let handshake = connection.handshake_ms ?? 0
+            #expect(handshake >= 1900 && handshake < 2900, "handshake \(handshake) ms")
+            #expect(connection.outcome == "closed")
         }
 
         @Test(arguments: Lab.Family.allCases)
@@ -85,9 +98,13 @@ extension LabTests {
             #expect(streamer.waitFor("\"result\"", timeout: 10))
             let serverSaw = streamer.output
             #expect(serverSaw.contains("ECONNRESET") || serverSaw.contains("EPIPE"), "server saw: \(serverSaw)")
-            let stopped = lab.stop(netfault)
+            let report = try lab.stop(netfault).report
             // In-flight segments of the reset connections are dropped and reset again: more firings than connections.
-            #expect(stopped.output.contains("times on 2 connections"), "\(stopped.output)")
+            #expect(report.rule("server-crash")?.connections == 2)
+            let download = try #require(report.connections(toPort: 8080).first)
+            #expect(download.outcome == "reset" && download.errno == "ECONNRESET" && download.winsock_code == 10054)
+            #expect(download.reset_by?.sender == "netfault" && download.reset_by?.rule == "server-crash" && download.reset_by?.toward == "both")
+            #expect(download.bytes.server >= 700 * 1024 && download.bytes.server <= 2_000_000, "\(download.bytes.server) bytes")
         }
 
         @Test(arguments: Lab.Family.allCases)
@@ -105,10 +122,13 @@ extension LabTests {
             let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "9000", "--upload", "20000000",
                                                   "--user-timeout-ms", "3000", "--timeout", "30"])
             #expect(client["errno"] as? String == "ETIMEDOUT", "\(client)")
-            let stopped = lab.stop(netfault)
-            let retransmissions = stopped.output.split(separator: "\n").first { $0.contains("retransmissions") } ?? ""
-            #expect(retransmissions.contains("retransmissions client ") && !retransmissions.contains("retransmissions client 0/"),
-                    "\(stopped.output)")
+            let report = try lab.stop(netfault).report
+            let upload = try #require(report.connections(toPort: 9000).first)
+            #expect(upload.outcome == "aborted" && upload.aborted_side == "client", "\(upload)")
+            #expect(upload.errno == "ETIMEDOUT" && upload.winsock == "WSAECONNABORTED" && upload.winsock_code == 10053)
+            #expect(upload.retransmissions.client >= 2, "\(upload.retransmissions)")
+            // The RTO doubles with each retransmission: the largest gap exceeds the minimum RTO (200 ms).
+            #expect(upload.largest_retransmission_gap_ms.client > 200, "\(upload.largest_retransmission_gap_ms)")
         }
 
         @Test(arguments: Lab.Family.allCases)
@@ -128,8 +148,9 @@ extension LabTests {
             #expect(clean.status == 0 && clean.fields.first == "200000", "\(clean)")
             #expect(try lab.curl(family, "eicar.txt").status == 56)
             #expect(try lab.curl(family, "clean.txt").status == 0)
-            let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("antivirus: fired 1 time on 1 connection"), "\(stopped.output)")
+            let report = try lab.stop(netfault).report
+            #expect(report.rule("antivirus")?.fired == 1 && report.rule("antivirus")?.connections == 1)
+            #expect(report.connections(toPort: 8080).map(\.outcome) == ["closed", "reset", "closed"])
         }
 
         @Test(arguments: Lab.Family.allCases)

@@ -38,8 +38,9 @@ extension LabTests {
             let result = try udpClient(lab, family, count: 5, timeout: 0.3)
             #expect(result["replies"] as? Int == 0, "\(result)")
             #expect(result["errors"] as? [String] == Array(repeating: "timeout", count: 5), "\(result)")
-            let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("udp-fault: fired 5 times on 1 connection"), "\(stopped.output)")
+            let report = try lab.stop(netfault).report
+            #expect(report.rule("udp-fault")?.fired == 5 && report.rule("udp-fault")?.connections == 1)
+            #expect(report.faulted.map(\.protocol) == ["udp"])
         }
 
         @Test(arguments: Lab.Family.allCases)
@@ -60,8 +61,8 @@ extension LabTests {
             let result = try udpClient(lab, family, count: 10, timeout: 1)
             #expect(result["replies"] as? Int == 30, "\(result)")
             #expect(result["distinct"] as? Int == 10, "\(result)")
-            let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("Injected 20 packets"), "\(stopped.output)")
+            let report = try lab.stop(netfault).report
+            #expect(report.queue.injected == 20 && report.queue.injection_failures == 0)
         }
 
         @Test(arguments: Lab.Family.allCases)
@@ -71,7 +72,9 @@ extension LabTests {
             let result = try udpClient(lab, family, count: 3, timeout: 1)
             #expect(result["replies"] as? Int == 0, "\(result)")
             #expect((result["errors"] as? [String])?.contains("ECONNREFUSED") == true, "\(result)")
-            _ = lab.stop(netfault)
+            let report = try lab.stop(netfault).report
+            #expect(report.faulted.map(\.outcome) == ["refused"])
+            #expect(report.faulted.first?.errno == "ECONNREFUSED")
         }
     }
 }

@@ -21,7 +21,9 @@ extension LabTests {
             let socket = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "8080"])
             #expect(socket["errno"] as? String == "ECONNREFUSED", "\(socket)")
             let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("refuse: fired 2 times on 2 connections"), "\(stopped.output)")
+            let report = try stopped.report
+            #expect(report.rule("refuse")?.fired == 2 && report.rule("refuse")?.connections == 2)
+            #expect(report.connections(toPort: 8080).map(\.outcome) == ["refused", "refused"])
             #expect(try lab.netfaultRules(in: lab.client).isEmpty)
             #expect(try lab.curl(family, "index.html").status == 0)
         }
@@ -65,8 +67,9 @@ extension LabTests {
             #expect(curl.status == 56, "curl exit \(curl.status), expected 56 (connection reset by peer)")
             let connect = Double(curl.fields.last ?? "") ?? 0
             #expect(connect >= 0.9 && connect < 1.9, "time_connect \(connect) s, expected about 1 s (held once)")
-            let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("slow-handshake: fired 1 time on 1 connection"), "\(stopped.output)")
+            let report = try lab.stop(netfault).report
+            #expect(report.rule("slow-handshake")?.fired == 1 && report.rule("slow-handshake")?.connections == 1)
+            #expect(report.connections.map(\.outcome) == ["reset"], "one connection, seen once")
         }
 
         /// Rules/localhost.yaml, run as its opening comment says, does what the comment promises.
@@ -83,7 +86,7 @@ extension LabTests {
             #expect(refused.status == 7)
             #expect(try lab.curl(.v6, "big.bin", loopback: true).status == 0, "the example touches 127.0.0.1 only")
             let stopped = lab.stop(netfault)
-            #expect(stopped.output.contains("refuse-8081: fired 1 time on 1 connection"), "\(stopped.output)")
+            #expect(stopped.output.contains("refuse-8081 (reject): fired 1 time on 1 connection"), "\(stopped.output)")
         }
     }
 }

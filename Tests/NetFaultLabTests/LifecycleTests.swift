@@ -22,7 +22,7 @@ extension LabTests {
             #expect(installed.filter { $0.contains("-j NETFAULT-0") }.count == 2, "a jump from FORWARD in each family: \(installed)")
             let stopped = lab.stop(netfault)
             #expect(stopped.status == 0)
-            #expect(stopped.output.contains("netfault stopped: SIGTERM received"), "\(stopped.output)")
+            #expect(try stopped.report.stop_reason == "SIGTERM received")
             #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
         }
 

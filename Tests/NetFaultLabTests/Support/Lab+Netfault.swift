@@ -14,22 +14,38 @@ extension Lab {
 
     static let peerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peer.py").path
 
-    /// Starts `netfault apply` with `rules` in `namespace` and waits until its hooks are installed.
-    func netfault(in namespace: String, rules: String) throws -> Background {
+    /// Starts `netfault apply --report json` with `rules` in `namespace` and waits until its hooks are installed.
+    func netfault(in namespace: String, rules: String, _ options: [String] = ["--report", "json"]) throws -> Background {
         let path = try file("rules-\(UUID().uuidString.prefix(8)).yaml", rules)
-        let process = try start(namespace, [Self.netfaultPath, "apply", path])
+        let process = try start(namespace, [Self.netfaultPath, "apply", path] + options)
         guard process.waitFor("diverting", timeout: 15) else {
             throw Failure(description: "netfault did not start: \(process.errors)")
         }
         return process
     }
 
-    /// Stops netfault with SIGTERM and returns what it printed (the run summary on stdout).
-    func stop(_ netfault: Background) -> (status: Int32, output: String, errors: String) {
+    /// What a stopped netfault left: its exit status, the report it printed, and its diagnostics.
+    struct Stopped {
+        var status: Int32
+        var output: String
+        var errors: String
+
+        /// The JSON report on standard output.
+        var report: Report {
+            get throws {
+                do { return try Report(json: output) } catch {
+                    throw Failure(description: "no JSON report (\(error)); stdout: \(output) stderr: \(errors)")
+                }
+            }
+        }
+    }
+
+    /// Stops netfault with SIGTERM and returns what it printed.
+    func stop(_ netfault: Background) -> Stopped {
         netfault.signal(SIGTERM)
         let stopped = netfault.wait(timeout: 15)
         #expect(stopped, "netfault did not stop within 15 s of SIGTERM")
-        return (netfault.status, netfault.output, netfault.errors)
+        return Stopped(status: netfault.status, output: netfault.output, errors: netfault.errors)
     }
 
     /// Runs peer.py in `namespace` and decodes the JSON line it prints.

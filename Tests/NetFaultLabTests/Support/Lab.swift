@@ -159,8 +159,16 @@ final class Background {
         let full = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + command
         process.executableURL = URL(fileURLWithPath: full[0].hasPrefix("/") ? full[0] : "/usr/bin/env")
         process.arguments = full[0].hasPrefix("/") ? Array(full.dropFirst()) : full
-        process.standardOutput = try FileHandle(forWritingTo: outputURL)
-        process.standardError = try FileHandle(forWritingTo: errorURL)
+        let output = try FileHandle(forWritingTo: outputURL)
+        let errors = try FileHandle(forWritingTo: errorURL)
+        // The child has its own copies once started: ours are closed at once, whatever happens, or
+        // hundreds of processes later the test process runs out of descriptors below FD_SETSIZE.
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
+        process.standardOutput = output
+        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
