@@ -20,6 +20,8 @@ let package = Package(
             pkgConfig: "libnetfilter_queue",
             providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
         ),
+        // libpcap, to write `--pcap` capture files that tcpdump and Wireshark open.
+        .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
         // Pure decision logic: packets, rules, flows, engine, report. No syscalls, no C target.
         .target(
             name: "NetFaultCore",
@@ -28,7 +30,7 @@ let package = Package(
         // Everything that touches the kernel: the queue, the hooks, the injector, the run loop.
         .target(
             name: "NetFaultLinux",
-            dependencies: ["NetFaultCore", "CNetfilterQueue"]
+            dependencies: ["NetFaultCore", "CNetfilterQueue", "CPcap"]
         ),
         .executableTarget(
             name: "netfault",

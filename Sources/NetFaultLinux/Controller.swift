@@ -34,11 +34,15 @@ public final class Controller {
     private let progress: ((Progress) -> Void)?
     private let installer = HookInstaller()
 
-    public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, log: @escaping (String) -> Void,
+    /// Where `--pcap` writes the faulted connections' packets; nil for no capture.
+    public let capturePath: String?
+
+    public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, capturePath: String? = nil, log: @escaping (String) -> Void,
                 progress: ((Progress) -> Void)? = nil) {
         self.ruleSet = ruleSet
         self.ruleFile = ruleFile
         self.seed = seed
+        self.capturePath = capturePath
         self.log = log
         self.progress = progress
     }
@@ -50,10 +54,16 @@ public final class Controller {
         let signals = try StopSignals()
         let injector = try PacketInjector()
         let socket = try QueueSocket(queue: ruleSet.queue)
+        let capture = try capturePath.map { try PcapWriter(path: $0) }
+        defer { capture?.close() }
         let hooks = HookRules(DiversionPlan(ruleSet))
         try installer.install(hooks)
 
         var state = RunState(engine: Engine(ruleSet: ruleSet, seed: seed), socket: socket, injector: injector)
+        if let capture {
+            state.captureFile = capture
+            state.captureChooser = FaultedFlowCapture()
+        }
         let start = monotonicNow()
         let startedAt = Date()
         let end = ruleSet.duration.map { start + $0 }
@@ -181,6 +191,9 @@ struct RunState {
     let socket: QueueSocket
     let injector: PacketInjector
     var held = HoldQueue(capacity: 4096)
+    /// `--pcap`: what to write, and the file.
+    var captureChooser: FaultedFlowCapture?
+    var captureFile: PcapWriter?
     var received = 0
     var verdicts = 0
     var unreadable = 0
@@ -195,7 +208,9 @@ struct RunState {
             try verdict(queued.id, .accept)
             return
         }
-        let decision = engine.process(packet, at: monotonicNow(), checksum: queued.checksumNotReady ? .partial : .full)
+        let now = monotonicNow()
+        let decision = engine.process(packet, at: now, checksum: queued.checksumNotReady ? .partial : .full)
+        if let file = captureFile { record(queued.bytes, packet, decision, at: now, to: file) }
         switch decision.verdict {
         case .accept: try verdict(queued.id, .accept)
         case .drop: try verdict(queued.id, .drop)
@@ -205,6 +220,15 @@ struct RunState {
             try bytes.withUnsafeBytes { replacement in try verdict(queued.id, .accept, replacement: replacement) }
         }
         for injection in decision.injections { injector.send(injection.bytes) }
+    }
+
+    /// Writes the packet, its replacement and the injections to the capture when their connection is faulted.
+    mutating func record(_ bytes: UnsafeRawBufferPointer, _ packet: Packet, _ decision: Decision, at now: Instant, to file: PcapWriter) {
+        guard let transport = packet.transport, captureChooser != nil else { return }
+        let faulted = decision.rule.map { engine.ruleSet.rules[$0].action != .pass } ?? false
+        captureChooser!.seen(bytes, key: FlowKey(packet, transport: transport), faulted: faulted, at: now, write: file.write)
+        if case .replace(let replacement) = decision.verdict { captureChooser!.emitted(replacement, at: now, write: file.write) }
+        for injection in decision.injections { captureChooser!.emitted(injection.bytes, at: now, write: file.write) }
     }
 
     mutating func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws {

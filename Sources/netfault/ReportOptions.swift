@@ -22,13 +22,16 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "List every connection in the text report, not only those a fault touched.")
     var all = false
 
+    @Option(help: "Write the packets of the connections a fault touched, as netfault saw and sent them, to this pcap file.")
+    var pcap: String?
+
     /// Runs the controller on the rule file at `path`, with the status line on a terminal, and
     /// writes the report. Exits 1 when nothing could be installed.
     func execute(_ path: String, command: [String]? = nil) throws -> Controller.Result {
         let file = try loadRuleFile(path)
         let seed = seed ?? file.ruleSet.seed ?? UInt64.random(in: 0...UInt64.max)
         let status = isatty(2) == 1 ? StatusLine() : nil
-        let controller = Controller(ruleSet: file.ruleSet, ruleFile: path, seed: seed,
+        let controller = Controller(ruleSet: file.ruleSet, ruleFile: path, seed: seed, capturePath: pcap,
                                     log: { status?.clear(); printError($0) }, progress: status.map { line in { line.show($0) } })
         let result: Controller.Result
         do {

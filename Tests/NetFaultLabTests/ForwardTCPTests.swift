@@ -81,13 +81,14 @@ extension LabTests {
             defer { lab.close() }
             _ = try lab.httpServer(files: ["big.bin": .filled(5_000_000)])
             let streamer = try lab.peerServer(["stream-server", "9000", "--bytes", "5000000"])
+            let capture = lab.directory.appendingPathComponent("faults.pcap").path
             let netfault = try lab.netfault(in: lab.middlebox, rules: """
                 hooks: [forward]
                 rules:
                   - name: server-crash
                     match: {server_port: 8080-9000, from: server, after_bytes: 700KiB}
                     action: {reset: both}
-                """)
+                """, ["--report", "json", "--pcap", capture])
             let curl = try lab.curl(family, "big.bin")
             #expect(curl.status == 56, "curl exit \(curl.status), expected 56 (connection reset by peer)")
             let received = Int(curl.fields.first ?? "") ?? -1
@@ -105,6 +106,12 @@ extension LabTests {
             #expect(download.outcome == "reset" && download.errno == "ECONNRESET" && download.winsock_code == 10054)
             #expect(download.reset_by?.sender == "netfault" && download.reset_by?.rule == "server-crash" && download.reset_by?.toward == "both")
             #expect(download.bytes.server >= 700 * 1024 && download.bytes.server <= 2_000_000, "\(download.bytes.server) bytes")
+            // The capture holds both faulted connections from their SYN to netfault's RSTs, and tcpdump reads it.
+            let dump = try lab.run(nil, ["tcpdump", "-nn", "-r", capture])
+            #expect(dump.status == 0, "\(dump.errors)")
+            let lines = dump.output.split(separator: "\n")
+            #expect(lines.filter { $0.contains("Flags [S]") }.count == 2, "\(dump.output.prefix(2000))")
+            #expect(lines.contains { $0.contains(".8080: Flags [R") } && lines.contains { $0.contains(".9000: Flags [R") })
         }
 
         @Test(arguments: Lab.Family.allCases)

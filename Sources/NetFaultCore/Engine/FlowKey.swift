@@ -33,7 +33,8 @@ public struct FlowKey: Hashable, Sendable {
         }
     }
 
-    init(_ packet: Packet, transport: Transport) {
+    /// The key of `packet`'s connection.
+    public init(_ packet: Packet, transport: Transport) {
         self.init(transport: transport, Endpoint(packet.source, packet.sourcePort),
                   Endpoint(packet.destination, packet.destinationPort))
     }
