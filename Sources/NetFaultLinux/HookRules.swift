@@ -39,6 +39,10 @@ public struct HookRules: Sendable {
         for filter in plan.filters(for: family) {
             lines.append("-A \(chain) \(Self.arguments(filter, family: family)) -j NFQUEUE --queue-num \(queue) --queue-bypass")
         }
+        if plan.divertsUnreachables(for: family) {
+            let match = family == .v4 ? "-p icmp --icmp-type destination-unreachable" : "-p ipv6-icmp --icmpv6-type destination-unreachable"
+            lines.append("-A \(chain) \(match) -j NFQUEUE --queue-num \(queue) --queue-bypass")
+        }
         for hook in hooks {
             lines.append("-I \(Self.builtInChain(hook)) 1 \(jumpCondition(hook))-j \(chain)")
         }

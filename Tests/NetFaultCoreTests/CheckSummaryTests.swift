@@ -21,6 +21,7 @@ struct CheckSummaryTests {
               forward ipv4+ipv6 tcp source port 443
               forward ipv4+ipv6 udp destination port 53
               forward ipv4+ipv6 udp source port 53
+              forward ipv4+ipv6 icmp destination-unreachable (to classify refused and unreachable connections)
 
             Rules, first match wins:
               1. keep-health: tcp packets, server port 8080, payload containing "GET /health" → let through untouched
@@ -41,7 +42,9 @@ struct CheckSummaryTests {
 
             Diverted to NFQUEUE 0 (passes untouched whenever netfault is not running):
               output ipv4+ipv6 tcp all packets
+              output ipv4+ipv6 icmp destination-unreachable (to classify refused and unreachable connections)
               input  ipv4+ipv6 tcp all packets
+              input  ipv4+ipv6 icmp destination-unreachable (to classify refused and unreachable connections)
               input  (except from loopback, which output already diverts)
 
             Rules, first match wins:

@@ -179,5 +179,30 @@ extension LabTests {
             #expect(client.wait(timeout: 40), "the transfer did not resume after netfault stopped")
             #expect(client.output.contains("\"received\": 20000000"), "\(client.output)")
         }
+
+        /// A real firewall in front of the server (REJECT in the server's namespace) answers with
+        /// an ICMP unreachable; the report names the error the client got.
+        @Test(arguments: [(Lab.Family.v4, "iptables", "icmp-host-prohibited", "EHOSTUNREACH"),
+                          (Lab.Family.v6, "ip6tables", "icmp6-adm-prohibited", "EACCES")])
+        func aFirewallsICMPRejectIsReportedUnreachable(_ family: Lab.Family, _ tool: String, _ reject: String, _ errno: String) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            try lab.resolveNeighbours()
+            // The lab's own server namespace: never the namespace the tests run in.
+            let firewall = try lab.run(lab.server, [tool, "-A", "INPUT", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", reject])
+            #expect(firewall.status == 0, "\(firewall.errors)")
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                rules:
+                  - name: slow-syn
+                    match: {server_port: 8081, flags: [syn]}
+                    action: {delay: 10ms}
+                """)
+            let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "8081"])
+            #expect(client["errno"] as? String == errno, "\(client)")
+            let report = try lab.stop(netfault).report
+            let connection = try #require(report.connections(toPort: 8081).first)
+            #expect(connection.outcome == "unreachable" && connection.errno == errno, "\(connection)")
+        }
     }
 }

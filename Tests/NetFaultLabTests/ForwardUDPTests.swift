@@ -73,8 +73,29 @@ extension LabTests {
             #expect(result["replies"] as? Int == 0, "\(result)")
             #expect((result["errors"] as? [String])?.contains("ECONNREFUSED") == true, "\(result)")
             let report = try lab.stop(netfault).report
-            #expect(report.faulted.map(\.outcome) == ["refused"])
+            #expect(report.faulted.map(\.outcome) == ["refused"], "\(report.queue)")
             #expect(report.faulted.first?.errno == "ECONNREFUSED")
+        }
+
+        /// The server's own kernel answers a datagram to a closed port; netfault reads that answer.
+        @Test(arguments: Lab.Family.allCases)
+        func aClosedPortsOwnAnswerIsReportedRefused(_ family: Lab.Family) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            try lab.resolveNeighbours()
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                rules:
+                  - name: slow
+                    match: {protocol: udp, server_port: 7001}
+                    action: {delay: 10ms}
+                """)
+            let result = try lab.peer(lab.client, ["udp-client", Lab.serverAddress[family]!, "7001", "--count", "1", "--timeout", "1"])
+            #expect(result["errors"] as? [String] == ["ECONNREFUSED"], "\(result)")
+            let report = try lab.stop(netfault).report
+            #expect(report.faulted.map(\.outcome) == ["refused"], "\(report.queue)")
+            #expect(report.faulted.first?.errno == "ECONNREFUSED")
+            #expect(report.connections.allSatisfy { $0.protocol == "udp" }, "the ICMP error forms no connection of its own: \(report.connections)")
         }
     }
 }

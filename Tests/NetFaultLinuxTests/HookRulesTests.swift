@@ -29,6 +29,7 @@ struct HookRulesTests {
             -A NETFAULT-3 -p tcp -s 198.18.2.2 --sport 8080:8090 -j NFQUEUE --queue-num 3 --queue-bypass
             -A NETFAULT-3 -p udp --dport 53 -j NFQUEUE --queue-num 3 --queue-bypass
             -A NETFAULT-3 -p udp --sport 53 -j NFQUEUE --queue-num 3 --queue-bypass
+            -A NETFAULT-3 -p icmp --icmp-type destination-unreachable -j NFQUEUE --queue-num 3 --queue-bypass
             -I FORWARD 1 -j NETFAULT-3
             -I OUTPUT 1 -j NETFAULT-3
             COMMIT
@@ -40,6 +41,7 @@ struct HookRulesTests {
             -A NETFAULT-3 -m mark --mark 0x6e660001 -j RETURN
             -A NETFAULT-3 -p udp --dport 53 -j NFQUEUE --queue-num 3 --queue-bypass
             -A NETFAULT-3 -p udp --sport 53 -j NFQUEUE --queue-num 3 --queue-bypass
+            -A NETFAULT-3 -p ipv6-icmp --icmpv6-type destination-unreachable -j NFQUEUE --queue-num 3 --queue-bypass
             -I FORWARD 1 -j NETFAULT-3
             -I OUTPUT 1 -j NETFAULT-3
             COMMIT
@@ -64,6 +66,7 @@ struct HookRulesTests {
         let hooks = try Self.rules("rules:\n  - name: a\n    match: {protocol: icmp}\n    action: drop\n")
         #expect(hooks.installScript(for: .v6).contains("-A NETFAULT-0 -p ipv6-icmp -j NFQUEUE"))
         #expect(hooks.installScript(for: .v4).contains("-A NETFAULT-0 -p icmp -j NFQUEUE"))
+        #expect(!hooks.installScript(for: .v4).contains("destination-unreachable"), "all ICMP is diverted already")
     }
 
     static let saved = """

@@ -46,6 +46,7 @@ public struct Engine {
     let retainedFlows: Int
 
     let rules: [CompiledRule]
+    let hasICMPRules: Bool
     let slotCount: Int
     var table: FlowTable
     var random: SeededGenerator
@@ -64,6 +65,7 @@ public struct Engine {
             if needsSlot { slot += 1 }
         }
         rules = compiled
+        hasICMPRules = compiled.contains { $0.match.transport == .icmp }
         slotCount = slot
         connectionsCounted = Array(repeating: 0, count: slot)
         connectionsOpen = Array(repeating: 0, count: slot)
@@ -94,6 +96,15 @@ public struct Engine {
             statistics.untracked += 1
             return .accept
         }
+        // An ICMP error about a connection netfault tracks tells how it failed. Without rules about
+        // ICMP, errors are diverted for that alone and form no flow of their own.
+        if packet.isICMPError {
+            if let quoted = packet.quotedHeader { noteUnreachable(packet, quoting: quoted) }
+            if !hasICMPRules {
+                statistics.untracked += 1
+                return .accept
+            }
+        }
         let key = FlowKey(packet, transport: transport)
         var slot = table.slot(for: key)
         if let existing = slot, startsNewConnection(packet, replacing: table[existing]) {
@@ -107,6 +118,15 @@ public struct Engine {
         noteIfClosed(flowSlot)
         table.touch(flowSlot)
         return decision
+    }
+
+    /// Records an ICMP destination-unreachable that answers a tracked connection's client.
+    private mutating func noteUnreachable(_ packet: Packet, quoting quoted: QuotedHeader) {
+        guard let slot = table.slot(for: FlowKey(transport: quoted.transport, quoted.source, quoted.destination)) else { return }
+        if let reason = packet.unreachableReason, table[slot].client == quoted.source, table[slot].established == nil,
+           table[slot].unreachable == nil {
+            table[slot].unreachable = reason
+        }
     }
 
     /// Forgets connections idle past their timeout. `process` calls it; the queue loop also calls it

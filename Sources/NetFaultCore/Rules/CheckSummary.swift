@@ -17,6 +17,9 @@ public struct CheckSummary: Sendable {
             for filter in plan.filters {
                 lines.append("  \(hook.rawValue.padding(to: 7))\(filter)")
             }
+            if plan.divertsUnreachables {
+                lines.append("  \(hook.rawValue.padding(to: 7))ipv4+ipv6 icmp destination-unreachable (to classify refused and unreachable connections)")
+            }
             if plan.skipsLoopback(at: hook) {
                 lines.append("  \(hook.rawValue.padding(to: 7))(except from loopback, which output already diverts)")
             }

@@ -43,6 +43,9 @@ public struct DiversionPlan: Sendable, Equatable {
     public let hooks: [Hook]
     /// Applied at every hook; none covers another.
     public let filters: [Filter]
+    /// ICMP destination-unreachable messages are diverted too (when TCP or UDP is, and ICMP is not
+    /// already): they tell a connection that was refused or unreachable from one that timed out.
+    public let divertsUnreachables: Bool
 
     public init(_ ruleSet: RuleSet) {
         queue = ruleSet.queue
@@ -63,12 +66,18 @@ public struct DiversionPlan: Sendable, Equatable {
                 otherIndex != index && other.covers(filter) && !(filter.covers(other) && otherIndex > index)
             }
         }.map(\.element)
+        divertsUnreachables = !filters.contains { $0.transport == .icmp && $0.source == nil && $0.destination == nil }
     }
 
     /// Loopback traffic passes OUTPUT and then INPUT: when both are hooked, INPUT skips `lo`, so
     /// each packet is queued (held, counted, dropped) once, not twice.
     public func skipsLoopback(at hook: Hook) -> Bool {
         hook == .input && hooks.contains(.output)
+    }
+
+    /// Whether `family` gets the ICMP destination-unreachable filter.
+    public func divertsUnreachables(for family: IPAddress.Family) -> Bool {
+        divertsUnreachables && filters(for: family).contains { $0.transport != .icmp }
     }
 
     /// The filters that apply to one address family.

@@ -66,12 +66,15 @@ extension Lab {
         return process
     }
 
-    /// One packet each way between client and server in both families, so that no packet a test
-    /// times waits on ARP or NDP.
+    /// One packet each way between client and server in both families, the server's first, so that
+    /// no packet a test times waits on ARP or NDP. (A server whose first packet toward its router is
+    /// an ICMPv6 error loses it, and the next for about a second, while its neighbour entry resolves.)
     func resolveNeighbours() throws {
-        for family in Family.allCases {
-            let script = "import socket; s = socket.socket(socket.AF_INET\(family == .v6 ? "6" : ""), socket.SOCK_DGRAM); s.sendto(b'x', ('\(Self.serverAddress[family]!)', 9))"
-            try run(client, ["python3", "-c", script], timeout: 5)
+        for (from, to) in [(server, Self.clientAddress), (client, Self.serverAddress)] {
+            for family in Family.allCases {
+                let script = "import socket; s = socket.socket(socket.AF_INET\(family == .v6 ? "6" : ""), socket.SOCK_DGRAM); s.sendto(b'x', ('\(to[family]!)', 9))"
+                try run(from, ["python3", "-c", script], timeout: 5)
+            }
         }
     }
 
