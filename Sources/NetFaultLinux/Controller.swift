@@ -79,6 +79,7 @@ public final class Controller {
             stopReason = "error: \(error)"
             failed = true
         }
+        let stopped = monotonicNow()
         var diverted: Int?
         do {
             diverted = try installer.removeCounting(queue: ruleSet.queue).diverted
@@ -87,7 +88,6 @@ public final class Controller {
             failed = true
         }
         state.finish()
-        let stopped = monotonicNow()
         let queue = statistics(state, socket: socket, injector: injector, diverted: diverted)
         socket.close()
         if let child, child.reap() == nil {
