@@ -372,3 +372,28 @@ struct EngineTests {
         #expect(driver.engine.statistics.untracked == 1)
     }
 }
+
+extension EngineTests {
+    /// A firewall that forgot an idle connection keeps dropping it: the retransmissions that come
+    /// soon after the first dropped packet are not idle any more, yet they are dropped too.
+    @Test func aStickyRuleKeepsActingOnTheConnection() throws {
+        var driver = try EngineDriver("rules:\n  - name: forgot\n    match: {idle: 10s}\n    action: drop\n    sticky: true\n")
+        var c = Conversation()
+        for packet in c.handshake() { driver.send(packet, at: 0) }
+        #expect(driver.send(c.data(from: .client), at: 1000).verdict == .accept)
+        #expect(driver.send(c.data(from: .client), at: 20_000).verdict == .drop)
+        #expect(driver.send(c.retransmit(from: .client), at: 20_300).verdict == .drop, "not idle, but the firewall forgot the connection")
+        #expect(driver.send(c.ack(from: .server), at: 20_400).verdict == .drop)
+        #expect(driver.engine.ruleStatistics[0] == Engine.RuleStatistics(fired: 3, connections: 1))
+        var other = Conversation(client: "198.18.1.2:40001")
+        #expect(driver.send(other.syn(), at: 20_500).verdict == .accept, "other connections are not affected")
+    }
+
+    @Test func withoutStickyOnlyTheFirstPacketAfterTheSilenceMatches() throws {
+        var driver = try EngineDriver("rules:\n  - name: forgot\n    match: {idle: 10s}\n    action: drop\n")
+        var c = Conversation()
+        for packet in c.handshake() { driver.send(packet, at: 0) }
+        #expect(driver.send(c.data(from: .client), at: 20_000).verdict == .drop)
+        #expect(driver.send(c.retransmit(from: .client), at: 20_300).verdict == .accept)
+    }
+}

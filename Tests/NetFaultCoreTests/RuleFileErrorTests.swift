@@ -57,6 +57,8 @@ struct RuleFileErrorTests {
          "r.yaml:5:23: rules[0].expect.outcome: 'exploded' is not an outcome; use one of refused, connect-timeout, unreachable, reset, aborted, closed, open, idle"),
         ("unknown expectation key", rule(action: "drop\n    expect: {fires: 1}"),
          "r.yaml:5:14: rules[0].expect.fires: unknown key 'fires'; did you mean 'fired'? (allowed here: fired, outcome)"),
+        ("sticky not a boolean", rule(action: "drop\n    sticky: yes please"),
+         "r.yaml:5:13: rules[0].sticky: 'yes please' is not true or false"),
         ("unknown action", rule(action: "dorp"),
          "r.yaml:4:13: rules[0].action: 'dorp' is not an action; did you mean 'drop'? (pass, drop, hold, delay, reset, reject, rewrite, duplicate)"),
         ("action missing parameter", rule(action: "hold"),

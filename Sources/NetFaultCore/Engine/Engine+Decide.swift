@@ -1,15 +1,26 @@
 extension Engine {
     /// Finds the first rule whose match holds and turns its action into a decision.
     mutating func decide(_ packet: Packet, flowSlot: Int32, side: Side, at now: Instant, checksum: ChecksumMode) -> Decision {
+        // A `sticky` rule that acted on this connection acts on all its later packets.
+        if let latched = table[flowSlot].latchedRule {
+            return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        }
         for index in rules.indices where matches(rules[index], packet, flowSlot: flowSlot, side: side, at: now) {
-            let isNewConnection = table[flowSlot].noteFault(rule: index, at: now)
-            ruleStatistics[index].fired += 1
-            if isNewConnection { ruleStatistics[index].connections += 1 }
-            var decision = act(rules[index].rule.action, rule: index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
-            decision.rule = index
-            return decision
+            if rules[index].rule.sticky { table[flowSlot].latchedRule = Int32(index) }
+            return fire(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         }
         return .accept
+    }
+
+    /// Rule `index` acts on the packet: counted, recorded on the connection, carried out.
+    private mutating func fire(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
+                               checksum: ChecksumMode) -> Decision {
+        let isNewConnection = table[flowSlot].noteFault(rule: index, at: now)
+        ruleStatistics[index].fired += 1
+        if isNewConnection { ruleStatistics[index].connections += 1 }
+        var decision = act(rules[index].rule.action, rule: index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        decision.rule = index
+        return decision
     }
 
     /// Every field of the match, cheapest first; `nth` counts packets that satisfied the rest, and the

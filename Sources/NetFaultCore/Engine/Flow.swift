@@ -31,6 +31,8 @@ public struct Flow: Sendable {
     var ruleSlots: [RuleSlot]
     /// Whether this flow is counted as open for `concurrent_over`.
     var countedOpen = true
+    /// The `sticky` rule that acts on every packet of this connection since it first fired.
+    var latchedRule: Int32?
 
     init(key: FlowKey, client: Endpoint, server: Endpoint, sawOpening: Bool, at now: Instant, slotCount: Int) {
         self.key = key

@@ -1,7 +1,12 @@
 extension Rule {
     /// The rule in plain words, for `netfault check` and the report:
     /// `tcp packets from the server to port 8080, after 700KiB → reset both sides`.
-    public var summary: String { "\(match.summary) → \(action.summary)" }
+    public var summary: String {
+        var text = "\(match.summary) → \(action.summary)"
+        if sticky { text += ", and the same to every later packet of the connection" }
+        if let expect { text += " (expected: \(expect))" }
+        return text
+    }
 }
 
 extension Match {

@@ -2,7 +2,7 @@ import Yams
 
 extension RuleFileReader {
     static let topLevelKeys = ["queue", "hooks", "duration", "seed", "rules"]
-    static let ruleKeys = ["name", "match", "action", "expect"]
+    static let ruleKeys = ["name", "match", "action", "expect", "sticky"]
     /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
     static let maximumHold: Duration = .seconds(3600)
     static let maximumRuleNameLength = 64
@@ -121,6 +121,7 @@ extension RuleFileReader {
         var actionNode: Node?
         var expect: Expectation?
         var expectValid = true
+        var sticky = false
         for entry in entries {
             let fieldPath = "\(path).\(entry.key)"
             switch entry.key {
@@ -142,6 +143,13 @@ extension RuleFileReader {
             case "expect":
                 expect = readExpectation(entry.value, fieldPath)
                 expectValid = expect != nil
+            case "sticky":
+                guard let text = scalar(entry.value, fieldPath, expected: "true or false") else { continue }
+                switch text {
+                case "true": sticky = true
+                case "false": sticky = false
+                default: error(entry.value, fieldPath, "'\(text)' is not true or false")
+                }
             default:
                 break
             }
@@ -156,6 +164,6 @@ extension RuleFileReader {
             error(node, "\(path).action", "is missing: every rule needs an action")
         }
         guard let name, let action, expectValid else { return (name, nil) }
-        return (name, Rule(name: name.text, match: match, action: action, expect: expect))
+        return (name, Rule(name: name.text, match: match, action: action, expect: expect, sticky: sticky))
     }
 }

@@ -46,12 +46,16 @@ public struct Rule: Sendable {
     public var action: Action
     /// What the rule should have done by the end of the run; nil: nothing stated (it should fire).
     public var expect: Expectation?
+    /// Once the rule acts on a connection, it acts on every later packet of it, whatever the
+    /// match says (a firewall that forgot a connection keeps dropping it).
+    public var sticky: Bool
 
-    public init(name: String, match: Match = Match(), action: Action, expect: Expectation? = nil) {
+    public init(name: String, match: Match = Match(), action: Action, expect: Expectation? = nil, sticky: Bool = false) {
         self.name = name
         self.match = match
         self.action = action
         self.expect = expect
+        self.sticky = sticky
     }
 }
 
