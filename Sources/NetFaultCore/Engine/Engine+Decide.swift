@@ -92,10 +92,16 @@ extension Engine {
         case .rewrite(let rewrite):
             return Decision(.replace(packet.rewritten(with: rewrite, checksum: checksum)))
         case .duplicate(let copies):
-            // A copy leaves through a raw socket, which completes no checksum: one the kernel left
-            // unfinished (CHECKSUM_PARTIAL) is written out in full, or the receiver discards the copy.
-            let bytes = checksum == .partial ? packet.rewritten(with: HeaderRewrite(), checksum: .full) : Array(packet.bytes)
-            return Decision(.accept, injections: Array(repeating: Injection(bytes: bytes, toward: side.other), count: copies))
+            // A copy leaves through a raw socket, which completes no checksum and sends nothing over
+            // the MTU: a GSO super-packet is cut into segments the receiver accepts (its MSS, or a
+            // size any path carries), each with its checksum complete.
+            let announced = Int(table[flowSlot].stats(side.other).maximumSegmentSize)
+            let largest = max(1, (announced > 0 ? announced : Self.safeSegmentPayload) - packet.tcpOptionsLength)
+            let pieces = packet.payloadLength > largest || checksum == .partial
+                ? packet.segmented(maxPayload: largest) : [Array(packet.bytes)]
+            var injections: [Injection] = []
+            for _ in 0..<copies { injections += pieces.map { Injection(bytes: $0, toward: side.other) } }
+            return Decision(.accept, injections: injections)
         }
     }
 }

@@ -45,6 +45,10 @@ public struct Engine {
     public private(set) var unlistedOutcomes: [ConnectionOutcome: Int] = [:]
     let retainedFlows: Int
 
+    /// Payload bytes per segment when a copy must be cut and the receiver's MSS is unknown: fits the
+    /// IPv6 minimum MTU (1280) with 40 bytes of IPv6 and 20 of TCP header.
+    static let safeSegmentPayload = 1220
+
     let rules: [CompiledRule]
     let hasICMPRules: Bool
     let slotCount: Int

@@ -113,6 +113,8 @@ public struct DirectionStats: Sendable {
     public internal(set) var synSeen = false
     /// The sequence number of the first SYN seen from this side.
     public internal(set) var initialSequence: UInt32 = 0
+    /// The MSS this side announced in its SYN: the largest payload it accepts; 0 when unknown.
+    public internal(set) var maximumSegmentSize: UInt16 = 0
     /// A FIN of this side's reached the other side.
     public internal(set) var finSeen = false
     /// The sequence number just past the highest byte seen (RFC 9293 SND.NXT as seen on the wire).
@@ -142,6 +144,7 @@ public struct DirectionStats: Sendable {
                 noteRetransmission(at: now)
             }
             if !synSeen { initialSequence = start }
+            if let mss = packet.maximumSegmentSizeOption { maximumSegmentSize = mss }
             synSeen = true
         }
         if delivered, flags.contains(.fin) { finSeen = true }

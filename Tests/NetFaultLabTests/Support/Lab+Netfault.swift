@@ -12,11 +12,21 @@ extension Lab {
         return bundle.appendingPathComponent("netfault").path
     }
 
+    /// A rule file shipped in Rules/.
+    static func preset(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Rules/\(name).yaml").path
+    }
+
     static let peerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peer.py").path
 
     /// Starts `netfault apply --report json` with `rules` in `namespace` and waits until its hooks are installed.
     func netfault(in namespace: String, rules: String, _ options: [String] = ["--report", "json"]) throws -> Background {
-        let path = try file("rules-\(UUID().uuidString.prefix(8)).yaml", rules)
+        try netfault(in: namespace, rulesFile: try file("rules-\(UUID().uuidString.prefix(8)).yaml", rules), options)
+    }
+
+    /// Starts `netfault apply` with the rule file at `path`.
+    func netfault(in namespace: String, rulesFile path: String, _ options: [String] = ["--report", "json"]) throws -> Background {
         let process = try start(namespace, [Self.netfaultPath, "apply", path] + options)
         guard process.waitFor("diverting", timeout: 15) else {
             throw Failure(description: "netfault did not start: \(process.errors)")

@@ -103,6 +103,60 @@ def stream_server(args):
             conn.close()
 
 
+def echo_server(args):
+    """Per connection, in a thread of its own: echo every line back until the peer closes."""
+    import threading
+
+    listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    listener.bind(("::", args.port))
+    listener.listen(64)
+    print("ready", flush=True)
+
+    def serve(conn):
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                conn.sendall(data)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def session(args):
+    """One connection, used `--rounds` times `--interval` seconds apart (a line out, its echo back),
+    like a pooled client; `--hold` keeps it open afterwards. Prints "connected" once connected."""
+    sock = socket.socket(family_of(args.host), socket.SOCK_STREAM)
+    sock.settimeout(args.timeout)
+    if args.user_timeout_ms:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, args.user_timeout_ms)
+    started = time.monotonic()
+    round_number = 0
+    try:
+        sock.connect((args.host, args.port))
+        print("connected", flush=True)
+        for round_number in range(1, args.rounds + 1):
+            if round_number > 1:
+                time.sleep(args.interval)
+            sock.sendall(b"ping %d\n" % round_number)
+            if not sock.recv(65536):
+                raise ConnectionAbortedError(0, "closed by the peer")
+        time.sleep(args.hold)
+        outcome(result="ok", rounds=args.rounds, seconds=round(time.monotonic() - started, 3))
+    except OSError as error:
+        outcome(result="error", errno=error_name(error), round=round_number, seconds=round(time.monotonic() - started, 3))
+    finally:
+        sock.close()
+
+
 def udp_echo(args):
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -163,6 +217,18 @@ def main():
     s.add_argument("--sink", action="store_true")
     s.add_argument("--timeout", type=float, default=30)
     s.set_defaults(run=stream_server)
+    x = commands.add_parser("echo-server")
+    x.add_argument("port", type=int)
+    x.set_defaults(run=echo_server)
+    n = commands.add_parser("session")
+    n.add_argument("host")
+    n.add_argument("port", type=int)
+    n.add_argument("--rounds", type=int, default=1)
+    n.add_argument("--interval", type=float, default=1)
+    n.add_argument("--hold", type=float, default=0)
+    n.add_argument("--timeout", type=float, default=30)
+    n.add_argument("--user-timeout-ms", type=int, default=0)
+    n.set_defaults(run=session)
     e = commands.add_parser("udp-echo")
     e.add_argument("port", type=int)
     e.set_defaults(run=udp_echo)
