@@ -93,29 +93,15 @@ public struct HookInstaller: Sendable {
 
     @discardableResult
     private func run(_ tool: String, _ arguments: [String], input: String?, doing: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/\(tool)")
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = stdin
+        let result: CommandOutput
         do {
-            try process.run()
+            result = try CommandOutput.of(["/usr/sbin/\(tool)"] + arguments, input: input)
         } catch {
             throw CommandError(doing: doing, command: tool, status: -1, output: "cannot start /usr/sbin/\(tool): \(error) (Scripts/setup installs iptables)")
         }
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try? stdin.fileHandleForWriting.close()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandError(doing: doing, command: ([tool] + arguments).joined(separator: " "), status: process.terminationStatus,
-                               output: String(decoding: errorData, as: UTF8.self))
+        guard result.status == 0 else {
+            throw CommandError(doing: doing, command: ([tool] + arguments).joined(separator: " "), status: result.status, output: result.errors)
         }
-        return String(decoding: outputData, as: UTF8.self)
+        return result.output
     }
 }

@@ -165,3 +165,25 @@ struct OutcomeTests {
         #expect(driver.engine.unlistedOutcomes == [.idle: 2])
     }
 }
+
+extension OutcomeTests {
+    /// A SYN-ACK held longer than the client waits never reached it: a connect timeout, even if
+    /// netfault lets it go later and the client's stack answers it with an RST.
+    @Test func aSYNACKHeldPastTheClientsPatienceIsAConnectTimeout() throws {
+        let yaml = "rules:\n  - name: slow\n    match: {from: server, flags: [syn, ack]}\n    action: {hold: 3s}\n"
+        var c = Conversation()
+        let syn = c.syn()
+        let synAck = c.synAck()
+        let (outcome, error, _) = try classify(yaml, [syn, synAck, c.synAgain(), synAck, c.rst(from: .client)])
+        #expect(outcome == .connectTimeout)
+        #expect(error == .connectTimedOut)
+    }
+
+    @Test func aHeldSYNACKTheClientAcknowledgesCompletesTheHandshake() throws {
+        let yaml = "rules:\n  - name: slow\n    match: {from: server, flags: [syn, ack]}\n    action: {hold: 3s}\n"
+        var c = Conversation()
+        let (outcome, _, flow) = try classify(yaml, [c.syn(), c.synAck(), c.ack()])
+        #expect(outcome == .open)
+        #expect(flow.established != nil)
+    }
+}

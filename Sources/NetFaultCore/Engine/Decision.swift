@@ -13,6 +13,12 @@ public struct Decision: Sendable, Equatable {
         /// Let these bytes through instead of the packet (a rewrite; checksums already recomputed).
         case replace([UInt8])
 
+        /// Whether the packet waits in netfault before it goes on.
+        public var isHeld: Bool {
+            if case .acceptAfter = self { return true }
+            return false
+        }
+
         /// Whether the packet reaches its receiver (now or after a hold), rewritten or not.
         public var delivers: Bool {
             switch self {

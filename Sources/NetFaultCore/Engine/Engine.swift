@@ -118,7 +118,8 @@ public struct Engine {
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
         let side = table[flowSlot].side(of: packet)
         let decision = decide(packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
-        table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers)
+        table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers,
+                               held: decision.verdict.isHeld)
         noteIfClosed(flowSlot)
         table.touch(flowSlot)
         return decision

@@ -62,9 +62,12 @@ public struct Flow: Sendable {
 
     /// Counts the packet and its new bytes, and notes retransmissions and the handshake.
     ///
-    /// - Parameter delivered: false when netfault dropped the packet (or holds it until the run
-    ///   ends): it counts as sent, but its ACK, FIN or RST never reached the receiver.
-    mutating func record(_ packet: Packet, from side: Side, at now: Instant, delivered: Bool = true) {
+    /// - Parameters:
+    ///   - delivered: false when netfault dropped the packet (or holds it until the run ends): it
+    ///     counts as sent, but its ACK, FIN or RST never reached the receiver.
+    ///   - held: netfault holds the packet for a while: a held SYN-ACK has not reached the client
+    ///     until the client acknowledges it (it may give up first).
+    mutating func record(_ packet: Packet, from side: Side, at now: Instant, delivered: Bool = true, held: Bool = false) {
         lastSeen = now
         if side == .client {
             fromClient.record(packet, at: now, delivered: delivered)
@@ -75,14 +78,17 @@ public struct Flow: Sendable {
         let flags = packet.tcpFlags
         if side == .client, flags.contains(.syn), !flags.contains(.ack), clientSYNAt == nil { clientSYNAt = now }
         guard delivered else { return }
-        if side == .server, flags.contains(.syn), flags.contains(.ack) { synAckDelivered = true }
+        if side == .server, flags.contains(.syn), flags.contains(.ack), !held { synAckDelivered = true }
         if flags.contains(.rst), resetBy == nil {
             resetBy = side
             resetAt = now
         }
         if closedAt == nil, fromClient.finSeen, fromServer.finSeen { closedAt = now }
-        if established == nil, side == .client, synAckDelivered, flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst) {
+        // The client's ACK of the server's SYN completes the handshake, and proves the SYN-ACK arrived.
+        if established == nil, side == .client, fromServer.synSeen, flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst),
+           packet.acknowledgmentNumber == fromServer.initialSequence &+ 1 || synAckDelivered {
             established = now
+            synAckDelivered = true
         }
     }
 

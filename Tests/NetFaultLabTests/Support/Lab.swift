@@ -100,7 +100,7 @@ final class Lab {
     }
 
     /// Starts a command inside `namespace` that runs until the lab closes (or `stop`).
-    func start(_ namespace: String, _ command: [String]) throws -> Background {
+    func start(_ namespace: String?, _ command: [String]) throws -> Background {
         let process = try Background(command, in: namespace, directory: directory)
         background.append(process)
         return process

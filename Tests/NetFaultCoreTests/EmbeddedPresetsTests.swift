@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+@testable import NetFaultCore
+
+/// The presets carried in the binary are exactly the files in Rules/.
+struct EmbeddedPresetsTests {
+    @Test func theBinaryCarriesEveryRuleFileAsItIs() throws {
+        let names = CheckSummaryTests.shippedRuleFiles
+        #expect(EmbeddedPresets.all.map { "\($0.name).yaml" } == names, "run Scripts/embed-presets")
+        for name in names {
+            let text = try String(contentsOf: CheckSummaryTests.rulesDirectory.appendingPathComponent(name), encoding: .utf8)
+            // The generator drops the file's last newline into the closing delimiter.
+            #expect(EmbeddedPresets.text(of: String(name.dropLast(5))).map { $0 + "\n" } == text, "\(name): run Scripts/embed-presets")
+        }
+    }
+
+    @Test func everyPresetSaysWhatItEmulatesWhatTheClientSeesAndWhatToEdit() throws {
+        for (name, text) in EmbeddedPresets.all where !["example", "localhost"].contains(name) {
+            #expect(text.hasPrefix("# Emulates: "), "\(name)")
+            #expect(text.contains("# The client sees: "), "\(name)")
+            #expect(text.contains("# Edit: "), "\(name)")
+            #expect(text.range(of: #"(WSA[A-Z]+ \d{5})"#, options: .regularExpression) != nil || name == "flaky-link", "\(name): the Winsock code")
+        }
+    }
+}
