@@ -45,7 +45,7 @@ let package = Package(
         // Real traffic between network namespaces; runs the built `netfault` binary. Needs root.
         .testTarget(
             name: "NetFaultLabTests",
-            dependencies: ["netfault"],
+            dependencies: ["netfault", "NetFaultLinux"],
             exclude: ["Support/peer.py"]
         ),
     ]

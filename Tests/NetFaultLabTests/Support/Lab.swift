@@ -1,4 +1,5 @@
 import Foundation
+import NetFaultLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,16 +21,16 @@ final class Lab {
     /// Lab tests need root; in CI they run regardless, so that missing root fails instead of skipping.
     static var canRun: Bool { getuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    static let clientAddress: [Family: String] = [.v4: "198.18.1.2", .v6: "2001:db8:1::2"]
-    static let serverAddress: [Family: String] = [.v4: "198.18.2.2", .v6: "2001:db8:2::2"]
+    static let clientAddress: [Family: String] = [.v4: LabNetwork.clientAddress[.v4]!, .v6: LabNetwork.clientAddress[.v6]!]
+    static let serverAddress: [Family: String] = [.v4: LabNetwork.serverAddress[.v4]!, .v6: LabNetwork.serverAddress[.v6]!]
 
     let id: String
+    let network: LabNetwork
     let client: String
     let middlebox: String
     let server: String
     let directory: URL
     private var background: [Background] = []
-    private var namespaces: [String] = []
     private var closed = false
 
     private static let counter = Counter()
@@ -37,13 +38,15 @@ final class Lab {
     init() throws {
         guard getuid() == 0 else { throw Failure(description: "lab tests need root (they create network namespaces)") }
         id = "nf\(getpid())x\(Self.counter.next())"
-        client = "\(id)-client"
-        middlebox = "\(id)-mbox"
-        server = "\(id)-server"
+        network = LabNetwork(prefix: id)
+        client = network.client
+        middlebox = network.middlebox
+        server = network.server
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(id)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
-            try build()
+            // The same lab `netfault demo` builds: the veth pairs are created inside its namespaces.
+            try network.create()
         } catch {
             close()
             throw error
@@ -51,46 +54,6 @@ final class Lab {
     }
 
     deinit { close() }
-
-    func address(_ side: KeyPath<Lab, String>, _ family: Family) -> String {
-        side == \Lab.client ? Self.clientAddress[family]! : Self.serverAddress[family]!
-    }
-
-    private func build() throws {
-        for name in [client, middlebox, server] {
-            try ip(["netns", "add", name])
-            namespaces.append(name)
-            try ip(["-n", name, "link", "set", "lo", "up"])
-        }
-        // Created inside the namespaces directly: no interface ever appears in ours.
-        try ip(["-n", client, "link", "add", "eth0", "type", "veth", "peer", "name", "toclient", "netns", middlebox])
-        try ip(["-n", server, "link", "add", "eth0", "type", "veth", "peer", "name", "toserver", "netns", middlebox])
-        let plan: [(String, String, [String])] = [
-            (client, "eth0", ["198.18.1.2/24", "2001:db8:1::2/64"]),
-            (middlebox, "toclient", ["198.18.1.1/24", "2001:db8:1::1/64"]),
-            (middlebox, "toserver", ["198.18.2.1/24", "2001:db8:2::1/64"]),
-            (server, "eth0", ["198.18.2.2/24", "2001:db8:2::2/64"]),
-        ]
-        for (namespace, device, addresses) in plan {
-            for address in addresses {
-                try ip(["-n", namespace, "addr", "add", address, "dev", device] + (address.contains(":") ? ["nodad"] : []))
-            }
-            try ip(["-n", namespace, "link", "set", device, "up"])
-        }
-        try ip(["-n", client, "route", "add", "default", "via", "198.18.1.1"])
-        try ip(["-n", client, "-6", "route", "add", "default", "via", "2001:db8:1::1"])
-        try ip(["-n", server, "route", "add", "default", "via", "198.18.2.1"])
-        try ip(["-n", server, "-6", "route", "add", "default", "via", "2001:db8:2::1"])
-        let sysctl = try run(middlebox, ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
-        guard sysctl.status == 0 else { throw Failure(description: "enabling forwarding: \(sysctl.errors)") }
-    }
-
-    private func ip(_ arguments: [String]) throws {
-        let result = try Self.execute(["/usr/sbin/ip"] + arguments, in: nil, directory: directory, timeout: 10)
-        guard result.status == 0 else {
-            throw Failure(description: "ip \(arguments.joined(separator: " ")): \(result.errors)")
-        }
-    }
 
     /// Runs a command inside `namespace` (nil: where the tests run) and waits for it (killed after
     /// `timeout` seconds).
@@ -117,13 +80,8 @@ final class Lab {
         guard !closed else { return }
         closed = true
         for process in background { process.kill() }
-        for namespace in namespaces {
-            // Whatever else still runs in our namespaces was started by this lab.
-            if let pids = try? Self.execute(["/usr/sbin/ip", "netns", "pids", namespace], in: nil, directory: directory, timeout: 5) {
-                for pid in pids.output.split(separator: "\n").compactMap({ Int32($0) }) { Glibc.kill(pid, SIGKILL) }
-            }
-            _ = try? Self.execute(["/usr/sbin/ip", "netns", "del", namespace], in: nil, directory: directory, timeout: 10)
-        }
+        // Whatever else still runs in the lab's namespaces was started by this lab.
+        network.destroy()
         try? FileManager.default.removeItem(at: directory)
     }
 
