@@ -126,8 +126,10 @@ extension LabTests {
                     match: {server_port: 9000, from: server, flags: [ack], after_bytes: 100KiB}
                     action: drop
                 """)
+            // Long enough for two retransmission timeouts: after a tail-loss probe the first RTO
+            // can come 1.5 s late, and the second doubles it.
             let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "9000", "--upload", "20000000",
-                                                  "--user-timeout-ms", "3000", "--timeout", "30"])
+                                                  "--user-timeout-ms", "7000", "--timeout", "30"])
             #expect(client["errno"] as? String == "ETIMEDOUT", "\(client)")
             let report = try lab.stop(netfault).report
             let upload = try #require(report.connections(toPort: 9000).first)
