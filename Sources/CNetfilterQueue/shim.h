@@ -14,5 +14,28 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+// prctl(2) is variadic, which Swift cannot call.
+static inline int netfault_prctl(int option, unsigned long arg2, unsigned long arg3) {
+    return prctl(option, arg2, arg3, 0UL, 0UL);
+}
+
+// setresuid(2)/setresgid(2) are declared only under _GNU_SOURCE.
+extern int setresuid(uid_t ruid, uid_t euid, uid_t suid);
+extern int setresgid(gid_t rgid, gid_t egid, gid_t sgid);
+
+// capset(2) has no glibc wrapper and syscall(2) is variadic, which Swift cannot call: this sets
+// the permitted, effective and inheritable sets to `mask` (bit N = capability N).
+static inline int netfault_capset(unsigned long long mask) {
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    data[0].effective = data[0].permitted = data[0].inheritable = (unsigned int)mask;
+    data[1].effective = data[1].permitted = data[1].inheritable = (unsigned int)(mask >> 32);
+    return (int)syscall(SYS_capset, &header, data);
+}
 
 #endif

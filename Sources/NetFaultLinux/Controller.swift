@@ -36,6 +36,8 @@ public final class Controller {
 
     /// Where `--pcap` writes the faulted connections' packets; nil for no capture.
     public let capturePath: String?
+    /// Once started, run as this user (keeping CAP_NET_ADMIN and CAP_NET_RAW); nil: stay root.
+    public var user: String?
 
     public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, capturePath: String? = nil, log: @escaping (String) -> Void,
                 progress: ((Progress) -> Void)? = nil) {
@@ -73,7 +75,11 @@ public final class Controller {
         var failed = false
         var child: ChildProcess?
         do {
+            // The command runs with the privileges netfault was given; netfault keeps only what it
+            // still needs: CAP_NET_ADMIN to remove its hooks, CAP_NET_RAW to inject.
             if let command { child = try ChildProcess(command) }
+            try Privileges.keepOnlyNetworkAdministration(user: user)
+            log("netfault: keeping CAP_NET_ADMIN and CAP_NET_RAW only\(user.map { ", as user \($0)" } ?? "")")
             stopReason = try loop(&state, signals: signals, end: end, child: child)
         } catch {
             stopReason = "error: \(error)"

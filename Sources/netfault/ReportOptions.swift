@@ -25,6 +25,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Write the packets of the connections a fault touched, as netfault saw and sent them, to this pcap file.")
     var pcap: String?
 
+    @Option(help: "Once the hooks are in place, run as this user, keeping only CAP_NET_ADMIN and CAP_NET_RAW (the --report-file must be writable by it).")
+    var user: String?
+
     /// Runs the controller on the rule file at `path`, with the status line on a terminal, and
     /// writes the report. Exits 1 when nothing could be installed.
     func execute(_ path: String, command: [String]? = nil) throws -> Controller.Result {
@@ -33,6 +36,7 @@ struct RunOptions: ParsableArguments {
         let status = isatty(2) == 1 ? StatusLine() : nil
         let controller = Controller(ruleSet: file.ruleSet, ruleFile: path, seed: seed, capturePath: pcap,
                                     log: { status?.clear(); printError($0) }, progress: status.map { line in { line.show($0) } })
+        controller.user = user
         let result: Controller.Result
         do {
             result = try controller.run(command: command)

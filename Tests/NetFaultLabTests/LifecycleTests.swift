@@ -134,5 +134,45 @@ extension LabTests {
             #expect(lab.stop(first).status == 0)
             #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
         }
+
+        /// After start-up netfault holds CAP_NET_ADMIN and CAP_NET_RAW only (bits 12 and 13), as
+        /// root or as the user it switched to, and still removes its hooks when it stops.
+        @Test(arguments: [nil, "nobody"])
+        func afterStartUpOnlyNetworkAdministrationIsKept(_ user: String?) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            try lab.run(nil, ["chmod", "a+rx", lab.directory.path])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules,
+                                            ["--report", "json"] + (user.map { ["--user", $0] } ?? []))
+            #expect(netfault.waitFor("keeping CAP_NET_ADMIN and CAP_NET_RAW only", timeout: 10), "\(netfault.errors)")
+            let status = try String(contentsOfFile: "/proc/\(netfault.pid)/status", encoding: .utf8)
+            let fields = Dictionary(uniqueKeysWithValues: status.split(separator: "\n").compactMap { line -> (String, String)? in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+            })
+            for set in ["CapPrm", "CapEff", "CapBnd"] {
+                #expect(fields[set] == "0000000000003000", "\(set): \(fields[set] ?? "?")")
+            }
+            #expect(fields["NoNewPrivs"] == "1")
+            #expect(fields["Uid"]?.hasPrefix(user == nil ? "0\t" : "65534\t") == true, "\(fields["Uid"] ?? "?")")
+            let stopped = lab.stop(netfault)
+            #expect(stopped.status == 0, "\(stopped.errors)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty, "hooks removed with the capabilities kept")
+        }
+
+        /// Under a service manager that already narrowed the bounding set and withheld CAP_SETPCAP
+        /// (Scripts/netfault.service), there is nothing to drop and netfault runs as usual.
+        @Test func underANarrowedBoundingSetItStartsAndCleansUp() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let rules = try lab.file("refuse.yaml", Self.refuseRules)
+            let netfault = try lab.start(lab.middlebox, ["setpriv", "--bounding-set=-all,+net_admin,+net_raw", "--",
+                                                         Lab.netfaultPath, "apply", rules, "--report", "json"])
+            #expect(netfault.waitFor("keeping CAP_NET_ADMIN and CAP_NET_RAW only", timeout: 15), "\(netfault.errors)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).contains { $0.contains("NFQUEUE") })
+            let stopped = lab.stop(netfault)
+            #expect(stopped.status == 0, "\(stopped.errors)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+        }
     }
 }

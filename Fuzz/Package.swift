@@ -1,0 +1,16 @@
+// swift-tools-version: 6.0
+// libFuzzer targets for netfault's packet codec and engine, in a package of their own so the
+// normal build never pays for the sanitizers. Built and run by Scripts/fuzz.
+import PackageDescription
+
+let package = Package(
+    name: "netfault-fuzz",
+    dependencies: [.package(name: "netfault", path: "..")],
+    targets: [
+        .executableTarget(
+            name: "fuzz-packets",
+            dependencies: [.product(name: "NetFaultCore", package: "netfault")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+    ]
+)
