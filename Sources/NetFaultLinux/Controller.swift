@@ -111,6 +111,7 @@ public final class Controller {
         queue.packets = state.received
         queue.verdicts = state.verdicts
         queue.heldPeak = state.held.peak
+        queue.heldReleasedEarly = state.held.releasedEarly
         queue.unreadable = state.unreadable
         queue.injected = injector.sent
         queue.injectionFailures = injector.failures
@@ -196,7 +197,8 @@ struct RunState {
     var engine: Engine
     let socket: QueueSocket
     let injector: PacketInjector
-    var held = HoldQueue(capacity: 4096)
+    /// The kernel queue's length less a margin for the packets still arriving while some are held.
+    var held = HoldQueue(limit: Int(QueueSocket.maximumLength) - 1024, capacity: 4096)
     /// `--pcap`: what to write, and the file.
     var captureChooser: FaultedFlowCapture?
     var captureFile: PcapWriter?
@@ -220,8 +222,8 @@ struct RunState {
         switch decision.verdict {
         case .accept: try verdict(queued.id, .accept)
         case .drop: try verdict(queued.id, .drop)
-        case .acceptAfter(let deadline): held.hold(queued.id, until: deadline)
-        case .holdUntilEnd: held.hold(queued.id, until: nil)
+        case .acceptAfter(let deadline): try releaseEarly(held.hold(queued.id, until: deadline))
+        case .holdUntilEnd: try releaseEarly(held.hold(queued.id, until: nil))
         case .replace(let bytes):
             try bytes.withUnsafeBytes { replacement in try verdict(queued.id, .accept, replacement: replacement) }
         }
@@ -240,6 +242,12 @@ struct RunState {
     mutating func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws {
         try socket.verdict(id, verdict, replacement: replacement)
         verdicts += 1
+    }
+
+    /// A packet that had to leave the hold queue before its deadline, to stay within the limit.
+    mutating func releaseEarly(_ entry: HoldQueue.Entry?) throws {
+        guard let entry else { return }
+        try verdict(entry.packetID, entry.acceptAtEnd ? .accept : .drop)
     }
 
     mutating func releaseDue(at now: Instant) throws {

@@ -42,7 +42,11 @@ public final class QueueSocket {
 
     /// Binds `queue`. The kernel holds at most `maximumLength` packets for it before fail-open lets
     /// further ones pass.
-    public init(queue: UInt16, maximumLength: UInt32 = 4096) throws(SystemError) {
+    /// The kernel queue's length: packets queued or held and not yet given a verdict. Beyond it,
+    /// new packets pass unseen (fail-open).
+    public static let maximumLength: UInt32 = 16384
+
+    public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength) throws(SystemError) {
         self.queue = queue
         let doing = "binding queue \(queue)"
         guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {

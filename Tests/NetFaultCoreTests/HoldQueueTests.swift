@@ -35,3 +35,17 @@ struct HoldQueueTests {
         #expect(deadlines == deadlines.sorted())
     }
 }
+
+extension HoldQueueTests {
+    @Test func atTheLimitTheEarliestDueLeavesToMakeRoom() {
+        var queue = HoldQueue(limit: 2)
+        #expect(queue.hold(1, until: .milliseconds(300)) == nil)
+        #expect(queue.hold(2, until: .milliseconds(100)) == nil)
+        let evicted = queue.hold(3, until: .milliseconds(200))
+        #expect(evicted?.packetID == 2, "the earliest due goes first")
+        #expect(queue.count == 2 && queue.peak == 2 && queue.releasedEarly == 1)
+        var order: [UInt32] = []
+        queue.releaseAll { order.append($0.packetID) }
+        #expect(order == [3, 1])
+    }
+}

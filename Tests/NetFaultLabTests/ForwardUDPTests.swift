@@ -97,5 +97,50 @@ extension LabTests {
             #expect(report.faulted.first?.errno == "ECONNREFUSED")
             #expect(report.connections.allSatisfy { $0.protocol == "udp" }, "the ICMP error forms no connection of its own: \(report.connections)")
         }
+
+        /// 100 000 datagrams, each held for a random time, at a rate netfault keeps up with: every
+        /// packet gets exactly one verdict, none escapes unseen, the kernel drops none.
+        @Test func aHundredThousandRandomHoldsEndWithOneVerdictEach() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.peerServer(["udp-sink", "7002"])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.randomHold)
+            let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "100000", "--rate", "20000"],
+                                     timeout: 120)
+            #expect(blast["sent"] as? Int == 100_000, "\(blast)")
+            usleep(1_000_000)  // the last holds come due
+            let report = try lab.stop(netfault).report
+            #expect(report.rule("random-hold")?.fired == 100_000, "\(report.queue)")
+            #expect(report.queue.verdicts == report.queue.packets, "\(report.queue)")
+            #expect(report.queue.escaped_fail_open == 0 && report.queue.kernel_dropped == 0, "\(report.queue)")
+            #expect(report.queue.held_peak <= 16384 - 1024, "\(report.queue)")
+        }
+
+        /// Unpaced, faster than netfault (a debug build here) can take: nothing crashes, every packet
+        /// netfault received gets its verdict, and the report accounts for every one of the 100 000:
+        /// received, escaped through fail-open, or dropped by the kernel.
+        @Test func overloadIsCountedExactly() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.peerServer(["udp-sink", "7002"])
+            usleep(1_500_000)  // the warm-up's own ICMP errors, which NDP can delay, are through before netfault diverts
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.randomHold)
+            let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "100000"], timeout: 120)
+            #expect(blast["sent"] as? Int == 100_000, "\(blast)")
+            usleep(1_000_000)
+            let report = try lab.stop(netfault).report
+            #expect(report.queue.verdicts == report.queue.packets, "\(report.queue)")
+            let accounted = report.queue.packets + (report.queue.escaped_fail_open ?? -1_000_000) + (report.queue.kernel_dropped ?? 0)
+            #expect(accounted == 100_000, "\(report.queue)")
+        }
+
+        static let randomHold = """
+            hooks: [forward]
+            seed: 7
+            rules:
+              - name: random-hold
+                match: {protocol: udp, server_port: 7002, from: client}
+                action: {delay: 300ms, jitter: 290ms}
+            """
     }
 }

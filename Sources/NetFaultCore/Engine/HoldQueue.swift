@@ -1,6 +1,10 @@
 /// Packets kept back by `hold`/`delay`, ordered by the time they are due: a binary min-heap, so
 /// the queue loop's poll timeout is `nextDeadline` and releasing costs O(log n) per packet.
 /// Packets due at the same instant leave in the order they arrived.
+///
+/// Held packets count against the kernel queue's length; past it, new packets would bypass
+/// netfault unseen (fail-open). So the queue holds at most `limit`: holding one more lets the
+/// earliest due go first.
 public struct HoldQueue: Sendable {
     public struct Entry: Sendable, Equatable {
         public var deadline: Instant
@@ -14,19 +18,35 @@ public struct HoldQueue: Sendable {
     private var arrivals: UInt64 = 0
     public private(set) var peak = 0
 
-    public init(capacity: Int = 0) { heap.reserveCapacity(capacity) }
+    /// The most packets held at once.
+    public let limit: Int
+    /// Packets let go before their deadline to stay within `limit`.
+    public private(set) var releasedEarly = 0
+
+    public init(limit: Int = .max, capacity: Int = 0) {
+        self.limit = max(1, limit)
+        heap.reserveCapacity(capacity)
+    }
 
     public var count: Int { heap.count }
     public var isEmpty: Bool { heap.isEmpty }
     /// When the earliest held packet is due; nil when nothing is held (or only `forever` holds).
     public var nextDeadline: Instant? { heap.first.flatMap { $0.deadline == .distantFuture ? nil : $0.deadline } }
 
-    /// Keeps `packetID` until `deadline`; `nil` keeps it until the run ends (then dropped).
-    public mutating func hold(_ packetID: UInt32, until deadline: Instant?) {
+    /// Keeps `packetID` until `deadline`; `nil` keeps it until the run ends (then dropped). At the
+    /// limit, returns the packet that must leave now to make room: the earliest due.
+    @discardableResult
+    public mutating func hold(_ packetID: UInt32, until deadline: Instant?) -> Entry? {
+        var evicted: Entry?
+        if heap.count >= limit {
+            evicted = removeFirst()
+            releasedEarly += 1
+        }
         arrivals &+= 1
         heap.append(Entry(deadline: deadline ?? .distantFuture, packetID: packetID, acceptAtEnd: deadline != nil, order: arrivals))
         siftUp(heap.count - 1)
         peak = max(peak, heap.count)
+        return evicted
     }
 
     /// Removes and returns the packets due at `now`, earliest first.

@@ -16,6 +16,7 @@ extension RunReport {
                 ("packets", .integer(Int64(queue.packets))),
                 ("verdicts", .integer(Int64(queue.verdicts))),
                 ("held_peak", .integer(Int64(queue.heldPeak))),
+                ("held_released_early", .integer(Int64(queue.heldReleasedEarly))),
                 ("unreadable", .integer(Int64(queue.unreadable))),
                 ("escaped_fail_open", .optional(queue.escapedFailOpen) { .integer(Int64($0)) }),
                 ("kernel_dropped", .optional(queue.kernelDropped) { .integer(Int64($0)) }),

@@ -54,6 +54,7 @@ extension RunReport {
 
     private var queueLine: String {
         var line = "Queue \(queue.queue): \(queue.packets) packets, \(queue.verdicts) verdicts, held at peak \(queue.heldPeak)"
+        if queue.heldReleasedEarly > 0 { line += " (\(queue.heldReleasedEarly) let go early to keep the queue from overflowing)" }
         if let escaped = queue.escapedFailOpen { line += ", \(escaped) escaped (queue full, fail-open)" }
         if let dropped = queue.kernelDropped { line += ", kernel dropped \(dropped) (queue full)" }
         if let dropped = queue.receiveBufferDropped { line += " + \(dropped) (receive buffer)" }

@@ -8,6 +8,8 @@ public struct RunReport: Sendable {
         public var packets = 0
         public var verdicts = 0
         public var heldPeak = 0
+        /// Held packets let go before their deadline, to keep the kernel queue from overflowing.
+        public var heldReleasedEarly = 0
         /// Packets that did not parse; accepted untouched.
         public var unreadable = 0
         /// Packets the hooks diverted that bypassed netfault because the queue was full (fail-open); nil if unknown.

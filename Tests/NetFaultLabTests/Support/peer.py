@@ -199,6 +199,34 @@ def udp_client(args):
             median_rtt_ms=round(sorted(rtts)[len(rtts) // 2] * 1000, 1) if rtts else None)
 
 
+def udp_blast(args):
+    """Send `--count` datagrams, as fast as the socket takes them or at `--rate` per second."""
+    sock = socket.socket(family_of(args.host), socket.SOCK_DGRAM)
+    sent = 0
+    started = time.monotonic()
+    for index in range(args.count):
+        if args.rate and index % 100 == 0:
+            ahead = index / args.rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        try:
+            sock.sendto(b"%d" % index, (args.host, args.port))
+            sent += 1
+        except OSError:
+            pass
+    outcome(sent=sent, seconds=round(time.monotonic() - started, 2))
+
+
+def udp_sink(args):
+    """Receive datagrams and never answer (no ICMP port unreachable either)."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", args.port))
+    print("ready", flush=True)
+    while True:
+        sock.recv(65536)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +260,15 @@ def main():
     e = commands.add_parser("udp-echo")
     e.add_argument("port", type=int)
     e.set_defaults(run=udp_echo)
+    b = commands.add_parser("udp-blast")
+    b.add_argument("host")
+    b.add_argument("port", type=int)
+    b.add_argument("--count", type=int, default=1000)
+    b.add_argument("--rate", type=int, default=0)
+    b.set_defaults(run=udp_blast)
+    k = commands.add_parser("udp-sink")
+    k.add_argument("port", type=int)
+    k.set_defaults(run=udp_sink)
     u = commands.add_parser("udp-client")
     u.add_argument("host")
     u.add_argument("port", type=int)
