@@ -34,8 +34,10 @@ public final class ChildProcess {
     let pidDescriptor: Int32
     public private(set) var exit: Exit?
 
-    /// Starts `command` (looked up in PATH), inheriting standard input, output and error.
-    public init(_ command: [String]) throws(SystemError) {
+    /// Starts `command` (looked up in PATH), inheriting standard output and error, and standard
+    /// input unless `standardInput` names another descriptor; `ownProcessGroup` keeps the
+    /// terminal's Ctrl-C from reaching it.
+    public init(_ command: [String], standardInput: Int32? = nil, ownProcessGroup: Bool = false) throws(SystemError) {
         precondition(!command.isEmpty, "a command to run")
         self.command = command
         var attributes = posix_spawnattr_t()
@@ -48,12 +50,17 @@ public final class ChildProcess {
         sigemptyset(&defaults)
         for signal in StopSignals.signals + [SIGPIPE] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                                                       | (ownProcessGroup ? POSIX_SPAWN_SETPGROUP : 0)))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let standardInput { posix_spawn_file_actions_adddup2(&actions, standardInput, 0) }
 
         var arguments: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for argument in arguments { free(argument) } }
         var child: pid_t = 0
-        let result = posix_spawnp(&child, command[0], nil, &attributes, &arguments, environ)
+        let result = posix_spawnp(&child, command[0], &actions, &attributes, &arguments, environ)
         guard result == 0 else {
             throw SystemError("starting \(command[0])", call: "posix_spawnp", errno: result,
                               hint: result == ENOENT ? "no such command in PATH" : nil)

@@ -60,6 +60,14 @@ public final class Controller {
         defer { capture?.close() }
         let hooks = HookRules(DiversionPlan(ruleSet))
         try installer.install(hooks)
+        let watchdog: WatchdogLink
+        do {
+            watchdog = try WatchdogLink(queue: ruleSet.queue, stallMilliseconds: Self.stallMilliseconds)
+        } catch {
+            _ = try? installer.remove(queue: ruleSet.queue)
+            throw error
+        }
+        log("netfault: watchdog pid \(watchdog.process.pid) removes the hooks if netfault dies or hangs for \(Self.stallMilliseconds) ms")
 
         var state = RunState(engine: Engine(ruleSet: ruleSet, seed: seed), socket: socket, injector: injector)
         if let capture {
@@ -80,19 +88,21 @@ public final class Controller {
             if let command { child = try ChildProcess(command) }
             try Privileges.keepOnlyNetworkAdministration(user: user)
             log("netfault: keeping CAP_NET_ADMIN and CAP_NET_RAW only\(user.map { ", as user \($0)" } ?? "")")
-            stopReason = try loop(&state, signals: signals, end: end, child: child)
+            stopReason = try loop(&state, signals: signals, end: end, child: child, watchdog: watchdog)
         } catch {
             stopReason = "error: \(error)"
             failed = true
         }
         let stopped = monotonicNow()
         var diverted: Int?
+        watchdog.stopping()
         do {
             diverted = try installer.removeCounting(queue: ruleSet.queue).diverted
         } catch {
             stopReason += "; removing the hooks failed: \(error) — run `netfault cleanup --queue \(ruleSet.queue)`"
             failed = true
         }
+        watchdog.finish()
         state.finish()
         let queue = statistics(state, socket: socket, injector: injector, diverted: diverted)
         socket.close()
@@ -126,18 +136,28 @@ public final class Controller {
         return queue
     }
 
-    private func loop(_ state: inout RunState, signals: StopSignals, end: Instant?, child: ChildProcess?) throws -> String {
+    /// How long netfault may give no sign of life before its watchdog removes the hooks.
+    static let stallMilliseconds: Int32 = 2000
+
+    private func loop(_ state: inout RunState, signals: StopSignals, end: Instant?, child: ChildProcess?,
+                      watchdog: WatchdogLink) throws -> String {
         var descriptors = [pollfd(fd: state.socket.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+                           pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: watchdog.process.pidDescriptor, events: Int16(POLLIN), revents: 0)]
         if let child { descriptors.append(pollfd(fd: child.pidDescriptor, events: Int16(POLLIN), revents: 0)) }
         let start = monotonicNow()
         var nextTick = start + .seconds(1)
+        var nextBeat = start
         var packetsAtTick = 0
         var signalsReceived = 0
         while true {
             var now = monotonicNow()
             if let end, now >= end { return "duration \(ruleSet.duration!.ruleText) elapsed" }
-            var wake = min(nextTick, end ?? .distantFuture)
+            if now >= nextBeat {
+                watchdog.beat()
+                nextBeat = now + .milliseconds(250)
+            }
+            var wake = min(nextTick, nextBeat, end ?? .distantFuture)
             if let due = state.held.nextDeadline { wake = min(wake, due) }
             // Rounded up to the next millisecond, so a deadline is never polled for in a busy loop.
             let timeout = Int32(clamping: (max(0, wake.since(now)) + 999_999) / 1_000_000)
@@ -157,11 +177,16 @@ public final class Controller {
                 if !signal.fromTerminal { child.forward(signal.number) }
                 log("netfault: \(signal.name) passed on to \(child.command[0]); waiting for it to exit")
             }
-            if let child, descriptors.count > 2, descriptors[2].revents != 0, let exit = child.reap() {
+            if descriptors[2].revents != 0 {
+                watchdog.process.reap()
+                throw WatchdogEnded(stallMilliseconds: Self.stallMilliseconds)
+            }
+            if let child, descriptors.count > 3, descriptors[3].revents != 0, let exit = child.reap() {
                 return "\(child.command[0]) \(exit)"
             }
             if descriptors[0].revents & Int16(POLLIN) != 0 {
-                try state.socket.drain { packet in try state.handle(packet) }
+                // Bounded, so that a flood never keeps the heartbeat from going out.
+                try state.socket.drain(limit: 4096) { packet in try state.handle(packet) }
             }
             now = monotonicNow()
             try state.releaseDue(at: now)
@@ -264,5 +289,15 @@ struct RunState {
         received += pending.count
         held.releaseAll { pending.append(($0.packetID, $0.acceptAtEnd ? .accept : .drop)) }
         for (id, verdict) in pending { try? self.verdict(id, verdict) }
+    }
+}
+
+/// The watchdog ended during the run: it removed the hooks because netfault gave no sign of life
+/// (it was stopped or hung), or it was killed. Either way the faults are off; the run stops.
+struct WatchdogEnded: Error, CustomStringConvertible {
+    let stallMilliseconds: Int32
+
+    var description: String {
+        "the watchdog ended: netfault gave no sign of life for \(stallMilliseconds) ms (stopped or hung), or the watchdog was killed; the faults are off"
     }
 }

@@ -119,12 +119,13 @@ public final class QueueSocket {
         }
     }
 
-    /// Reads every message waiting on the socket without blocking and hands each queued packet to
+    /// Reads the messages waiting on the socket without blocking, up to about `limit` packets (so
+    /// the loop around it keeps its own deadlines under a flood), and hands each queued packet to
     /// `handle`, which must give it a verdict (now, or later by id). Returns the packets read.
     @discardableResult
-    public func drain(_ handle: (QueuedPacket) throws -> Void) throws -> Int {
+    public func drain(limit: Int = .max, _ handle: (QueuedPacket) throws -> Void) throws -> Int {
         var packets = 0
-        while true {
+        while packets < limit {
             let received = recv(fileDescriptor, receiveBuffer.baseAddress, receiveBuffer.count, Int32(MSG_DONTWAIT))
             if received < 0 {
                 switch errno {
@@ -146,6 +147,7 @@ public final class QueueSocket {
                 header = mnl_nlmsg_next(header, &remaining)
             }
         }
+        return packets
     }
 
     private func parse(_ header: UnsafeMutablePointer<nlmsghdr>) -> QueuedPacket? {

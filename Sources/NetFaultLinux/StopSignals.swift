@@ -19,6 +19,9 @@ public final class StopSignals {
         let result = pthread_sigmask(SIG_BLOCK, &set, nil)
         guard result == 0 else { throw SystemError("blocking stop signals", call: "pthread_sigmask", errno: result) }
         fileDescriptor = try syscall("receiving stop signals", "signalfd") { signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC)) }
+        // A write to a pipe whose reader is gone (the watchdog, a closed `| head`) fails with EPIPE
+        // instead of ending netfault before it removes its hooks.
+        Glibc.signal(SIGPIPE, SIG_IGN)
     }
 
     deinit { close(fileDescriptor) }

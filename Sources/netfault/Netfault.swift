@@ -13,7 +13,7 @@ struct Netfault: ParsableCommand {
             `run` otherwise exits with the command's status.
             """,
         version: "0.1.0",
-        subcommands: [Check.self, Apply.self, Run.self, Demo.self, Lab.self, Cleanup.self]
+        subcommands: [Check.self, Apply.self, Run.self, Demo.self, Lab.self, Cleanup.self, Watchdog.self]
     )
 }
 

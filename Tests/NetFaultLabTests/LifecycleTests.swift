@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 extension LabTests {
-    /// How netfault's hooks come and go: every orderly stop removes them; a killed netfault leaves
-    /// traffic flowing (--queue-bypass) and hooks that `apply` refuses to run over and `cleanup` removes.
+    /// How netfault's hooks come and go: every orderly stop removes them; a killed or hung netfault's
+    /// watchdog removes them; with the watchdog killed too, traffic still flows (--queue-bypass) and
+    /// `cleanup` removes what is left.
     @Suite struct Lifecycle {
         static let refuseRules = """
             hooks: [forward]
@@ -59,16 +60,48 @@ extension LabTests {
             #expect(curl.wait(timeout: 15) && curl.status == 0, "curl exit \(curl.status)")
         }
 
+        /// The rules netfault's hooks consist of, or an empty list within `timeout` seconds.
+        func rulesGone(_ lab: Lab, within timeout: Double) throws -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if try lab.netfaultRules(in: lab.middlebox).isEmpty { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+
+        func watchdogPID(_ netfault: Background) -> Int32? {
+            guard let range = netfault.errors.range(of: #"watchdog pid (\d+)"#, options: .regularExpression) else { return nil }
+            return Int32(netfault.errors[range].split(separator: " ").last ?? "")
+        }
+
         @Test(arguments: Lab.Family.allCases)
-        func afterSIGKILLTrafficFlowsAndCleanupRemovesTheHooks(_ family: Lab.Family) throws {
+        func afterSIGKILLTheWatchdogRemovesTheHooks(_ family: Lab.Family) throws {
             let lab = try Lab()
             defer { lab.close() }
             _ = try lab.httpServer(files: ["index.html": .filled(10)])
             let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
             #expect(try lab.curl(family, "index.html").status == 7, "refused while netfault runs")
             netfault.kill()
-            #expect(!(try lab.netfaultRules(in: lab.middlebox).isEmpty), "a killed netfault cannot remove its hooks")
-            #expect(try lab.curl(family, "index.html", ["--max-time", "5"]).status == 0, "the queue is bypassed once nobody listens")
+            #expect(try rulesGone(lab, within: 2), "nobody ran cleanup, yet the hooks are gone")
+            #expect(try lab.curl(family, "index.html", ["--max-time", "5"]).status == 0)
+            let restarted = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            #expect(try lab.curl(family, "index.html").status == 7, "applies again at once")
+            _ = lab.stop(restarted)
+        }
+
+        /// Killed with its watchdog, netfault leaves its hooks; traffic passes anyway (bypass),
+        /// `apply` refuses to run over them and names the fix, and `cleanup` removes them.
+        @Test func killedWithItsWatchdogTrafficFlowsAndCleanupRemovesTheHooks() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["index.html": .filled(10)])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let watchdog = try #require(watchdogPID(netfault), "\(netfault.errors)")
+            kill(watchdog, SIGKILL)
+            netfault.kill()
+            #expect(!(try lab.netfaultRules(in: lab.middlebox).isEmpty), "nobody was left to remove the hooks")
+            #expect(try lab.curl(.v4, "index.html", ["--max-time", "5"]).status == 0, "the queue is bypassed once nobody listens")
 
             let rules = try lab.file("again.yaml", Self.refuseRules)
             let again = try lab.run(lab.middlebox, [Lab.netfaultPath, "apply", rules], timeout: 15)
@@ -81,10 +114,40 @@ extension LabTests {
             #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
             let nothing = try lab.run(lab.middlebox, [Lab.netfaultPath, "cleanup"], timeout: 15)
             #expect(nothing.output.contains("nothing to remove"), "\(nothing.output)")
+        }
 
-            let restarted = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
-            #expect(try lab.curl(family, "index.html").status == 7, "applies again after cleanup")
-            _ = lab.stop(restarted)
+        /// Start, SIGKILL, start again, ten times: the same rules each time, never twice.
+        @Test func startKillStartInstallsTheSameRulesEachTime() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            var first: [String]?
+            for round in 1...10 {
+                let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+                let installed = try lab.netfaultRules(in: lab.middlebox).sorted()
+                if first == nil { first = installed }
+                #expect(installed == first, "round \(round): \(installed)")
+                netfault.kill()
+                #expect(try rulesGone(lab, within: 2), "round \(round)")
+            }
+        }
+
+        /// A stopped (hung) netfault does not black-hole traffic: after 2 s without a heartbeat its
+        /// watchdog removes the hooks; when it resumes, it stops in order and says why.
+        @Test func aStoppedNetfaultStopsBlackHolingWithinTwoSeconds() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["index.html": .filled(10)])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            netfault.signal(SIGSTOP)
+            let curl = try lab.run(lab.client, ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "--max-time", "10",
+                                                lab.url(.v4, "index.html")], timeout: 15)
+            #expect(curl.status == 0, "the connection got through while netfault was stopped")
+            #expect((Double(curl.output) ?? 99) < 5, "after the watchdog's 2 s and a SYN retransmission: \(curl.output) s")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+            netfault.signal(SIGCONT)
+            #expect(netfault.wait(timeout: 10), "netfault did not stop on its own after resuming")
+            #expect(netfault.status == 1)
+            #expect(netfault.output.contains("the watchdog ended"), "\(netfault.output)")
         }
 
         @Test func cleanupLeavesOtherRulesAlone() throws {

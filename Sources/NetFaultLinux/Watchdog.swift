@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A separate process that removes netfault's hooks when netfault cannot: when it dies (SIGKILL,
+/// a crash: its end of the heartbeat pipe closes) and when it stops answering (SIGSTOP, a hang: no
+/// heartbeat for `stall`). Traffic then passes again; nobody has to run `netfault cleanup`.
+///
+/// The heartbeat arrives on standard input: `h` every quarter second, `s` when netfault begins an
+/// orderly stop (it removes its hooks itself; the watchdog only waits for it to finish).
+public struct Watchdog {
+    public static let heartbeat: UInt8 = UInt8(ascii: "h")
+    public static let stopping: UInt8 = UInt8(ascii: "s")
+
+    public let queue: UInt16
+    public let stallMilliseconds: Int32
+    private let log: (String) -> Void
+
+    public init(queue: UInt16, stallMilliseconds: Int32, log: @escaping (String) -> Void) {
+        self.queue = queue
+        self.stallMilliseconds = stallMilliseconds
+        self.log = log
+    }
+
+    /// Watches standard input until netfault is gone. Returns what happened.
+    public func run() -> String {
+        // Ctrl-C and the like are for netfault, which stops in order; the watchdog only follows it.
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { Glibc.signal(signal, SIG_IGN) }
+        var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        var stopping = false
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while true {
+            let ready = poll(&descriptor, 1, stopping ? -1 : stallMilliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return remove(because: "the heartbeat could not be watched (\(String(cString: strerror(errno))))")
+            }
+            if ready == 0 {
+                return remove(because: "netfault gave no sign of life for \(stallMilliseconds) ms (stopped or hung)")
+            }
+            let count = read(0, &buffer, buffer.count)
+            if count <= 0 {
+                return stopping ? "netfault stopped" : remove(because: "netfault ended without removing its hooks")
+            }
+            if buffer[0..<count].contains(Self.stopping) { stopping = true }
+        }
+    }
+
+    private func remove(because reason: String) -> String {
+        do {
+            let removed = try HookInstaller().remove(queue: queue)
+            let text = "\(reason): \(removed > 0 ? "removed the hooks of queue \(queue); traffic passes" : "no hooks were left")"
+            log("netfault watchdog: \(text)")
+            return text
+        } catch {
+            log("netfault watchdog: \(reason), and removing the hooks failed: \(error) — run `netfault cleanup --queue \(queue)`")
+            return "\(reason); removing the hooks failed"
+        }
+    }
+
+    /// This program's own path (/proc/self/exe), for starting the watchdog and the demo's helpers.
+    public static func executablePath() throws(SystemError) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { throw SystemError("finding netfault's own path", call: "readlink(/proc/self/exe)", errno: errno) }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import NetFaultLinux
+
+extension Netfault {
+    /// Started by `apply` and `run`, never by hand: removes the hooks if netfault dies or hangs.
+    struct Watchdog: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove the hooks of a netfault that died or hangs (started by apply and run).",
+            shouldDisplay: false
+        )
+
+        @Option(help: "The queue whose hooks to watch.")
+        var queue: UInt16
+
+        @Option(help: "Milliseconds without a heartbeat before the hooks are removed.")
+        var stallMs: Int32 = 2000
+
+        func run() throws {
+            try? Privileges.keepOnlyNetworkAdministration()
+            _ = NetFaultLinux.Watchdog(queue: queue, stallMilliseconds: stallMs, log: { printError($0) }).run()
+        }
+    }
+}
