@@ -8,10 +8,10 @@ extension Netfault {
         static let configuration = CommandConfiguration(
             abstract: "Divert traffic to an NFQUEUE and apply the rule file's faults to it (needs root).",
             discussion: """
-                Runs until Ctrl-C, SIGTERM or the rule file's `duration`. Every stop removes the firewall \\
-                hooks, gives each queued or held packet its verdict, and writes the report: what each \\
-                fault did to each connection. If netfault is killed (SIGKILL), traffic still flows \\
-                (--queue-bypass); `netfault cleanup` removes the hooks.
+                Runs until Ctrl-C, SIGTERM or the rule file's `duration`. Every stop removes the firewall \
+                hooks, gives each queued or held packet its verdict, and writes the report: what each \
+                fault did to each connection. If netfault is killed or hangs for 2 s, its watchdog \
+                removes the hooks; traffic passes meanwhile (--queue-bypass).
                 """
         )
 

@@ -9,10 +9,10 @@ extension Netfault {
         static let configuration = CommandConfiguration(
             abstract: "Apply a rule file while a command runs, then report (needs root).",
             discussion: """
-                Installs the rule set, runs the command, removes everything when the command exits, \\
-                writes the report, and exits with the command's status; 3 when the command succeeded \\
-                but a rule's `expect:` did not hold (a rule without one is expected to fire). SIGINT, \\
-                SIGTERM and SIGHUP sent to netfault are passed on to the command; a third one kills it. \\
+                Installs the rule set, runs the command, removes everything when the command exits, \
+                writes the report, and exits with the command's status; 3 when the command succeeded \
+                but a rule's `expect:` did not hold (a rule without one is expected to fire). SIGINT, \
+                SIGTERM and SIGHUP sent to netfault are passed on to the command; a third one kills it. \
                 If the rule file's `duration` ends first, the faults are lifted and the command runs on.
                 """
         )

@@ -9,9 +9,9 @@ extension Netfault {
         static let configuration = CommandConfiguration(
             abstract: "Show what each preset does to a real client, in a private lab of namespaces (needs root).",
             discussion: """
-                Builds a lab of three network namespaces (client — middlebox — server, addresses from \\
-                198.18.0.0/15 and 2001:db8::/32), starts a real server and client in it, applies each preset \\
-                of Rules/ on the middlebox, and prints what the client saw beside netfault's report. The \\
+                Builds a lab of three network namespaces (client — middlebox — server, addresses from \
+                198.18.0.0/15 and 2001:db8::/32), starts a real server and client in it, applies each preset \
+                of Rules/ on the middlebox, and prints what the client saw beside netfault's report. The \
                 lab is removed afterwards, also on Ctrl-C or failure; nothing of the host's network is touched.
                 """
         )
