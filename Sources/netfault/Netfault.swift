@@ -9,8 +9,8 @@ struct Netfault: ParsableCommand {
         abstract: "Inject TCP/UDP faults through an NFQUEUE and report what they did to each connection.",
         discussion: """
             Exit codes: 0 success; 1 a runtime failure (a syscall, the firewall); 2 an invalid rule file; \
-            3 `run`: the command succeeded but a rule's expectation did not hold; 64 a usage error. \
-            `run` otherwise exits with the command's status.
+            3 `run`: the command succeeded but a rule's expectation did not hold; 64 a usage error; \
+            127 `run`: no such command. `run` otherwise exits with the command's status.
             """,
         version: "0.1.0",
         subcommands: [Check.self, Apply.self, Run.self, Demo.self, Lab.self, Cleanup.self, Watchdog.self]
