@@ -12,7 +12,7 @@ final class DemoRunner {
     let lab: LabNetwork
     let directory: URL
     let netfaultPath: String
-    private var processes: [DemoProcess] = []
+    private var processes: [LabProcess] = []
 
     init(netfaultPath: String) throws {
         let prefix = "nfdemo\(getpid())"
@@ -44,7 +44,7 @@ final class DemoRunner {
 
     /// Stops every process of the demo's and removes the lab and its files.
     func tearDown() {
-        for process in processes { process.stop() }
+        for process in processes { process.kill() }
         processes = []
         lab.destroy()
         try? FileManager.default.removeItem(at: directory)
@@ -54,7 +54,7 @@ final class DemoRunner {
     func run(_ scenario: DemoScenario, emit: (String) -> Void) throws {
         guard let preset = EmbeddedPresets.text(of: scenario.preset) else { throw Failure(description: "no preset \(scenario.preset)") }
         defer {
-            for process in processes { process.stop() }
+            for process in processes { process.kill() }
             processes = []
         }
         try startServer(scenario.server)
@@ -62,7 +62,7 @@ final class DemoRunner {
         try preset.write(to: rules, atomically: true, encoding: .utf8)
         let reportPath = directory.appendingPathComponent("\(scenario.preset).json").path
         let netfault = try start(lab.middlebox, [netfaultPath, "apply", rules.path, "--report", "json", "--report-file", reportPath])
-        guard netfault.waitFor("diverting", timeout: 15) else { throw Failure(description: "netfault did not start: \(netfault.errors)") }
+        guard netfault.waitFor("diverting", timeout: 15, abandon: { demoInterrupted != 0 }) else { throw Failure(description: "netfault did not start: \(netfault.errors)") }
 
         emit("▶ \(scenario.preset): \(scenario.title)  (Rules/\(scenario.preset).yaml)")
         for step in scenario.steps {
@@ -78,8 +78,8 @@ final class DemoRunner {
         emit("")
     }
 
-    private func start(_ namespace: String, _ command: [String]) throws -> DemoProcess {
-        let process = try DemoProcess(command, in: namespace, directory: directory)
+    private func start(_ namespace: String, _ command: [String]) throws -> LabProcess {
+        let process = try LabProcess(command, in: namespace, directory: directory)
         processes.append(process)
         return process
     }
@@ -98,7 +98,7 @@ final class DemoRunner {
             throw Failure(description: "the lab's web server did not start")
         case .echo, .sink:
             let process = try start(lab.server, ["python3", peer, server == .echo ? "echo-server" : "sink-server", "8080"])
-            guard process.waitFor("ready", timeout: 10) else { throw Failure(description: "the lab's server did not start: \(process.errors)") }
+            guard process.waitFor("ready", timeout: 10, abandon: { demoInterrupted != 0 }) else { throw Failure(description: "the lab's server did not start: \(process.errors)") }
         }
     }
 
@@ -138,7 +138,7 @@ final class DemoRunner {
             let holders = try (0..<count).map { _ in
                 try start(lab.client, ["python3", peer, "session", server, "8080", "1", "0", "0", "60"])
             }
-            let connected = holders.filter { $0.waitFor("connected", timeout: 10) }.count
+            let connected = holders.filter { $0.waitFor("connected", timeout: 10, abandon: { demoInterrupted != 0 }) }.count
             return ["client: \(count) connections opened and kept open", "  saw:  \(connected) connected"]
         }
     }

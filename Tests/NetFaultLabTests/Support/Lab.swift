@@ -100,74 +100,8 @@ final class Lab {
     }
 }
 
-/// A process of the lab's, its output going to files that tests read while it runs.
-final class Background {
-    let process = Process()
-    let command: [String]
-    private let outputURL: URL
-    private let errorURL: URL
-
-    init(_ command: [String], in namespace: String?, directory: URL) throws {
-        self.command = command
-        let name = UUID().uuidString
-        outputURL = directory.appendingPathComponent("\(name).out")
-        errorURL = directory.appendingPathComponent("\(name).err")
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        let full = (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + command
-        process.executableURL = URL(fileURLWithPath: full[0].hasPrefix("/") ? full[0] : "/usr/bin/env")
-        process.arguments = full[0].hasPrefix("/") ? Array(full.dropFirst()) : full
-        let output = try FileHandle(forWritingTo: outputURL)
-        let errors = try FileHandle(forWritingTo: errorURL)
-        // The child has its own copies once started: ours are closed at once, whatever happens, or
-        // hundreds of processes later the test process runs out of descriptors below FD_SETSIZE.
-        defer {
-            try? output.close()
-            try? errors.close()
-        }
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var output: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
-    var errors: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
-    var isRunning: Bool { process.isRunning }
-    var status: Int32 { process.isRunning ? -1 : process.terminationStatus }
-
-    /// Waits for the process to end; false if it still runs after `timeout` seconds.
-    @discardableResult
-    func wait(timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline { return false }
-            usleep(10_000)
-        }
-        return true
-    }
-
-    /// Waits until standard output or error contains `text`; false on timeout or if the process ended first.
-    func waitFor(_ text: String, timeout: Double = 10) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if output.contains(text) || errors.contains(text) { return true }
-            if !process.isRunning { return output.contains(text) || errors.contains(text) }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    func signal(_ signal: Int32) {
-        if process.isRunning { Glibc.kill(pid, signal) }
-    }
-
-    func kill() {
-        signal(SIGKILL)
-        wait(timeout: 5)
-    }
-}
+/// A process of the lab's: the same wrapper `netfault demo` uses.
+typealias Background = LabProcess
 
 /// Unique lab numbers within this test process.
 final class Counter: @unchecked Sendable {
