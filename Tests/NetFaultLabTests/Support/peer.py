@@ -69,14 +69,20 @@ def connect(args):
         sock.close()
 
 
-def stream_server(args):
-    """Per connection: read a request line (if any), send `--bytes` bytes, then close; report how it ended."""
+def listen(port):
+    """A TCP listener on `port` for both families; prints "ready" once it listens."""
     listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    listener.bind(("::", args.port))
+    listener.bind(("::", port))
     listener.listen(64)
     print("ready", flush=True)
+    return listener
+
+
+def stream_server(args):
+    """Per connection: read a request line (if any), send `--bytes` bytes, then close; report how it ended."""
+    listener = listen(args.port)
     while True:
         conn, peer = listener.accept()
         sent = 0
@@ -107,12 +113,7 @@ def echo_server(args):
     """Per connection, in a thread of its own: echo every line back until the peer closes."""
     import threading
 
-    listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    listener.bind(("::", args.port))
-    listener.listen(64)
-    print("ready", flush=True)
+    listener = listen(args.port)
 
     def serve(conn):
         try:
