@@ -72,6 +72,20 @@ public struct LabNetwork: Sendable {
         }
     }
 
+    /// One datagram each way between client and server in both families, the server's first, so
+    /// that no packet that is timed waits on ARP or NDP. (A server whose first packet toward its
+    /// router is an ICMPv6 error loses it, and the next for about a second, while its neighbour
+    /// entry resolves.) Needs python3.
+    public func resolveNeighbours() throws {
+        for (namespace, addresses) in [(server, Self.clientAddress), (client, Self.serverAddress)] {
+            for family in [IPAddress.Family.v4, .v6] {
+                let domain = family == .v4 ? "AF_INET" : "AF_INET6"
+                _ = try run(namespace, ["python3", "-c",
+                    "import socket; socket.socket(socket.\(domain), socket.SOCK_DGRAM).sendto(b'x', ('\(addresses[family]!)', 9))"])
+            }
+        }
+    }
+
     /// Runs `command` in `namespace` and returns its exit status, standard output and standard error.
     public func run(_ namespace: String, _ command: [String]) throws -> (status: Int32, output: String, errors: String) {
         let result = try CommandOutput.of(["/usr/sbin/ip", "netns", "exec", namespace] + command)

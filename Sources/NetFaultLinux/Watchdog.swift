@@ -58,12 +58,13 @@ public struct Watchdog {
             return "\(reason); removing the hooks failed"
         }
     }
+}
 
-    /// This program's own path (/proc/self/exe), for starting the watchdog and the demo's helpers.
-    public static func executablePath() throws(SystemError) -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { throw SystemError("finding netfault's own path", call: "readlink(/proc/self/exe)", errno: errno) }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+/// This program's own path (/proc/self/exe): for starting itself again, as the watchdog or, in the
+/// demo's lab, as `netfault apply`.
+public func ownExecutablePath() throws(SystemError) -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard length > 0 else { throw SystemError("finding netfault's own path", call: "readlink(/proc/self/exe)", errno: errno) }
+    return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -14,7 +14,7 @@ final class WatchdogLink {
         try syscall("creating the watchdog's heartbeat pipe", "pipe") { pipe(&ends) }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         do {
-            process = try ChildProcess([try Watchdog.executablePath(), "watchdog", "--queue", "\(queue)",
+            process = try ChildProcess([try ownExecutablePath(), "watchdog", "--queue", "\(queue)",
                                         "--stall-ms", "\(stallMilliseconds)"], standardInput: ends[0], ownProcessGroup: true)
         } catch {
             close(ends[0])

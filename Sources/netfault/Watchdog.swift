@@ -16,7 +16,9 @@ extension Netfault {
         var stallMs: Int32 = 2000
 
         func run() throws {
-            try? Privileges.keepOnlyNetworkAdministration()
+            do { try Privileges.keepOnlyNetworkAdministration() } catch {
+                printError("netfault watchdog: \(error); it keeps running with the privileges it was started with")
+            }
             _ = NetFaultLinux.Watchdog(queue: queue, stallMilliseconds: stallMs, log: { printError($0) }).run()
         }
     }

@@ -40,7 +40,7 @@ extension Netfault {
             sigaddset(&stops, SIGINT)
             sigaddset(&stops, SIGTERM)
             pthread_sigmask(SIG_UNBLOCK, &stops, nil)
-            let runner = try DemoRunner(netfaultPath: try Self.executablePath())
+            let runner = try DemoRunner(netfaultPath: try ownExecutablePath())
             defer { runner.tearDown() }
             print("netfault demo: a private lab — client \(LabNetwork.clientAddress[.v4]!) — middlebox — server \(LabNetwork.serverAddress[.v4]!):8080")
             print("")
@@ -61,14 +61,6 @@ extension Netfault {
                 printError("netfault demo: interrupted; the lab is removed")
                 throw ExitCode(130)
             }
-        }
-
-        /// This program's own path, for running `netfault apply` inside the lab.
-        static func executablePath() throws -> String {
-            var buffer = [CChar](repeating: 0, count: 4096)
-            let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-            guard length > 0 else { throw DemoRunner.Failure(description: "cannot find netfault's own path (/proc/self/exe)") }
-            return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
     }
 }

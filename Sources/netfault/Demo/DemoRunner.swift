@@ -32,14 +32,7 @@ final class DemoRunner {
         }
         try Data(DemoScenario.eicar.utf8).write(to: www.appendingPathComponent("eicar.txt"))
         try DemoPeer.script.write(to: directory.appendingPathComponent("peer.py"), atomically: true, encoding: .utf8)
-        // One datagram each way, the server's first: no packet the demo shows waits on ARP or NDP.
-        for (namespace, addresses) in [(lab.server, LabNetwork.clientAddress), (lab.client, LabNetwork.serverAddress)] {
-            for family in [IPAddress.Family.v4, .v6] {
-                let domain = family == .v4 ? "AF_INET" : "AF_INET6"
-                _ = try lab.run(namespace, ["python3", "-c",
-                    "import socket; socket.socket(socket.\(domain), socket.SOCK_DGRAM).sendto(b'x', ('\(addresses[family]!)', 9))"])
-            }
-        }
+        try lab.resolveNeighbours()
     }
 
     /// Stops every process of the demo's and removes the lab and its files.

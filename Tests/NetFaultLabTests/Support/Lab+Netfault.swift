@@ -76,17 +76,8 @@ extension Lab {
         return process
     }
 
-    /// One packet each way between client and server in both families, the server's first, so that
-    /// no packet a test times waits on ARP or NDP. (A server whose first packet toward its router is
-    /// an ICMPv6 error loses it, and the next for about a second, while its neighbour entry resolves.)
-    func resolveNeighbours() throws {
-        for (from, to) in [(server, Self.clientAddress), (client, Self.serverAddress)] {
-            for family in Family.allCases {
-                let script = "import socket; s = socket.socket(socket.AF_INET\(family == .v6 ? "6" : ""), socket.SOCK_DGRAM); s.sendto(b'x', ('\(to[family]!)', 9))"
-                try run(from, ["python3", "-c", script], timeout: 5)
-            }
-        }
-    }
+    /// Warms ARP and NDP up, as `netfault demo` does.
+    func resolveNeighbours() throws { try network.resolveNeighbours() }
 
     /// Starts `python3 -m http.server` on port 8080 serving `files`: in the server namespace, or
     /// with `loopback`, in the client namespace for the client's own loopback connections.
