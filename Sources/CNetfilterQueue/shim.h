@@ -12,6 +12,9 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <sys/prctl.h>
@@ -23,6 +26,9 @@
 static inline int netfault_prctl(int option, unsigned long arg2, unsigned long arg3) {
     return prctl(option, arg2, arg3, 0UL, 0UL);
 }
+
+// posix_spawn_file_actions_addclosefrom_np (glibc 2.34) is declared only under _GNU_SOURCE.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 // setresuid(2)/setresgid(2) are declared only under _GNU_SOURCE.
 extern int setresuid(uid_t ruid, uid_t euid, uid_t suid);

@@ -36,8 +36,11 @@ public final class ChildProcess {
 
     /// Starts `command` (looked up in PATH), inheriting standard output and error, and standard
     /// input unless `standardInput` names another descriptor; `ownProcessGroup` keeps the
-    /// terminal's Ctrl-C from reaching it.
-    public init(_ command: [String], standardInput: Int32? = nil, ownProcessGroup: Bool = false) throws(SystemError) {
+    /// terminal's Ctrl-C from reaching it. netfault's own descriptors are close-on-exec; with
+    /// `passing` (for netfault's own helpers) the child gets exactly those beyond standard error,
+    /// `from` appearing as `to`, and nothing else the parent had open.
+    public init(_ command: [String], standardInput: Int32? = nil, ownProcessGroup: Bool = false,
+                passing: [(from: Int32, to: Int32)]? = nil) throws(SystemError) {
         precondition(!command.isEmpty, "a command to run")
         self.command = command
         var attributes = posix_spawnattr_t()
@@ -56,6 +59,11 @@ public final class ChildProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if let standardInput { posix_spawn_file_actions_adddup2(&actions, standardInput, 0) }
+        if let passing {
+            // dup2 clears close-on-exec on the copy only: the parent's stays as it was.
+            for (from, to) in passing { posix_spawn_file_actions_adddup2(&actions, from, to) }
+            posix_spawn_file_actions_addclosefrom_np(&actions, (passing.map(\.to).max() ?? 2) + 1)
+        }
 
         var arguments: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for argument in arguments { free(argument) } }

@@ -32,12 +32,13 @@ public final class Controller {
     public let seed: UInt64
     private let log: (String) -> Void
     private let progress: ((Progress) -> Void)?
-    private let installer = HookInstaller()
 
     /// Where `--pcap` writes the faulted connections' packets; nil for no capture.
     public let capturePath: String?
     /// Once started, run as this user (keeping CAP_NET_ADMIN and CAP_NET_RAW); nil: stay root.
     public var user: String?
+    /// Where the hooks go: nftables owner tables, or iptables chains.
+    public var hookBackend: HookBackend = .auto
 
     public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, capturePath: String? = nil, log: @escaping (String) -> Void,
                 progress: ((Progress) -> Void)? = nil) {
@@ -58,13 +59,12 @@ public final class Controller {
         let socket = try QueueSocket(queue: ruleSet.queue)
         let capture = try capturePath.map { try PcapWriter(path: $0) }
         defer { capture?.close() }
-        let hooks = HookRules(DiversionPlan(ruleSet))
-        try installer.install(hooks)
+        let hooks = try InstalledHooks.install(DiversionPlan(ruleSet), backend: hookBackend, log: log)
         let watchdog: WatchdogLink
         do {
-            watchdog = try WatchdogLink(queue: ruleSet.queue, stallMilliseconds: Self.stallMilliseconds)
+            watchdog = try WatchdogLink(queue: ruleSet.queue, stallMilliseconds: Self.stallMilliseconds, ownerSocket: hooks.ownerSocket)
         } catch {
-            _ = try? installer.remove(queue: ruleSet.queue)
+            _ = try? hooks.remove()
             throw error
         }
         log("netfault: watchdog pid \(watchdog.process.pid) removes the hooks if netfault dies or hangs for \(Self.stallMilliseconds) ms")
@@ -97,9 +97,9 @@ public final class Controller {
         var diverted: Int?
         watchdog.stopping()
         do {
-            diverted = try installer.removeCounting(queue: ruleSet.queue).diverted
+            diverted = try hooks.removeCounting()
         } catch {
-            stopReason += "; removing the hooks failed: \(error) — run `netfault cleanup --queue \(ruleSet.queue)`"
+            stopReason += "; removing the hooks failed: \(error) — \(hooks.leftoverAdvice)"
             failed = true
         }
         watchdog.finish()

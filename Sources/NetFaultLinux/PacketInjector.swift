@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CNetfilterQueue
 import NetFaultCore
 
 /// Sends complete IP packets the engine built (RSTs, ICMP errors, duplicates) through raw sockets,
@@ -35,7 +36,7 @@ public final class PacketInjector {
         let doing = "opening the IPv\(family == AF_INET ? 4 : 6) injector"
         // IPPROTO_RAW implies "header included" for both families (IPV6_HDRINCL since Linux 4.5).
         let descriptor = try syscall(doing, "socket(SOCK_RAW, IPPROTO_RAW)") {
-            socket(family, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_RAW))
+            socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_RAW))
         }
         var mark = Self.mark
         do {

@@ -49,8 +49,8 @@ public final class QueueSocket {
     public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength) throws(SystemError) {
         self.queue = queue
         let doing = "binding queue \(queue)"
-        guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
-            throw SystemError(doing, call: "mnl_socket_open(NETLINK_NETFILTER)", errno: errno)
+        guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_CLOEXEC.rawValue)) else {
+            throw SystemError(doing, call: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
         }
         self.socket = socket
         receiveBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)

@@ -13,13 +13,19 @@ public struct Watchdog {
     public static let heartbeat: UInt8 = UInt8(ascii: "h")
     public static let stopping: UInt8 = UInt8(ascii: "s")
 
+    /// Where the watchdog finds its copy of the socket that owns netfault's nftables tables.
+    public static let ownerSocketDescriptor: Int32 = 3
+
     public let queue: UInt16
     public let stallMilliseconds: Int32
+    /// The inherited owner socket; nil when netfault's hooks are iptables chains.
+    public let ownerSocket: Int32?
     private let log: (String) -> Void
 
-    public init(queue: UInt16, stallMilliseconds: Int32, log: @escaping (String) -> Void) {
+    public init(queue: UInt16, stallMilliseconds: Int32, ownerSocket: Int32?, log: @escaping (String) -> Void) {
         self.queue = queue
         self.stallMilliseconds = stallMilliseconds
+        self.ownerSocket = ownerSocket
         self.log = log
     }
 
@@ -49,8 +55,14 @@ public struct Watchdog {
 
     private func remove(because reason: String) -> String {
         do {
-            let removed = try HookInstaller().remove(queue: queue)
-            let text = "\(reason): \(removed > 0 ? "removed the hooks of queue \(queue); traffic passes" : "no hooks were left")"
+            let removed: Bool
+            if let ownerSocket {
+                try NftHookTables.remove(queue: queue, throughInherited: ownerSocket)
+                removed = true
+            } else {
+                removed = try HookInstaller().remove(queue: queue) > 0
+            }
+            let text = "\(reason): \(removed ? "removed the hooks of queue \(queue); traffic passes" : "no hooks were left")"
             log("netfault watchdog: \(text)")
             return text
         } catch {

@@ -8,14 +8,18 @@ final class WatchdogLink {
     let process: ChildProcess
     private var pipeEnd: Int32
 
-    /// Starts `netfault watchdog` for `queue` in a process group of its own.
-    init(queue: UInt16, stallMilliseconds: Int32) throws(SystemError) {
+    /// Starts `netfault watchdog` for `queue` in a process group of its own. With `ownerSocket`
+    /// (the socket that owns netfault's nftables tables) the watchdog gets a copy of it as
+    /// descriptor 3: the tables then live until both are gone, and the watchdog can delete them.
+    init(queue: UInt16, stallMilliseconds: Int32, ownerSocket: Int32?) throws(SystemError) {
         var ends: [Int32] = [-1, -1]
         try syscall("creating the watchdog's heartbeat pipe", "pipe") { pipe(&ends) }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         do {
-            process = try ChildProcess([try ownExecutablePath(), "watchdog", "--queue", "\(queue)",
-                                        "--stall-ms", "\(stallMilliseconds)"], standardInput: ends[0], ownProcessGroup: true)
+            var command = [try ownExecutablePath(), "watchdog", "--queue", "\(queue)", "--stall-ms", "\(stallMilliseconds)"]
+            if ownerSocket != nil { command += ["--owner-socket", "\(Watchdog.ownerSocketDescriptor)"] }
+            process = try ChildProcess(command, standardInput: ends[0], ownProcessGroup: true,
+                                       passing: ownerSocket.map { [(from: $0, to: Watchdog.ownerSocketDescriptor)] } ?? [])
         } catch {
             close(ends[0])
             close(ends[1])

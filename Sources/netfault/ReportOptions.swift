@@ -28,6 +28,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Once the hooks are in place, run as this user, keeping only CAP_NET_ADMIN and CAP_NET_RAW (the --report-file must be writable by it).")
     var user: String?
 
+    @Option(help: "Where the hooks go: auto (nftables owner tables, which the kernel removes if netfault is killed; iptables where the kernel lacks them), nftables, or iptables.")
+    var hooks: HookBackend = .auto
+
     /// Runs the controller on the rule file at `path`, with the status line on a terminal, and
     /// writes the report. Exits 1 when nothing could be installed.
     func execute(_ path: String, command: [String]? = nil) throws -> Controller.Result {
@@ -37,6 +40,7 @@ struct RunOptions: ParsableArguments {
         let controller = Controller(ruleSet: file.ruleSet, ruleFile: path, seed: seed, capturePath: pcap,
                                     log: { status?.clear(); printError($0) }, progress: status.map { line in { line.show($0) } })
         controller.user = user
+        controller.hookBackend = hooks
         let result: Controller.Result
         do {
             result = try controller.run(command: command)
@@ -87,3 +91,5 @@ final class StatusLine {
         shown = false
     }
 }
+
+extension HookBackend: ExpressibleByArgument {}

@@ -15,11 +15,14 @@ extension Netfault {
         @Option(help: "Milliseconds without a heartbeat before the hooks are removed.")
         var stallMs: Int32 = 2000
 
+        @Option(help: "The inherited descriptor of the socket that owns netfault's nftables tables.")
+        var ownerSocket: Int32?
+
         func run() throws {
             do { try Privileges.keepOnlyNetworkAdministration() } catch {
                 printError("netfault watchdog: \(error); it keeps running with the privileges it was started with")
             }
-            _ = NetFaultLinux.Watchdog(queue: queue, stallMilliseconds: stallMs, log: { printError($0) }).run()
+            _ = NetFaultLinux.Watchdog(queue: queue, stallMilliseconds: stallMs, ownerSocket: ownerSocket, log: { printError($0) }).run()
         }
     }
 }

@@ -2,10 +2,16 @@ import Foundation
 import Testing
 
 extension LabTests {
-    /// How netfault's hooks come and go: every orderly stop removes them; a killed or hung netfault's
-    /// watchdog removes them; with the watchdog killed too, traffic still flows (--queue-bypass) and
-    /// `cleanup` removes what is left.
+    /// How netfault's hooks come and go, in nftables owner tables (the default) and in iptables
+    /// chains (`--hooks iptables`): every orderly stop removes them; a killed or hung netfault's
+    /// watchdog removes them; with the watchdog killed too, the kernel removes an owner table, and
+    /// an iptables chain lets traffic flow (--queue-bypass) until `cleanup` removes it.
     @Suite struct Lifecycle {
+        enum Backend: String, CaseIterable {
+            case nftables, iptables
+            var options: [String] { ["--report", "json", "--hooks", rawValue] }
+        }
+
         static let refuseRules = """
             hooks: [forward]
             rules:
@@ -14,13 +20,22 @@ extension LabTests {
                 action: {reject: tcp-reset}
             """
 
-        @Test func sigtermRemovesTheHooksOfBothFamilies() throws {
+        @Test(arguments: Backend.allCases)
+        func sigtermRemovesTheHooksOfBothFamilies(_ backend: Backend) throws {
             let lab = try Lab()
             defer { lab.close() }
-            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules, backend.options)
             let installed = try lab.netfaultRules(in: lab.middlebox)
-            #expect(installed.contains { $0.contains("NFQUEUE") && $0.contains("--queue-bypass") }, "\(installed)")
-            #expect(installed.filter { $0.contains("-j NETFAULT-0") }.count == 2, "a jump from FORWARD in each family: \(installed)")
+            switch backend {
+            case .iptables:
+                #expect(installed.contains { $0.contains("NFQUEUE") && $0.contains("--queue-bypass") }, "\(installed)")
+                #expect(installed.filter { $0.contains("-j NETFAULT-0") }.count == 2, "a jump from FORWARD in each family: \(installed)")
+            case .nftables:
+                #expect(installed.filter { $0 == "flags owner" }.count == 2, "an owner table in each family: \(installed)")
+                #expect(installed.filter { $0.contains("tcp dport 8080 counter packets 0 bytes 0 queue num 0 bypass") }.count == 2, "\(installed)")
+                #expect(installed.filter { $0 == "type filter hook forward priority mangle; policy accept;" }.count == 2, "\(installed)")
+                #expect(!installed.contains { $0.contains("NETFAULT") }, "no iptables chain besides: \(installed)")
+            }
             let stopped = lab.stop(netfault)
             #expect(stopped.status == 0)
             #expect(try stopped.report.stop_reason == "SIGTERM received")
@@ -84,28 +99,48 @@ extension LabTests {
             return Int32(netfault.errors[range].split(separator: " ").last ?? "")
         }
 
-        @Test(arguments: Lab.Family.allCases)
-        func afterSIGKILLTheWatchdogRemovesTheHooks(_ family: Lab.Family) throws {
+        @Test(arguments: Lab.Family.allCases, Backend.allCases)
+        func afterSIGKILLTheWatchdogRemovesTheHooks(_ family: Lab.Family, _ backend: Backend) throws {
             let lab = try Lab()
             defer { lab.close() }
             _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules, backend.options)
             #expect(try lab.curl(family, "index.html").status == 7, "refused while netfault runs")
             netfault.kill()
             #expect(try rulesGone(lab, within: 2), "nobody ran cleanup, yet the hooks are gone")
             #expect(try lab.curl(family, "index.html", ["--max-time", "5"]).status == 0)
+            let restarted = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules, backend.options)
+            #expect(try lab.curl(family, "index.html").status == 7, "applies again at once")
+            _ = lab.stop(restarted)
+        }
+
+        /// Killed with its watchdog, netfault's owner tables go with the last socket that held them:
+        /// the kernel removes them, nobody runs cleanup, and netfault starts again at once.
+        @Test(arguments: Lab.Family.allCases)
+        func killedWithItsWatchdogTheKernelRemovesTheOwnerTables(_ family: Lab.Family) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["index.html": .filled(10)])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            #expect(netfault.errors.contains("hooks in nftables table netfault-0 (owner flag"), "\(netfault.errors)")
+            #expect(try lab.curl(family, "index.html").status == 7, "refused while netfault runs")
+            try killWithItsWatchdog(netfault)
+            #expect(try rulesGone(lab, within: 1), "nobody was left to remove the tables, yet they are gone")
+            #expect(try lab.curl(family, "index.html", ["--max-time", "5"]).status == 0)
+            let cleanup = try lab.run(lab.middlebox, [Lab.netfaultPath, "cleanup"], timeout: 15)
+            #expect(cleanup.output.contains("nothing to remove"), "\(cleanup.output)")
             let restarted = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
             #expect(try lab.curl(family, "index.html").status == 7, "applies again at once")
             _ = lab.stop(restarted)
         }
 
-        /// Killed with its watchdog, netfault leaves its hooks; traffic passes anyway (bypass),
-        /// `apply` refuses to run over them and names the fix, and `cleanup` removes them.
-        @Test func killedWithItsWatchdogTrafficFlowsAndCleanupRemovesTheHooks() throws {
+        /// Killed with its watchdog, netfault leaves its iptables hooks; traffic passes anyway
+        /// (bypass), `apply` refuses to run over them and names the fix, and `cleanup` removes them.
+        @Test func killedWithItsWatchdogTrafficFlowsAndCleanupRemovesTheIptablesHooks() throws {
             let lab = try Lab()
             defer { lab.close() }
             _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules, Backend.iptables.options)
             try killWithItsWatchdog(netfault)
             #expect(!(try lab.netfaultRules(in: lab.middlebox).isEmpty), "nobody was left to remove the hooks")
             #expect(try lab.curl(.v4, "index.html", ["--max-time", "5"]).status == 0, "the queue is bypassed once nobody listens")
@@ -124,12 +159,14 @@ extension LabTests {
         }
 
         /// Start, SIGKILL, start again, ten times: the same rules each time, never twice.
-        @Test func startKillStartInstallsTheSameRulesEachTime() throws {
+        /// (`Scripts/soak --restarts 100` does it a hundred times.)
+        @Test(arguments: Backend.allCases)
+        func startKillStartInstallsTheSameRulesEachTime(_ backend: Backend) throws {
             let lab = try Lab()
             defer { lab.close() }
             var first: [String]?
             for round in 1...10 {
-                let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+                let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules, backend.options)
                 let installed = try lab.netfaultRules(in: lab.middlebox).sorted()
                 if first == nil { first = installed }
                 #expect(installed == first, "round \(round): \(installed)")
@@ -139,12 +176,14 @@ extension LabTests {
         }
 
         /// A stopped (hung) netfault does not black-hole traffic: after 2 s without a heartbeat its
-        /// watchdog removes the hooks; when it resumes, it stops in order and says why.
-        @Test func aStoppedNetfaultStopsBlackHolingWithinTwoSeconds() throws {
+        /// watchdog removes the hooks (an owner table through its copy of the owning socket); when
+        /// netfault resumes, it stops in order and says why.
+        @Test(arguments: Backend.allCases)
+        func aStoppedNetfaultStopsBlackHolingWithinTwoSeconds(_ backend: Backend) throws {
             let lab = try Lab()
             defer { lab.close() }
             _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules, backend.options)
             netfault.signal(SIGSTOP)
             let curl = try lab.run(lab.client, ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "--max-time", "10",
                                                 lab.url(.v4, "index.html")], timeout: 15)
@@ -170,7 +209,7 @@ extension LabTests {
 
                 """)
             #expect(try lab.run(lab.middlebox, ["/usr/sbin/iptables-restore", "--noflush", foreign]).status == 0)
-            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules, Backend.iptables.options)
             try killWithItsWatchdog(netfault)
             #expect(try lab.run(lab.middlebox, [Lab.netfaultPath, "cleanup"]).status == 0)
             let saved = try lab.run(lab.middlebox, ["/usr/sbin/iptables-save", "-t", "mangle"]).output
@@ -201,7 +240,7 @@ extension LabTests {
             #expect(second.status == 1)
             #expect(second.errors.contains("queue 0 is in use by another program"), "\(second.errors)")
             #expect(first.isRunning)
-            #expect(try lab.netfaultRules(in: lab.middlebox).contains { $0.contains("--dport 8080") }, "the first run's hooks are intact")
+            #expect(try lab.netfaultRules(in: lab.middlebox).contains { $0.contains("dport 8080") }, "the first run's hooks are intact")
             #expect(lab.stop(first).status == 0)
             #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
         }
@@ -240,7 +279,7 @@ extension LabTests {
             let netfault = try lab.start(lab.middlebox, ["setpriv", "--bounding-set=-all,+net_admin,+net_raw", "--",
                                                          Lab.netfaultPath, "apply", rules, "--report", "json"])
             #expect(netfault.waitFor("keeping CAP_NET_ADMIN and CAP_NET_RAW only", timeout: 15), "\(netfault.errors)")
-            #expect(try lab.netfaultRules(in: lab.middlebox).contains { $0.contains("NFQUEUE") })
+            #expect(try lab.netfaultRules(in: lab.middlebox).contains { $0.contains("queue num 0 bypass") })
             let stopped = lab.stop(netfault)
             #expect(stopped.status == 0, "\(stopped.errors)")
             #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)

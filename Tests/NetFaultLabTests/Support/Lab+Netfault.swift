@@ -116,12 +116,20 @@ extension Lab {
         return (result.status, result.output.split(separator: " ").map(String.init))
     }
 
-    /// netfault's chains, if any, in `namespace`'s firewall (both families).
+    /// netfault's firewall rules, if any, in `namespace`: its iptables chains (both families) and its nftables tables.
     func netfaultRules(in namespace: String) throws -> [String] {
         var lines: [String] = []
         for tool in ["iptables-save", "ip6tables-save"] {
             let result = try run(namespace, [tool], timeout: 10)
             lines += result.output.split(separator: "\n").map(String.init).filter { $0.contains("NETFAULT") || $0.contains("NFQUEUE") }
+        }
+        // netfault's nftables tables, as nft itself lists them.
+        let tables = try run(namespace, ["nft", "list", "tables"], timeout: 10)
+        guard tables.status == 0 else { throw Failure(description: "nft list tables: \(tables.errors)") }
+        for table in tables.output.split(separator: "\n") where table.contains(" netfault-") {
+            let words = table.split(separator: " ").map(String.init)
+            let listed = try run(namespace, ["nft", "list", "table", words[1], words[2]], timeout: 10)
+            lines += listed.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && $0 != "}" }
         }
         return lines
     }

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NetFaultCore
+
+/// Where netfault's diversion lives: nftables owner tables when the kernel has them (the kernel
+/// removes them if netfault dies), otherwise iptables chains (the watchdog or `netfault cleanup`
+/// removes those).
+public enum HookBackend: String, Sendable, CaseIterable {
+    /// Owner tables where the kernel supports them, iptables otherwise.
+    case auto
+    /// Owner tables or nothing.
+    case nftables
+    /// iptables chains even where owner tables would work.
+    case iptables
+}
+
+/// The hooks of one run, as installed.
+enum InstalledHooks {
+    case ownerTables(NftHookTables)
+    case iptables(HookInstaller, queue: UInt16)
+
+    /// Installs `plan` with `backend`; `log` hears which was used and why.
+    static func install(_ plan: DiversionPlan, backend: HookBackend, log: (String) -> Void) throws -> InstalledHooks {
+        let iptables = HookInstaller()
+        // A chain left by an earlier iptables run would queue every packet a second time.
+        if backend != .iptables, let leftover = try? iptables.installedQueues(), leftover.contains(plan.queue) {
+            throw HookInstaller.CommandError(doing: "installing hooks for queue \(plan.queue)", command: "iptables-save", status: 0,
+                                             output: "chain \(HookRules.chainName(queue: plan.queue)) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(plan.queue)` first")
+        }
+        if backend != .iptables {
+            do {
+                let tables = try NftHookTables(plan)
+                log("netfault: hooks in nftables table \(NftDiversion.tableName(queue: plan.queue)) (owner flag: the kernel removes it if netfault dies)")
+                return .ownerTables(tables)
+            } catch let unavailable as NftHookTables.Unavailable where backend == .auto {
+                log("netfault: \(unavailable); falling back to iptables chain \(HookRules.chainName(queue: plan.queue)), which the watchdog or `netfault cleanup` removes if netfault dies")
+            }
+        }
+        try iptables.install(HookRules(plan))
+        if backend == .iptables { log("netfault: hooks in iptables chain \(HookRules.chainName(queue: plan.queue)) (--hooks iptables)") }
+        return .iptables(iptables, queue: plan.queue)
+    }
+
+    /// The descriptor a watchdog must inherit to remove the hooks itself; nil for iptables.
+    var ownerSocket: Int32? {
+        if case .ownerTables(let tables) = self { return tables.socketDescriptor }
+        return nil
+    }
+
+    /// Removes the hooks, first only their entry points so the count of diverted packets is final,
+    /// and returns that count; nil when the hooks were gone already (the watchdog removed them).
+    func removeCounting() throws -> Int? {
+        switch self {
+        case .ownerTables(let tables):
+            try tables.detach()
+            let diverted: Int?
+            do {
+                diverted = try tables.divertedPackets()
+            } catch let error as SystemError where error.errno == ENOENT {
+                diverted = nil
+            }
+            try tables.remove()
+            return diverted
+        case .iptables(let installer, let queue):
+            return try installer.removeCounting(queue: queue).diverted
+        }
+    }
+
+    /// What to tell the user when removing the hooks failed.
+    var leftoverAdvice: String {
+        switch self {
+        case .ownerTables: return "the kernel removes them when netfault exits"
+        case .iptables(_, let queue): return "run `netfault cleanup --queue \(queue)`"
+        }
+    }
+
+    /// Removes the hooks after a failed start; errors are the caller's to ignore.
+    func remove() throws {
+        switch self {
+        case .ownerTables(let tables): try tables.remove()
+        case .iptables(let installer, let queue): try installer.remove(queue: queue)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNetfilterQueue
+
+/// A netlink socket to nf_tables: sends batches and waits for every acknowledgement, reads dumps.
+/// Owner tables belong to this socket's port: they live as long as some process holds it open.
+final class NftSocket {
+    let descriptor: Int32
+    private var sequence: UInt32
+    private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 16)
+    private let ownsDescriptor: Bool
+
+    /// How long an answer from the kernel may take before the request is reported as unanswered.
+    static let answerTimeoutMilliseconds: Int32 = 2000
+
+    init(doing: String) throws(SystemError) {
+        let descriptor = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_NETFILTER)
+        guard descriptor >= 0 else { throw SystemError(doing, call: "socket(NETLINK_NETFILTER)", errno: errno) }
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+        }
+        guard bound == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            throw SystemError(doing, call: "bind(AF_NETLINK)", errno: code)
+        }
+        self.descriptor = descriptor
+        ownsDescriptor = true
+        sequence = UInt32(truncatingIfNeeded: time(nil))
+    }
+
+    /// A socket another process opened and passed on (the watchdog's copy of netfault's).
+    init(inherited descriptor: Int32) {
+        self.descriptor = descriptor
+        ownsDescriptor = false
+        sequence = UInt32(truncatingIfNeeded: time(nil)) &+ 0x4000_0000
+    }
+
+    deinit { if ownsDescriptor { Glibc.close(descriptor) } }
+
+    /// The sequence numbers a request may use, from here on.
+    func nextSequence(count: UInt32 = 1) -> UInt32 {
+        defer { sequence &+= count }
+        return sequence
+    }
+
+    /// Sends `batch` and waits for its answers: returns when every message is acknowledged;
+    /// throws the first refusal, naming the message, or `tolerating` errnos are skipped.
+    func send(_ batch: NftBatch, doing: String, tolerating: Set<Int32> = []) throws(SystemError) {
+        try write(batch.bytes, doing: doing)
+        var firstRefusal: SystemError?
+        var answered = Set<UInt32>()
+        let expected = Set(batch.labels.keys)
+        while !expected.isSubset(of: answered) {
+            let finished = try receive(doing: doing) { message in
+                guard let (code, sequence) = message.errorCode else { return false }
+                if sequence == batch.beginSequence, code != 0 {
+                    // The batch as a whole was refused (commit failed): nothing of it applies.
+                    firstRefusal = firstRefusal ?? SystemError(doing, call: "nf_tables batch", errno: code)
+                    return true
+                }
+                answered.insert(sequence)
+                if code != 0, !tolerating.contains(code), firstRefusal == nil {
+                    firstRefusal = SystemError(doing, call: "nf_tables: \(batch.labels[sequence] ?? "message \(sequence)")", errno: code)
+                }
+                return false
+            }
+            if finished { break }
+        }
+        if let firstRefusal { throw firstRefusal }
+    }
+
+    /// Sends a dump request and returns every message of the answer up to NLMSG_DONE, as bytes.
+    func dump(_ request: [UInt8], doing: String) throws(SystemError) -> [UInt8] {
+        try write(request, doing: doing)
+        var collected: [UInt8] = []
+        var refusal: Int32?
+        _ = try receive(doing: doing, collecting: &collected) { message in
+            if message.type == NetlinkMessage.doneType { return true }
+            if let (code, _) = message.errorCode, code != 0 {
+                refusal = code
+                return true
+            }
+            return false
+        }
+        if let refusal { throw SystemError(doing, call: "nf_tables dump", errno: refusal) }
+        return collected
+    }
+
+    private func write(_ bytes: [UInt8], doing: String) throws(SystemError) {
+        let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
+        if sent < 0 { throw SystemError(doing, call: "send(NETLINK_NETFILTER)", errno: errno) }
+    }
+
+    /// Reads datagrams until `handle` returns true for a message, or one datagram has been read
+    /// when the caller keeps count itself (returns false then).
+    private func receive(doing: String, _ handle: (NetlinkMessage) -> Bool) throws(SystemError) -> Bool {
+        var ignored: [UInt8]?
+        return try receiveDatagram(doing: doing, collecting: &ignored, handle)
+    }
+
+    private func receive(doing: String, collecting: inout [UInt8], _ handle: (NetlinkMessage) -> Bool) throws(SystemError) -> Bool {
+        while true {
+            var collected: [UInt8]? = []
+            let finished = try receiveDatagram(doing: doing, collecting: &collected, handle)
+            collecting += collected ?? []
+            if finished { return true }
+        }
+    }
+
+    private func receiveDatagram(doing: String, collecting: inout [UInt8]?, _ handle: (NetlinkMessage) -> Bool) throws(SystemError) -> Bool {
+        var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        while true {
+            let count = poll(&ready, 1, Self.answerTimeoutMilliseconds)
+            if count > 0 { break }
+            if count == 0 { throw SystemError(doing, call: "nf_tables: no answer within \(Self.answerTimeoutMilliseconds) ms", errno: ETIMEDOUT) }
+            if errno != EINTR { throw SystemError(doing, call: "poll(NETLINK_NETFILTER)", errno: errno) }
+        }
+        let received = receiveBuffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if received < 0 {
+            if errno == EINTR || errno == EAGAIN { return false }
+            throw SystemError(doing, call: "recv(NETLINK_NETFILTER)", errno: errno)
+        }
+        return receiveBuffer.withUnsafeBytes { buffer in
+            let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<received])
+            collecting? += datagram
+            for message in NetlinkMessage.messages(in: datagram) where handle(message) { return true }
+            return false
+        }
+    }
+}
