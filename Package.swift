@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "netfault", targets: ["netfault"]),
         .library(name: "NetFaultCore", targets: ["NetFaultCore"]),
+        // For the fuzz package's netlink target.
+        .library(name: "NetFaultLinux", targets: ["NetFaultLinux"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),

@@ -30,6 +30,9 @@ static inline int netfault_prctl(int option, unsigned long arg2, unsigned long a
 // posix_spawn_file_actions_addclosefrom_np (glibc 2.34) is declared only under _GNU_SOURCE.
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
+// pipe2(2) is declared only under _GNU_SOURCE.
+extern int pipe2(int pipefd[2], int flags);
+
 // setresuid(2)/setresgid(2) are declared only under _GNU_SOURCE.
 extern int setresuid(uid_t ruid, uid_t euid, uid_t suid);
 extern int setresgid(gid_t rgid, gid_t egid, gid_t sgid);

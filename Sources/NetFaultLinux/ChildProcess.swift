@@ -34,13 +34,13 @@ public final class ChildProcess {
     let pidDescriptor: Int32
     public private(set) var exit: Exit?
 
-    /// Starts `command` (looked up in PATH), inheriting standard output and error, and standard
-    /// input unless `standardInput` names another descriptor; `ownProcessGroup` keeps the
-    /// terminal's Ctrl-C from reaching it. netfault's own descriptors are close-on-exec; with
-    /// `passing` (for netfault's own helpers) the child gets exactly those beyond standard error,
-    /// `from` appearing as `to`, and nothing else the parent had open.
-    public init(_ command: [String], standardInput: Int32? = nil, ownProcessGroup: Bool = false,
-                passing: [(from: Int32, to: Int32)]? = nil) throws(SystemError) {
+    /// Starts `command` (looked up in PATH), inheriting standard input, output and error unless
+    /// `descriptors` maps them elsewhere (child descriptor → parent descriptor); `ownProcessGroup`
+    /// keeps the terminal's Ctrl-C from reaching it. netfault's own descriptors are close-on-exec;
+    /// with `closingOthers` (for netfault's own helpers) the child gets nothing beyond standard
+    /// error but what `descriptors` names, whatever the parent has open.
+    public init(_ command: [String], descriptors: [Int32: Int32] = [:], closingOthers: Bool = false,
+                ownProcessGroup: Bool = false) throws(SystemError) {
         precondition(!command.isEmpty, "a command to run")
         self.command = command
         var attributes = posix_spawnattr_t()
@@ -58,12 +58,9 @@ public final class ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if let standardInput { posix_spawn_file_actions_adddup2(&actions, standardInput, 0) }
-        if let passing {
-            // dup2 clears close-on-exec on the copy only: the parent's stays as it was.
-            for (from, to) in passing { posix_spawn_file_actions_adddup2(&actions, from, to) }
-            posix_spawn_file_actions_addclosefrom_np(&actions, (passing.map(\.to).max() ?? 2) + 1)
-        }
+        // dup2 clears close-on-exec on the copy only: the parent's stays as it was.
+        for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) { posix_spawn_file_actions_adddup2(&actions, parent, child) }
+        if closingOthers { posix_spawn_file_actions_addclosefrom_np(&actions, max(2, descriptors.keys.max() ?? 2) + 1) }
 
         var arguments: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for argument in arguments { free(argument) } }
@@ -106,6 +103,15 @@ public final class ChildProcess {
             exit = .signal(status & 0x7f)
         }
         return exit
+    }
+
+    /// Waits for the command to exit.
+    public func wait() -> Exit {
+        while true {
+            if let exit = reap() { return exit }
+            var ready = pollfd(fd: pidDescriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&ready, 1, -1)
+        }
     }
 
     /// Kills the command and waits for it (a stop that cannot wait for it to finish).

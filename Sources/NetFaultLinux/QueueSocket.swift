@@ -33,7 +33,6 @@ public final class QueueSocket {
     private var sequence: UInt32 = 1
     private let receiveBuffer: UnsafeMutableRawBufferPointer
     private let sendBuffer: UnsafeMutableRawBufferPointer
-    private var attributes: [UnsafePointer<nlattr>?]
 
     /// Large enough for the biggest packet message: 64 KiB of packet plus the netlink headers.
     static let bufferSize = 0x10000 + 4096
@@ -55,7 +54,6 @@ public final class QueueSocket {
         self.socket = socket
         receiveBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
         sendBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
-        attributes = Array(repeating: nil, count: Int(__NFQA_MAX.rawValue))
         do {
             try syscall(doing, "mnl_socket_bind") { mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) }
             var size = Self.receiveBufferBytes
@@ -137,39 +135,14 @@ public final class QueueSocket {
                 default: throw SystemError("reading queue \(queue)", call: "recv", errno: errno)
                 }
             }
-            var remaining = Int32(received)
-            var header = receiveBuffer.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
-            while mnl_nlmsg_ok(header, remaining) {
-                if let packet = parse(header) {
-                    packets += 1
-                    try handle(packet)
-                }
-                header = mnl_nlmsg_next(header, &remaining)
+            let datagram = UnsafeRawBufferPointer(start: receiveBuffer.baseAddress, count: received)
+            for message in NetlinkMessage.messages(in: datagram) {
+                guard let parsed = QueuePacketMessage(message) else { continue }
+                packets += 1
+                try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, checksumNotReady: parsed.checksumNotReady))
             }
         }
         return packets
-    }
-
-    private func parse(_ header: UnsafeMutablePointer<nlmsghdr>) -> QueuedPacket? {
-        guard Int32(header.pointee.nlmsg_type) == (NFNL_SUBSYS_QUEUE << 8) | Int32(NFQNL_MSG_PACKET.rawValue) else { return nil }
-        let parsed = attributes.withUnsafeMutableBufferPointer { slots -> Bool in
-            for index in slots.indices { slots[index] = nil }
-            return slots.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<nlattr>?.self, capacity: slots.count) {
-                nfq_nlmsg_parse(header, $0) >= 0
-            }
-        }
-        guard parsed, let headerAttribute = attributes[Int(NFQA_PACKET_HDR.rawValue)] else { return nil }
-        let packetHeader = mnl_attr_get_payload(headerAttribute).assumingMemoryBound(to: nfqnl_msg_packet_hdr.self)
-        let id = UInt32(bigEndian: packetHeader.pointee.packet_id)
-        var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-        if let payload = attributes[Int(NFQA_PAYLOAD.rawValue)] {
-            bytes = UnsafeRawBufferPointer(start: mnl_attr_get_payload(payload), count: Int(mnl_attr_get_payload_len(payload)))
-        }
-        var notReady = false
-        if let info = attributes[Int(NFQA_SKB_INFO.rawValue)] {
-            notReady = UInt32(bigEndian: mnl_attr_get_u32(info)) & UInt32(NFQA_SKB_CSUMNOTREADY) != 0
-        }
-        return QueuedPacket(id: id, bytes: bytes, checksumNotReady: notReady)
     }
 
     /// Gives packet `id` its verdict; with `replacement`, the packet leaves as those bytes instead.

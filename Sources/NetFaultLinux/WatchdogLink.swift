@@ -18,8 +18,9 @@ final class WatchdogLink {
         do {
             var command = [try ownExecutablePath(), "watchdog", "--queue", "\(queue)", "--stall-ms", "\(stallMilliseconds)"]
             if ownerSocket != nil { command += ["--owner-socket", "\(Watchdog.ownerSocketDescriptor)"] }
-            process = try ChildProcess(command, standardInput: ends[0], ownProcessGroup: true,
-                                       passing: ownerSocket.map { [(from: $0, to: Watchdog.ownerSocketDescriptor)] } ?? [])
+            var descriptors: [Int32: Int32] = [0: ends[0]]
+            if let ownerSocket { descriptors[Watchdog.ownerSocketDescriptor] = ownerSocket }
+            process = try ChildProcess(command, descriptors: descriptors, closingOthers: true, ownProcessGroup: true)
         } catch {
             close(ends[0])
             close(ends[1])

@@ -362,6 +362,19 @@ struct EngineTests {
         #expect(driver.engine.statistics.flowsEvicted == 1)
     }
 
+    /// `flows:` in the rule file bounds the table and the report's list; the peak is recorded.
+    @Test func theRuleFilesFlowLimitsBoundTheTableAndTheList() throws {
+        var driver = try EngineDriver("flows: {max_tracked: 2, max_listed: 1}\nrules:\n  - name: r\n    match: {server_port: 9}\n    action: drop\n")
+        for index in 0..<5 {
+            var conversation = Conversation(client: "198.18.1.2:\(40000 + index)")
+            driver.send(conversation.syn(), at: Int64(index))
+        }
+        #expect(driver.engine.trackedFlowCount == 2)
+        #expect(driver.engine.statistics.flowsPeak == 2)
+        #expect(driver.engine.statistics.flowsEvicted == 3)
+        #expect(driver.engine.retiredFlows.count == 1, "one evicted connection listed, the others only counted")
+    }
+
     @Test func fragmentsWithoutATransportHeaderAreAcceptedUntracked() throws {
         var driver = try EngineDriver("rules:\n  - name: all\n    action: drop\n")
         var fragment = PacketBuilder.udp(source: IPAddress("198.18.1.2")!, destination: IPAddress("198.18.2.2")!,

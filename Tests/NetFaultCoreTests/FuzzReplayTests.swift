@@ -9,7 +9,7 @@ struct FuzzReplayTests {
         .deletingLastPathComponent().appendingPathComponent("Fuzz")
 
     static var inputs: [String] {
-        ["corpus", "regressions"].flatMap { folder in
+        ["corpus/packets", "regressions/packets"].flatMap { folder in
             ((try? FileManager.default.contentsOfDirectory(atPath: fuzzDirectory.appendingPathComponent(folder).path)) ?? [])
                 .filter { !$0.hasPrefix(".") }.sorted().map { "\(folder)/\($0)" }
         }

@@ -64,6 +64,7 @@ struct RuleFileTests {
         #expect(set.hooks == [.output, .input])
         #expect(set.duration == nil)
         #expect(set.seed == nil)
+        #expect(set.flows == FlowLimits(maxTracked: 262_144, maxListed: 100_000))
         #expect(set.rules[0].match.transport == .tcp)
         #expect(set.rules[0].match.isUnconditional)
     }

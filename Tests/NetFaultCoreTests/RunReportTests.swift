@@ -53,6 +53,20 @@ struct RunReportTests {
         #expect(report.rules.map(\.failure) == [nil, "never fired", "fired 2 times, expected >=3"])
     }
 
+    /// With `flows: {max_listed: 1}` and two connections still open at the end, the faulted one is
+    /// listed and the other counted.
+    @Test func beyondMaxListedTheFaultedConnectionsAreListedFirst() throws {
+        var driver = try EngineDriver("flows: {max_listed: 1}\nrules:\n  - {name: slow, match: {client_port: 40002}, action: {delay: 1ms}}\n")
+        var plain = Conversation(client: "198.18.1.2:40001")
+        var slowed = Conversation(client: "198.18.1.2:40002")
+        for packet in plain.handshake() + slowed.handshake() { driver.send(packet, at: 0) }
+        let report = RunReport(engine: driver.engine, ruleFile: "r.yaml", stopReason: "test", startedAt: "", start: .zero,
+                               end: .milliseconds(10), queue: RunReport.QueueStatistics())
+        #expect(report.connections.map(\.client.port) == [40002])
+        #expect(report.unlistedOutcomes == [.open: 1])
+        #expect(report.flows.limits.maxListed == 1 && report.flows.created == 2 && report.flows.peakTracked == 2)
+    }
+
     @Test func theTextReportListsFaultedConnectionsAndFlagsRules() throws {
         let text = try Self.report().text()
         #expect(text == """
@@ -69,13 +83,14 @@ struct RunReportTests {
               slow (delay): fired 2 times on 2 connections  ← FAILED: fired 2 times, expected >=3
 
             Queue 0: 13 packets, 13 verdicts, held at peak 0, 0 escaped (queue full, fail-open), kernel dropped 0 (queue full) + 0 (receive buffer); injected 2.
+            Flows: 2 seen, at most 2 tracked at once (limit 262144), 0 expired, 0 evicted; 2 listed (limit 100000).
 
             """)
     }
 
     @Test func theJSONReportHasEveryDocumentedKey() throws {
         let json = try Self.report().json()
-        for key in ["\"version\": 1", "\"seed\": \"7\"", "\"started_at\": \"2026-11-24T10:00:00Z\"", "\"escaped_fail_open\": 0",
+        for key in ["\"version\": 1", "\"max_tracked\": 262144", "\"peak_tracked\": 2", "\"evicted\": 0", "\"seed\": \"7\"", "\"started_at\": \"2026-11-24T10:00:00Z\"", "\"escaped_fail_open\": 0",
                     "\"held_peak\": 0", "\"outcome\": \"reset\"", "\"errno\": \"ECONNRESET\"", "\"winsock\": \"WSAECONNRESET\"",
                     "\"winsock_code\": 10054", "\"sender\": \"netfault\"", "\"rule\": \"crash\"", "\"toward\": \"both\"",
                     "\"handshake_ms\": 20", "\"errno\": null", "\"reset_by\": null", "\"passed\": false",

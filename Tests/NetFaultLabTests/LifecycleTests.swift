@@ -197,6 +197,20 @@ extension LabTests {
             #expect(netfault.output.contains("the watchdog ended"), "\(netfault.output)")
         }
 
+        /// In a namespace whose loopback is down (a fresh `ip netns add`), netfault starts, runs its
+        /// firewall commands and stops; it once hung there forever in Foundation's `Process`.
+        @Test func withLoopbackDownItStartsAndStops() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            try lab.run(lab.middlebox, ["ip", "link", "set", "lo", "down"])
+            let cleanup = try lab.run(lab.middlebox, [Lab.netfaultPath, "cleanup"], timeout: 10)
+            #expect(cleanup.status == 0 && cleanup.output.contains("nothing to remove"), "\(cleanup.errors)")
+            let rules = try lab.file("short.yaml", "duration: 1s\n" + Self.refuseRules)
+            let run = try lab.run(lab.middlebox, [Lab.netfaultPath, "apply", rules, "--hooks", "iptables"], timeout: 15)
+            #expect(run.status == 0, "\(run.errors)")
+            #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+        }
+
         @Test func cleanupLeavesOtherRulesAlone() throws {
             let lab = try Lab()
             defer { lab.close() }

@@ -1,3 +1,4 @@
+import FuzzDriver
 import NetFaultCore
 
 /// One engine that lives across inputs, with a rule of every action, so that fuzzed packets reach
@@ -21,23 +22,10 @@ nonisolated(unsafe) var engine = Engine(ruleSet: try! RuleFile.parse("""
     }())
 nonisolated(unsafe) var clock: Int64 = 0
 
-/// libFuzzer's driver (compiler-rt), which parses the command line and calls `fuzzOneInput`.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>,
-                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32
-
-/// The program's entry: SwiftPM links an executable's `main` to `<target>_main`, where libFuzzer's
-/// own `main` would otherwise sit; this hands control to libFuzzer's driver.
+/// The program's entry: libFuzzer's driver, calling `fuzzOneInput`.
 @_cdecl("fuzz_packets_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return withUnsafeMutablePointer(to: &arguments) { arguments in
-        arguments.withMemoryRebound(to: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?.self, capacity: 1) {
-            runFuzzerDriver(&count, $0) { data, size in fuzzOneInput(data, size) }
-        }
-    }
+    runLibFuzzer(argc, argv) { data, size in fuzzOneInput(data, size) }
 }
 
 /// libFuzzer's entry: any bytes, as a packet from the queue. Nothing may trap, and everything

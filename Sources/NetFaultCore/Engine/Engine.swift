@@ -15,7 +15,11 @@ public struct Engine {
         /// their outcomes are counted.
         public var retainedFlows = 100_000
 
-        public init() {}
+        /// The defaults, with the rule file's `flows:` limits.
+        public init(_ limits: FlowLimits = FlowLimits()) {
+            flowCapacity = limits.maxTracked
+            retainedFlows = limits.maxListed
+        }
     }
 
     /// How often a rule acted, and on how many distinct connections.
@@ -32,6 +36,8 @@ public struct Engine {
         public var flowsExpired = 0
         /// Flows forgotten because the table was full.
         public var flowsEvicted = 0
+        /// The most flows tracked at once.
+        public var flowsPeak = 0
     }
 
     public let ruleSet: RuleSet
@@ -58,7 +64,9 @@ public struct Engine {
     var connectionsCounted: [Int32]
     var connectionsOpen: [Int32]
 
-    public init(ruleSet: RuleSet, seed: UInt64, configuration: Configuration = .init()) {
+    /// The engine for `ruleSet`; `configuration` defaults to the rule set's `flows:` limits.
+    public init(ruleSet: RuleSet, seed: UInt64, configuration: Configuration? = nil) {
+        let configuration = configuration ?? Configuration(ruleSet.flows)
         self.ruleSet = ruleSet
         self.seed = seed
         var slot = 0
@@ -191,6 +199,7 @@ public struct Engine {
             statistics.flowsEvicted += 1
             retire(evicted, idle: true)
         }
+        statistics.flowsPeak = max(statistics.flowsPeak, table.count)
         return slot
     }
 

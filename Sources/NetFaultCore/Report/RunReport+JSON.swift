@@ -24,6 +24,14 @@ extension RunReport {
                 ("injected", .integer(Int64(queue.injected))),
                 ("injection_failures", .integer(Int64(queue.injectionFailures))),
             ])),
+            ("flows", .object([
+                ("max_tracked", .integer(Int64(flows.limits.maxTracked))),
+                ("max_listed", .integer(Int64(flows.limits.maxListed))),
+                ("peak_tracked", .integer(Int64(flows.peakTracked))),
+                ("created", .integer(Int64(flows.created))),
+                ("expired", .integer(Int64(flows.expired))),
+                ("evicted", .integer(Int64(flows.evicted))),
+            ])),
             ("rules", .array(rules.map(Self.json))),
             ("connections", .array(connections.map(Self.json))),
             ("unlisted_connections", .object(ConnectionOutcome.allCases.compactMap { outcome in

@@ -31,6 +31,7 @@ extension RunReport {
         }
         lines.append("")
         lines.append(queueLine)
+        lines.append(flowLine)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -62,6 +63,13 @@ extension RunReport {
         line += "; injected \(queue.injected)"
         if queue.injectionFailures > 0 { line += " (\(queue.injectionFailures) failed)" }
         return line + "."
+    }
+
+    private var flowLine: String {
+        let unlisted = unlistedOutcomes.values.reduce(0, +)
+        return "Flows: \(flows.created) seen, at most \(flows.peakTracked) tracked at once (limit \(flows.limits.maxTracked)), "
+            + "\(flows.expired) expired, \(flows.evicted) evicted; \(connections.count) listed (limit \(flows.limits.maxListed))"
+            + (unlisted > 0 ? ", \(unlisted) counted only." : ".")
     }
 
     static func seconds(_ milliseconds: Double) -> String {

@@ -93,6 +93,19 @@ public struct RunReport: Sendable {
     /// Outcomes of connections not listed (beyond the engine's retention), counted only.
     public var unlistedOutcomes: [ConnectionOutcome: Int]
 
+    /// The flow table over the run: how big it got against its limits, and how flows left it.
+    public var flows: FlowStatistics
+
+    public struct FlowStatistics: Sendable, Equatable {
+        public var limits: FlowLimits
+        public var peakTracked: Int
+        public var created: Int
+        /// Ended and forgotten after their timeout.
+        public var expired: Int
+        /// Forgotten while still open, because `limits.maxTracked` were tracked already.
+        public var evicted: Int
+    }
+
     /// Rules whose expectation did not hold.
     public var failedRules: [RuleResult] { rules.filter { $0.failure != nil } }
 }
@@ -103,8 +116,17 @@ extension RunReport {
                 queue: QueueStatistics) {
         let ruleSet = engine.ruleSet
         func milliseconds(_ nanoseconds: Int64) -> Double { (Double(nanoseconds) / 1e4).rounded() / 100 }
-        let ended: [(Flow, ConnectionOutcome)] = engine.retiredFlows.map { ($0.flow, $0.outcome) }
-            + engine.flows.map { ($0, $0.outcome()) }
+        var ended: [(Flow, ConnectionOutcome)] = engine.retiredFlows.map { ($0.flow, $0.outcome) }
+        var unlisted = engine.unlistedOutcomes
+        let limits = FlowLimits(maxTracked: engine.table.capacity, maxListed: engine.retainedFlows)
+        // The connections still tracked fill what the ended ones left of the list's limit: faulted
+        // ones first (they are what the report is for), the rest counted by outcome.
+        func faulted(_ flow: Flow) -> Bool { flow.faults.contains { ruleSet.rules[$0.rule].action != .pass } }
+        let tracked = engine.flows.map { ($0, $0.outcome()) }
+        let budget = max(0, limits.maxListed - ended.count)
+        let ranked = tracked.filter { faulted($0.0) } + tracked.filter { !faulted($0.0) }
+        ended += ranked.prefix(budget)
+        for (_, outcome) in ranked.dropFirst(budget) { unlisted[outcome, default: 0] += 1 }
         var connections: [ConnectionResult] = []
         var outcomesByRule = Array(repeating: [ConnectionOutcome](), count: ruleSet.rules.count)
         for (flow, outcome) in ended.sorted(by: { $0.0.firstSeen < $1.0.firstSeen }) {
@@ -150,6 +172,9 @@ extension RunReport {
         self.ruleFile = ruleFile
         self.queue = queue
         self.connections = connections
-        self.unlistedOutcomes = engine.unlistedOutcomes
+        self.unlistedOutcomes = unlisted
+        let statistics = engine.statistics
+        self.flows = FlowStatistics(limits: limits, peakTracked: statistics.flowsPeak, created: statistics.flowsCreated,
+                                    expired: statistics.flowsExpired, evicted: statistics.flowsEvicted)
     }
 }

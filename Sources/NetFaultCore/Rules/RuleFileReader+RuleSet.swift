@@ -1,7 +1,8 @@
 import Yams
 
 extension RuleFileReader {
-    static let topLevelKeys = ["queue", "hooks", "duration", "seed", "rules"]
+    static let topLevelKeys = ["queue", "hooks", "duration", "seed", "flows", "rules"]
+    static let flowKeys = ["max_tracked", "max_listed"]
     static let ruleKeys = ["name", "match", "action", "expect", "sticky"]
     /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
     static let maximumHold: Duration = .seconds(3600)
@@ -26,6 +27,8 @@ extension RuleFileReader {
                 }
             case "seed":
                 ruleSet.seed = integer(entry.value, path, in: 0...UInt64.max, what: "a seed")
+            case "flows":
+                ruleSet.flows = readFlowLimits(entry.value, path)
             case "rules":
                 sawRules = true
                 ruleSet.rules = readRules(entry.value, path)
@@ -37,6 +40,22 @@ extension RuleFileReader {
             error(root, "rules", "is missing: a rule file needs at least one rule")
         }
         return ruleSet
+    }
+
+    private mutating func readFlowLimits(_ node: Node, _ path: String) -> FlowLimits {
+        var limits = FlowLimits()
+        for entry in mapping(node, path, allowed: Self.flowKeys, what: "flow limits") ?? [] {
+            let entryPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "max_tracked":
+                limits.maxTracked = integer(entry.value, entryPath, in: 1...10_000_000, what: "a number of connections") ?? limits.maxTracked
+            case "max_listed":
+                limits.maxListed = integer(entry.value, entryPath, in: 0...10_000_000, what: "a number of connections") ?? limits.maxListed
+            default:
+                break
+            }
+        }
+        return limits
     }
 
     private mutating func readHooks(_ node: Node, _ path: String) -> [Hook]? {

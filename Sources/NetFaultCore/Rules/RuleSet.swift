@@ -11,6 +11,8 @@ public struct RuleSet: Sendable {
     public var seed: UInt64?
     /// First match wins.
     public var rules: [Rule] = []
+    /// How many connections the engine tracks and the report lists.
+    public var flows = FlowLimits()
 
     public init(queue: UInt16 = 0, hooks: [Hook] = [.output, .input], duration: Duration? = nil,
                 seed: UInt64? = nil, rules: [Rule] = []) {
@@ -197,5 +199,19 @@ public enum RejectKind: String, Sendable, CaseIterable {
         case .icmpHostUnreachable: return .host
         case .icmpAdminProhibited: return .adminProhibited
         }
+    }
+}
+
+/// The flow table's bounds (`flows:` in the rule file), which keep memory flat however many
+/// connections pass.
+public struct FlowLimits: Sendable, Equatable {
+    /// Connections tracked at once; beyond it the least recently active one is forgotten (evicted).
+    public var maxTracked = 262_144
+    /// Ended connections listed one by one in the report; beyond it they are only counted by outcome.
+    public var maxListed = 100_000
+
+    public init(maxTracked: Int = 262_144, maxListed: Int = 100_000) {
+        self.maxTracked = maxTracked
+        self.maxListed = maxListed
     }
 }

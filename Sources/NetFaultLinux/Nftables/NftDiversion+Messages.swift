@@ -133,22 +133,6 @@ extension NftDiversion {
         return writer.bytes
     }
 
-    /// The packets counted by the `counter` expressions in a rule dump: how many the hooks queued.
-    static func countedPackets(inRuleDump buffer: UnsafeRawBufferPointer) -> Int {
-        var total: UInt64 = 0
-        for message in NetlinkMessage.messages(in: buffer) where message.type == messageType(NFT_MSG_NEWRULE) {
-            guard let expressions = message.attributes(after: 4).first(attribute(NFTA_RULE_EXPRESSIONS)) else { continue }
-            for element in expressions.nested where element.type == attribute(NFTA_LIST_ELEM) {
-                let parts = element.nested
-                guard parts.first(attribute(NFTA_EXPR_NAME))?.string == "counter",
-                      let packets = parts.first(attribute(NFTA_EXPR_DATA))?.nested.first(attribute(NFTA_COUNTER_PACKETS))?.bigEndianUInt64
-                else { continue }
-                total &+= packets
-            }
-        }
-        return Int(clamping: total)
-    }
-
     /// A dump request for every nftables table, all families.
     static func tablesRequest(sequence: UInt32) -> [UInt8] {
         var writer = NetlinkWriter()
@@ -156,32 +140,6 @@ extension NftDiversion {
                             family: UInt8(NFPROTO_UNSPEC))
         writer.endMessage()
         return writer.bytes
-    }
-
-    /// One table in a table dump.
-    struct TableEntry: Equatable {
-        var family: UInt8
-        var name: String
-        var flags: UInt32
-        /// The netlink port of the socket that owns it (usually its process id); nil without owner.
-        var owner: UInt32?
-
-        /// The queue of a `netfault-<queue>` table.
-        var netfaultQueue: UInt16? {
-            name.hasPrefix("netfault-") ? UInt16(name.dropFirst("netfault-".count)) : nil
-        }
-    }
-
-    static func tables(inDump buffer: UnsafeRawBufferPointer) -> [TableEntry] {
-        var tables: [TableEntry] = []
-        for message in NetlinkMessage.messages(in: buffer) where message.type == messageType(NFT_MSG_NEWTABLE) && message.payload.count >= 4 {
-            let attributes = message.attributes(after: 4)
-            guard let name = attributes.first(attribute(NFTA_TABLE_NAME))?.string else { continue }
-            let flags = attributes.first(attribute(NFTA_TABLE_FLAGS))?.bigEndianUInt32 ?? 0
-            let owner = flags & UInt32(NFT_TABLE_F_OWNER.rawValue) != 0 ? attributes.first(attribute(NFTA_TABLE_OWNER))?.bigEndianUInt32 : nil
-            tables.append(TableEntry(family: message.payload[0], name: name, flags: flags, owner: owner))
-        }
-        return tables
     }
 }
 

@@ -62,7 +62,7 @@ public final class NftHookTables {
         for family in diversion.families {
             let dump = try socket.dump(diversion.divertRulesRequest(family: family, sequence: socket.nextSequence()),
                                        doing: "reading the hooks' counters for queue \(queue)")
-            total += dump.withUnsafeBytes { NftDiversion.countedPackets(inRuleDump: $0) }
+            total += dump.withUnsafeBytes { NftDumps.countedPackets(inRuleDump: $0) }
         }
         return total
     }
@@ -96,7 +96,7 @@ public final class NftHookTables {
     public static func installed() throws -> [Installed] {
         let socket = try NftSocket(doing: "listing nftables tables")
         let dump = try socket.dump(NftDiversion.tablesRequest(sequence: socket.nextSequence()), doing: "listing nftables tables")
-        return dump.withUnsafeBytes { NftDiversion.tables(inDump: $0) }.compactMap { table in
+        return dump.withUnsafeBytes { NftDumps.tables(inDump: $0) }.compactMap { table in
             guard let queue = table.netfaultQueue else { return nil }
             return Installed(queue: queue, family: table.family == NftDiversion.protocolFamily(.v4) ? "ip" : "ip6", ownerPort: table.owner)
         }

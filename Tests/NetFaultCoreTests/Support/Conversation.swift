@@ -92,7 +92,7 @@ struct Conversation {
 struct EngineDriver {
     var engine: Engine
 
-    init(_ yaml: String, seed: UInt64 = 1, configuration: Engine.Configuration = .init()) throws {
+    init(_ yaml: String, seed: UInt64 = 1, configuration: Engine.Configuration? = nil) throws {
         engine = Engine(ruleSet: try RuleFile.parse(yaml, name: "test.yaml").ruleSet, seed: seed, configuration: configuration)
     }
 

@@ -1,0 +1,37 @@
+import CNetfilterQueue
+
+/// One NFQNL_MSG_PACKET message from the kernel, read with `NetlinkMessage`'s bounds checks: the
+/// packet id the verdict must name, the packet, and whether its checksum is still to be computed.
+/// Nil for any other message or one without a usable packet header.
+public struct QueuePacketMessage {
+    public let id: UInt32
+    public let packet: UnsafeRawBufferPointer
+    public let checksumNotReady: Bool
+
+    static let packetType = UInt16(NFNL_SUBSYS_QUEUE << 8) | UInt16(NFQNL_MSG_PACKET.rawValue)
+
+    public init?(_ message: NetlinkMessage) {
+        guard message.type == Self.packetType else { return nil }
+        var id: UInt32?
+        var packet = UnsafeRawBufferPointer(start: nil, count: 0)
+        var checksumNotReady = false
+        // After the 4-byte nfgenmsg: NFQA_PACKET_HDR { be32 packet_id; be16 hw_protocol; u8 hook },
+        // NFQA_PAYLOAD (the packet), NFQA_SKB_INFO (be32 flags), and others netfault does not need.
+        for attribute in message.attributes(after: 4) {
+            switch attribute.type {
+            case UInt16(NFQA_PACKET_HDR.rawValue) where attribute.payload.count >= 4:
+                id = UInt32(bigEndian: attribute.payload.loadUnaligned(as: UInt32.self))
+            case UInt16(NFQA_PAYLOAD.rawValue):
+                packet = attribute.payload
+            case UInt16(NFQA_SKB_INFO.rawValue):
+                checksumNotReady = (attribute.bigEndianUInt32 ?? 0) & UInt32(NFQA_SKB_CSUMNOTREADY) != 0
+            default:
+                continue
+            }
+        }
+        guard let id else { return nil }
+        self.id = id
+        self.packet = packet
+        self.checksumNotReady = checksumNotReady
+    }
+}
