@@ -228,6 +228,87 @@ def udp_sink(args):
         sock.recv(65536)
 
 
+def hostile_packets(host):
+    """Malformed, truncated and fragmented packets, and IPv6 extension-header chains, each tagged
+    (IPv4 identification 0xB000 + n, IPv6 flow label 0xB080 + n) so that a sniffer can tell which arrived."""
+    import struct
+    packets = []
+    if ":" not in host:
+        source, destination = socket.inet_pton(socket.AF_INET, "198.18.1.2"), socket.inet_pton(socket.AF_INET, host)
+
+        def ip(protocol, body, fragment=0, options=b""):
+            tag = 0xB000 + len(packets)
+            header = struct.pack("!BBHHHBBH4s4s", 0x40 | (5 + len(options) // 4), 0, 20 + len(options) + len(body), tag,
+                                 fragment, 64, protocol, 0, source, destination) + options
+            packets.append((tag, header + body))
+        tcp = lambda flags, offset=5: struct.pack("!HHIIBBHHH", 40000, 8080, 1, 0, offset << 4, flags, 1000, 0, 0)
+        ip(6, tcp(0x10, offset=15), )                                   # data offset beyond the packet
+        ip(6, tcp(0x02)[:10])                                           # TCP header cut to 10 bytes
+        ip(17, struct.pack("!HHHH", 40000, 7000, 200, 0) + b"x" * 8)     # UDP length longer than the datagram
+        ip(17, struct.pack("!HHHH", 40000, 7000, 4, 0) + b"x" * 8)       # UDP length shorter than its header
+        ip(17, struct.pack("!HHHH", 40000, 7000, 40, 0) + b"y" * 16, fragment=0x2000)  # first fragment (MF)
+        ip(17, b"z" * 16, fragment=3)                                   # a later fragment: no UDP header
+        ip(6, tcp(0x02)[:8], fragment=0x2000)                           # a tiny first fragment: ports only
+        ip(6, tcp(0x10), options=b"\x01\x01\x01\x00")                  # IP options (NOP NOP NOP END)
+        ip(1, bytes([3, 3, 0, 0, 0, 0, 0, 0]) + b"\x45\x00")            # ICMP unreachable quoting 2 bytes
+        ip(6, tcp(0x07))                                                # SYN, FIN and RST at once
+    else:
+        source, destination = socket.inet_pton(socket.AF_INET6, "2001:db8:1::2"), socket.inet_pton(socket.AF_INET6, host)
+
+        def ip6(next_header, body):
+            tag = 0xB080 + len(packets)
+            header = struct.pack("!IHBB16s16s", (6 << 28) | tag, len(body), next_header, 64, source, destination)
+            packets.append((tag, header + body))
+        pad = lambda next_header: bytes([next_header, 0, 1, 4, 0, 0, 0, 0])  # an options header holding PadN
+        tcp = struct.pack("!HHIIBBHHH", 40000, 8080, 1, 0, 5 << 4, 0x10, 1000, 0, 0)
+        ip6(0, pad(60) + pad(6) + tcp)                                 # hop-by-hop, destination options, TCP
+        ip6(60, pad(44) + struct.pack("!BBHI", 17, 0, 1, 7) + struct.pack("!HHHH", 40000, 7000, 40, 0) + b"y" * 16)  # first fragment
+        ip6(44, struct.pack("!BBHI", 17, 0, 8 << 3, 7) + b"z" * 16)    # a later fragment: no UDP header
+        ip6(60, bytes([6, 8, 1, 4, 0, 0, 0, 0]) + tcp)                 # destination options longer than the packet
+        ip6(6, tcp[:6])                                                 # TCP header cut to 6 bytes
+        ip6(58, bytes([1, 4, 0, 0, 0, 0, 0, 0]) + b"\x60\x00")          # ICMPv6 unreachable quoting 2 bytes
+        ip6(60, pad(60) + pad(60) + pad(60) + pad(17) + struct.pack("!HHHH", 40000, 7000, 12, 0) + b"abcd")  # a long chain
+    return packets
+
+
+def hostile_send(args):
+    """Send the hostile packets `--rounds` times through raw sockets, headers included."""
+    family = family_of(args.host)
+    sock = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    packets = hostile_packets(args.host)
+    sent = 0
+    for _ in range(args.rounds):
+        for _, packet in packets:
+            sock.sendto(packet, (args.host, 0))
+            sent += 1
+            time.sleep(0.001)
+    outcome(kinds=len(packets), sent=sent, tags=[tag for tag, _ in packets])
+
+
+def tag_sniff(args):
+    """Count, per tag, the tagged packets that arrive on any interface, until SIGTERM."""
+    import signal
+    import struct
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    seen = {}
+    signal.signal(signal.SIGTERM, lambda *_: (outcome(seen={str(k): v for k, v in sorted(seen.items())}), sys.exit(0)))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # Foundation's Process starts children with it blocked
+    print("ready", flush=True)
+    while True:
+        frame, address = sock.recvfrom(65536)
+        if address[2] == socket.PACKET_OUTGOING or len(frame) < 18:
+            continue
+        kind = struct.unpack("!H", frame[12:14])[0]
+        if kind == 0x0800:
+            tag = struct.unpack("!H", frame[18:20])[0]
+        elif kind == 0x86DD:
+            tag = struct.unpack("!I", frame[14:18])[0] & 0xFFFFF
+        else:
+            continue
+        if 0xB000 <= tag < 0xB100:
+            seen[tag] = seen.get(tag, 0) + 1
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -276,6 +357,12 @@ def main():
     u.add_argument("--count", type=int, default=10)
     u.add_argument("--timeout", type=float, default=1)
     u.set_defaults(run=udp_client)
+    h = commands.add_parser("hostile-send")
+    h.add_argument("host")
+    h.add_argument("--rounds", type=int, default=1)
+    h.set_defaults(run=hostile_send)
+    t = commands.add_parser("tag-sniff")
+    t.set_defaults(run=tag_sniff)
     args = parser.parse_args()
     args.run(args)
 
