@@ -56,7 +56,8 @@ public final class Controller {
     public func run(command: [String]? = nil) throws -> Result {
         let signals = try StopSignals()
         let injector = try PacketInjector()
-        let socket = try QueueSocket(queue: ruleSet.queue)
+        // Headers are all the engine needs unless a rule reads or rebuilds payload, or --pcap keeps it.
+        let socket = try QueueSocket(queue: ruleSet.queue, wholePackets: ruleSet.needsWholePackets || capturePath != nil)
         let capture = try capturePath.map { try PcapWriter(path: $0) }
         defer { capture?.close() }
         let hooks = try InstalledHooks.install(DiversionPlan(ruleSet), backend: hookBackend, log: log)
@@ -77,7 +78,9 @@ public final class Controller {
         let start = monotonicNow()
         let startedAt = Date()
         let end = ruleSet.duration.map { start + $0 }
-        log("netfault: queue \(ruleSet.queue) diverting at \(ruleSet.hooks.map(\.rawValue).joined(separator: ", ")); seed \(seed); \(end == nil ? "Ctrl-C to stop" : "for \(ruleSet.duration!.ruleText)")")
+        log("netfault: queue \(ruleSet.queue) diverting at \(ruleSet.hooks.map(\.rawValue).joined(separator: ", "))"
+            + "\(socket.copiesWholePackets ? "" : " (copying headers only: no rule needs payload)"); seed \(seed); "
+            + (end == nil ? "Ctrl-C to stop" : "for \(ruleSet.duration!.ruleText)"))
 
         var stopReason: String
         var failed = false
@@ -187,6 +190,7 @@ public final class Controller {
             if descriptors[0].revents & Int16(POLLIN) != 0 {
                 // Bounded, so that a flood never keeps the heartbeat from going out.
                 try state.socket.drain(limit: 4096) { packet in try state.handle(packet) }
+                try state.flushAccepted()
             }
             now = monotonicNow()
             try state.releaseDue(at: now)
@@ -230,22 +234,27 @@ struct RunState {
     var received = 0
     var verdicts = 0
     var unreadable = 0
+    /// Accepted packets whose verdict is still to go: one NFQNL_MSG_VERDICT_BATCH accepts every
+    /// queued packet up to the highest id. A held packet has a lower id than the packets after
+    /// it and would be accepted with them, so accepts are batched only while nothing is held.
+    var batchedThrough: UInt32?
+    var batchedCount = 0
 
     mutating func handle(_ queued: QueuedPacket) throws {
         received += 1
         let packet: Packet
         do {
-            packet = try Packet(parsing: queued.bytes)
+            packet = try Packet(parsing: queued.bytes, originalLength: queued.originalLength)
         } catch {
             unreadable += 1
-            try verdict(queued.id, .accept)
+            try accept(queued.id)
             return
         }
         let now = monotonicNow()
         let decision = engine.process(packet, at: now, checksum: queued.checksumNotReady ? .partial : .full)
         if let file = captureFile { record(queued.bytes, packet, decision, at: now, to: file) }
         switch decision.verdict {
-        case .accept: try verdict(queued.id, .accept)
+        case .accept: try accept(queued.id)
         case .drop: try verdict(queued.id, .drop)
         case .acceptAfter(let deadline): try releaseEarly(held.hold(queued.id, until: deadline))
         case .holdUntilEnd: try releaseEarly(held.hold(queued.id, until: nil))
@@ -262,6 +271,22 @@ struct RunState {
         captureChooser!.seen(bytes, key: FlowKey(packet, transport: transport), faulted: faulted, at: now, write: file.write)
         if case .replace(let replacement) = decision.verdict { captureChooser!.emitted(replacement, at: now, write: file.write) }
         for injection in decision.injections { captureChooser!.emitted(injection.bytes, at: now, write: file.write) }
+    }
+
+    /// Accepts packet `id` in the next batch verdict, or at once while packets are held.
+    mutating func accept(_ id: UInt32) throws {
+        guard held.isEmpty else { return try verdict(id, .accept) }
+        batchedThrough = id
+        batchedCount += 1
+    }
+
+    /// Sends the batch verdict for the packets `accept` collected.
+    mutating func flushAccepted() throws {
+        guard let through = batchedThrough else { return }
+        batchedThrough = nil
+        try socket.acceptAll(through: through)
+        verdicts += batchedCount
+        batchedCount = 0
     }
 
     mutating func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws {
@@ -284,6 +309,7 @@ struct RunState {
     /// The run is over and the hooks are gone: accept what is still queued, release what is held.
     /// Verdict failures here are not fatal: the kernel passes what it cannot match (bypass).
     mutating func finish() {
+        try? flushAccepted()
         var pending: [(UInt32, QueueVerdict)] = []
         _ = try? socket.drain { packet in pending.append((packet.id, .accept)) }
         received += pending.count

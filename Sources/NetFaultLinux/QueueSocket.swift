@@ -7,8 +7,11 @@ import CNetfilterQueue
 public struct QueuedPacket {
     /// The id the verdict must name.
     public let id: UInt32
-    /// The IP packet (up to 64 KiB: GSO super-packets arrive whole).
+    /// The IP packet (up to 64 KiB: GSO super-packets arrive whole), or its first bytes when the
+    /// socket copies headers only.
     public let bytes: UnsafeRawBufferPointer
+    /// The whole packet's length when `bytes` holds only its beginning; nil when whole.
+    public let originalLength: Int?
     /// The kernel has not computed the transport checksum yet (offload); a rewrite must leave it partial.
     public let checksumNotReady: Bool
 }
@@ -24,6 +27,8 @@ public enum QueueVerdict {
 /// fail-open flags, a large receive buffer, and no ENOBUFS errors for a full buffer.
 public final class QueueSocket {
     public let queue: UInt16
+    /// Whether the kernel copies whole packets, or only their first `headerCopyBytes`.
+    public let copiesWholePackets: Bool
     public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
     /// Times the kernel said the receive buffer overflowed (ENOBUFS); the queue's own counters say
     /// how many packets that cost.
@@ -45,8 +50,14 @@ public final class QueueSocket {
     /// new packets pass unseen (fail-open).
     public static let maximumLength: UInt32 = 16384
 
-    public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength) throws(SystemError) {
+    /// How much of each packet the kernel copies when headers are enough: the deepest IPv6
+    /// extension-header chain worth parsing plus a TCP header with options fits.
+    public static let headerCopyBytes: UInt32 = 512
+
+    /// `wholePackets`: copy each packet whole (up to 64 KiB), else only its first `headerCopyBytes`.
+    public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength, wholePackets: Bool = true) throws(SystemError) {
         self.queue = queue
+        copiesWholePackets = wholePackets
         let doing = "binding queue \(queue)"
         guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_CLOEXEC.rawValue)) else {
             throw SystemError(doing, call: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
@@ -68,7 +79,7 @@ public final class QueueSocket {
                 nfq_nlmsg_cfg_put_cmd(header, UInt16(AF_UNSPEC), UInt8(NFQNL_CFG_CMD_BIND.rawValue))
             }
             try configure(doing) { header in
-                nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), 0xffff)
+                nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), wholePackets ? 0xffff : Int32(Self.headerCopyBytes))
                 nfq_nlmsg_cfg_put_qmaxlen(header, maximumLength)
                 let flags = UInt32(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN)
                 mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
@@ -139,10 +150,20 @@ public final class QueueSocket {
             for message in NetlinkMessage.messages(in: datagram) {
                 guard let parsed = QueuePacketMessage(message) else { continue }
                 packets += 1
-                try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, checksumNotReady: parsed.checksumNotReady))
+                try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, originalLength: parsed.originalLength,
+                                        checksumNotReady: parsed.checksumNotReady))
             }
         }
         return packets
+    }
+
+    /// Accepts every packet still queued whose id is at most `id` (NFQNL_MSG_VERDICT_BATCH), in one
+    /// message; packets already given a verdict are not touched.
+    public func acceptAll(through id: UInt32) throws(SystemError) {
+        let buffer = sendBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let header = nfq_nlmsg_put(buffer, Int32(NFQNL_MSG_VERDICT_BATCH.rawValue), UInt32(queue))!
+        nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), NF_ACCEPT)
+        try send(header, doing: "batch verdict through packet \(id) on queue \(queue)")
     }
 
     /// Gives packet `id` its verdict; with `replacement`, the packet leaves as those bytes instead.
@@ -153,12 +174,16 @@ public final class QueueSocket {
         if let replacement, let base = replacement.baseAddress {
             nfq_nlmsg_verdict_put_pkt(header, base, UInt32(replacement.count))
         }
+        try send(header, doing: "verdict for packet \(id) on queue \(queue)")
+    }
+
+    private func send(_ header: UnsafeMutablePointer<nlmsghdr>, doing: String) throws(SystemError) {
         while mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len)) < 0 {
             let code = errno
             if code == EINTR { continue }
             // The kernel already forgot the packet (queue flushed, or the id timed out): nothing to give.
             if code == ENOENT { return }
-            throw SystemError("verdict for packet \(id) on queue \(queue)", call: "mnl_socket_sendto", errno: code)
+            throw SystemError(doing, call: "mnl_socket_sendto", errno: code)
         }
     }
 }

@@ -215,6 +215,35 @@ struct PacketParsingTests {
         #expect(parseError(of: bytes) == .tooManyExtensionHeaders)
     }
 
+    /// Headers-only capture (the queue's copy range cut the packet): lengths are the whole
+    /// packet's, the payload is what was captured, and a cut inside a header is refused.
+    @Test(arguments: ["198.18.1.2", "2001:db8:1::2"])
+    func aTruncatedCaptureKeepsTheWholePacketsLengths(_ client: String) throws {
+        let server = client.contains(":") ? "2001:db8:2::2" : "198.18.2.2"
+        let whole = PacketBuilder.tcp(source: IPAddress(client)!, destination: IPAddress(server)!, sourcePort: 40000,
+                                      destinationPort: 8080, sequence: 7, acknowledgment: 9, flags: [.ack, .psh],
+                                      payload: Array(repeating: 0x61, count: 3000))
+        let header = client.contains(":") ? 60 : 40
+        try Array(whole.prefix(512)).withUnsafeBytes { captured in
+            let packet = try Packet(parsing: captured, originalLength: whole.count)
+            #expect(packet.isCaptureTruncated && packet.length == whole.count && packet.bytes.count == 512)
+            #expect(packet.payloadOffset == header && packet.payloadLength == 3000)
+            #expect(packet.sequenceLength == 3000)
+            #expect(packet.payload.count == 512 - header)
+        }
+        try whole.withUnsafeBytes { buffer in
+            let packet = try Packet(parsing: buffer, originalLength: whole.count)
+            #expect(!packet.isCaptureTruncated && packet.payload.count == 3000)
+        }
+        Array(whole.prefix(header - 4)).withUnsafeBytes { cut in
+            #expect(throws: PacketParseError.self) { try Packet(parsing: cut, originalLength: whole.count) }
+        }
+        // Without the original length, a cut packet is refused as before.
+        Array(whole.prefix(512)).withUnsafeBytes { cut in
+            #expect(throws: PacketParseError.self) { try Packet(parsing: cut) }
+        }
+    }
+
     /// Seeded random input, some of it dressed up with a plausible version nibble. Only the absence of a
     /// trap is checked, plus the invariants every parsed packet must keep.
     @Test func randomBytesNeverTrap() {
@@ -232,11 +261,20 @@ struct PacketParsingTests {
                 }
             }
             bytes.withUnsafeBytes { buffer in
-                guard let packet = try? Packet(parsing: buffer) else { return }
-                parsedCount += 1
-                #expect(packet.bytes.count <= buffer.count)
-                #expect(packet.transportOffset <= packet.bytes.count)
-                #expect(packet.payloadOffset + packet.payloadLength == packet.bytes.count)
+                if let packet = try? Packet(parsing: buffer) {
+                    parsedCount += 1
+                    #expect(packet.bytes.count <= buffer.count)
+                    #expect(packet.transportOffset <= packet.bytes.count)
+                    #expect(packet.payloadOffset + packet.payloadLength == packet.bytes.count)
+                }
+                // The same bytes as the start of a longer packet, as a headers-only copy delivers them.
+                let original = length + Int.random(in: 0..<3000, using: &random)
+                if let packet = try? Packet(parsing: buffer, originalLength: original) {
+                    #expect(packet.bytes.count <= buffer.count && packet.length <= original)
+                    #expect(packet.transportOffset <= packet.bytes.count)
+                    #expect(packet.payload.count <= packet.payloadLength)
+                    #expect(packet.transport == nil || packet.payloadOffset + packet.payloadLength == packet.length)
+                }
             }
         }
         #expect(parsedCount > 100)

@@ -58,6 +58,16 @@ struct RuleFileTests {
         #expect(file.warnings.isEmpty)
     }
 
+    /// Only rules that read or rebuild payload make the queue copy whole packets.
+    @Test(arguments: [("{drop: }", false), ("{reset: both}", false), ("{hold: 1s}", false), ("{reject: tcp-reset}", false),
+                      ("{rewrite: {window: 0}}", true), ("{duplicate: 1}", true)])
+    func wholePacketsAreNeededOnlyForPayload(_ action: String, _ needed: Bool) throws {
+        let yaml = "rules:\n  - {name: a, match: {server_port: 1}, action: \(action == "{drop: }" ? "drop" : action)}\n"
+        #expect(try RuleFile.parse(yaml, name: "r.yaml").ruleSet.needsWholePackets == needed)
+        let withPayload = "rules:\n  - {name: a, match: {payload: \"EICAR\"}, action: drop}\n"
+        #expect(try RuleFile.parse(withPayload, name: "r.yaml").ruleSet.needsWholePackets)
+    }
+
     @Test func defaults() throws {
         let set = try RuleFile.parse("rules:\n  - name: a\n    action: drop\n", name: "r.yaml").ruleSet
         #expect(set.queue == 0)

@@ -14,21 +14,28 @@ extension Packet {
     /// A packet that says it is longer than `bytes` is truncated and refused; trailing bytes beyond the
     /// stated length (link padding) are ignored. A stated length of zero is taken as "the whole buffer",
     /// which is how GSO super-packets above 64 KiB arrive.
-    public init(parsing bytes: UnsafeRawBufferPointer) throws(PacketParseError) {
+    ///
+    /// `originalLength`: the packet was `originalLength` bytes long and only its first `bytes.count`
+    /// were captured (the queue copies headers only when no rule needs payload). Its headers must
+    /// lie within the capture; its lengths are those of the whole packet, its `payload` only the
+    /// captured part (`isCaptureTruncated`).
+    public init(parsing bytes: UnsafeRawBufferPointer, originalLength: Int? = nil) throws(PacketParseError) {
         guard bytes.count >= 1 else { throw .truncated(layer: .ipv4, needed: 1, available: 0) }
         let version = bytes[0] >> 4
+        let original = max(bytes.count, originalLength ?? 0)
         var header: NetworkHeader
         switch version {
-        case 4: header = try NetworkHeader(ipv4: bytes)
-        case 6: header = try NetworkHeader(ipv6: bytes)
+        case 4: header = try NetworkHeader(ipv4: bytes, originalLength: original)
+        case 6: header = try NetworkHeader(ipv6: bytes, originalLength: original)
         default: throw .unsupportedVersion(version)
         }
-        let packet = UnsafeRawBufferPointer(rebasing: bytes[0..<header.totalLength])
+        let packet = UnsafeRawBufferPointer(rebasing: bytes[0..<min(header.totalLength, bytes.count)])
         try self.init(packet, header: &header)
     }
 
     private init(_ bytes: UnsafeRawBufferPointer, header: inout NetworkHeader) throws(PacketParseError) {
         self.bytes = bytes
+        length = header.totalLength
         family = header.family
         source = header.source
         destination = header.destination
@@ -94,7 +101,7 @@ extension Packet {
         icmpType = fields.icmpType
         icmpCode = fields.icmpCode
         payloadOffset = transport == nil ? bytes.count : fields.payloadOffset
-        payloadLength = bytes.count - payloadOffset
+        payloadLength = transport == nil ? 0 : header.totalLength - payloadOffset
     }
 }
 
@@ -124,15 +131,16 @@ private struct NetworkHeader {
     var timeToLive: UInt8
     var trafficClass: UInt8
 
-    /// RFC 791 §3.1.
-    init(ipv4 bytes: UnsafeRawBufferPointer) throws(PacketParseError) {
+    /// RFC 791 §3.1. `originalLength`: see `Packet.init(parsing:originalLength:)`.
+    init(ipv4 bytes: UnsafeRawBufferPointer, originalLength: Int) throws(PacketParseError) {
         guard bytes.count >= 20 else { throw .truncated(layer: .ipv4, needed: 20, available: bytes.count) }
         let headerLength = Int(bytes[0] & 0x0f) * 4
         guard headerLength >= 20 else { throw .badHeaderLength(layer: .ipv4, length: headerLength) }
+        guard bytes.count >= headerLength else { throw .truncated(layer: .ipv4, needed: headerLength, available: bytes.count) }
         let stated = Int(bytes.loadBigEndianUInt16(at: 2))
-        let total = stated == 0 ? bytes.count : stated
+        let total = stated == 0 ? originalLength : stated
         guard total >= headerLength else { throw .badHeaderLength(layer: .ipv4, length: headerLength) }
-        guard bytes.count >= total else { throw .truncated(layer: .ipv4, needed: total, available: bytes.count) }
+        guard originalLength >= total else { throw .truncated(layer: .ipv4, needed: total, available: originalLength) }
         let fragmentField = bytes.loadBigEndianUInt16(at: 6)
         let moreFragments = fragmentField & 0x2000 != 0
         let fragmentOffset = fragmentField & 0x1fff
@@ -149,11 +157,13 @@ private struct NetworkHeader {
     }
 
     /// RFC 8200 §3-4: the fixed header, then extension headers until an upper-layer protocol.
-    init(ipv6 bytes: UnsafeRawBufferPointer) throws(PacketParseError) {
+    init(ipv6 bytes: UnsafeRawBufferPointer, originalLength: Int) throws(PacketParseError) {
         guard bytes.count >= 40 else { throw .truncated(layer: .ipv6, needed: 40, available: bytes.count) }
         let stated = Int(bytes.loadBigEndianUInt16(at: 4))
-        let total = stated == 0 ? bytes.count : 40 + stated
-        guard bytes.count >= total else { throw .truncated(layer: .ipv6, needed: total, available: bytes.count) }
+        let total = stated == 0 ? originalLength : 40 + stated
+        guard originalLength >= total else { throw .truncated(layer: .ipv6, needed: total, available: originalLength) }
+        // Extension headers are read from what was captured.
+        let captured = min(total, bytes.count)
         family = .v6
         trafficClass = UInt8(truncatingIfNeeded: bytes.loadBigEndianUInt16(at: 0) >> 4)
         timeToLive = bytes[7]
@@ -170,13 +180,13 @@ private struct NetworkHeader {
             let length: Int
             switch next {
             case 0, 43, 60, 135, 139, 140:  // hop-by-hop, routing, destination options, mobility, HIP, shim6
-                guard total - offset >= 8 else {
-                    throw .truncated(layer: .ipv6Extension, needed: 8, available: total - offset)
+                guard captured - offset >= 8 else {
+                    throw .truncated(layer: .ipv6Extension, needed: 8, available: captured - offset)
                 }
                 length = (Int(bytes[offset + 1]) + 1) * 8
             case 44:  // fragment (RFC 8200 §4.5): fixed 8 bytes
-                guard total - offset >= 8 else {
-                    throw .truncated(layer: .ipv6Extension, needed: 8, available: total - offset)
+                guard captured - offset >= 8 else {
+                    throw .truncated(layer: .ipv6Extension, needed: 8, available: captured - offset)
                 }
                 isFragment = true
                 // A non-first fragment continues mid-way through the fragmentable part: its Next Header
@@ -189,8 +199,8 @@ private struct NetworkHeader {
                 }
                 length = 8
             case 51:  // authentication header (RFC 4302 §2.2): length in 4-byte units minus 2
-                guard total - offset >= 8 else {
-                    throw .truncated(layer: .ipv6Extension, needed: 8, available: total - offset)
+                guard captured - offset >= 8 else {
+                    throw .truncated(layer: .ipv6Extension, needed: 8, available: captured - offset)
                 }
                 length = (Int(bytes[offset + 1]) + 2) * 4
             default:
@@ -198,8 +208,8 @@ private struct NetworkHeader {
                 transportOffset = offset
                 return
             }
-            guard total - offset >= length else {
-                throw .truncated(layer: .ipv6Extension, needed: length, available: total - offset)
+            guard captured - offset >= length else {
+                throw .truncated(layer: .ipv6Extension, needed: length, available: captured - offset)
             }
             seen += 1
             guard seen <= 32 else { throw .tooManyExtensionHeaders }

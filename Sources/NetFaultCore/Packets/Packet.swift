@@ -8,8 +8,11 @@ public enum Transport: String, Sendable, CaseIterable {
 ///
 /// Non-initial fragments and protocols other than TCP/UDP/ICMP parse with `transport == nil`.
 public struct Packet {
-    /// The IP packet, trimmed to the length its header states.
+    /// The IP packet, trimmed to the length its header states; only its first bytes when the
+    /// capture was truncated (`isCaptureTruncated`).
     public let bytes: UnsafeRawBufferPointer
+    /// The whole packet's length, as its header states (more than `bytes.count` when truncated).
+    public let length: Int
     public let family: IPAddress.Family
     public let source: IPAddress
     public let destination: IPAddress
@@ -32,14 +35,19 @@ public struct Packet {
     public let icmpType: UInt8
     public let icmpCode: UInt8
 
-    /// Where the transport payload starts and how long it is (0 for headers-only packets).
+    /// Where the transport payload starts and how long it is in the whole packet (0 for
+    /// headers-only packets).
     public let payloadOffset: Int
     public let payloadLength: Int
 
-    /// The transport payload, borrowed from `bytes`.
+    /// Only the packet's first bytes were captured: its payload is not all here.
+    @inlinable
+    public var isCaptureTruncated: Bool { bytes.count < length }
+
+    /// The transport payload, borrowed from `bytes`: what was captured of it.
     @inlinable
     public var payload: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[payloadOffset..<(payloadOffset + payloadLength)])
+        UnsafeRawBufferPointer(rebasing: bytes[payloadOffset..<min(payloadOffset + payloadLength, bytes.count)])
     }
 
     /// The sequence space this segment occupies: payload plus one each for SYN and FIN (RFC 9293 §3.4).

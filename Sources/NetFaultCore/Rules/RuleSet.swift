@@ -14,6 +14,19 @@ public struct RuleSet: Sendable {
     /// How many connections the engine tracks and the report lists.
     public var flows = FlowLimits()
 
+    /// Whether some rule reads or rebuilds whole packets (`payload:`, `rewrite`, `duplicate`). If
+    /// none does, the queue need copy only each packet's headers to netfault: the engine decides
+    /// from them, and a verdict without a replacement lets the kernel's own packet go on.
+    public var needsWholePackets: Bool {
+        rules.contains { rule in
+            if rule.match.payload != nil { return true }
+            switch rule.action {
+            case .rewrite, .duplicate: return true
+            default: return false
+            }
+        }
+    }
+
     public init(queue: UInt16 = 0, hooks: [Hook] = [.output, .input], duration: Duration? = nil,
                 seed: UInt64? = nil, rules: [Rule] = []) {
         self.queue = queue

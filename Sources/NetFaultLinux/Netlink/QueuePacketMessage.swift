@@ -1,12 +1,15 @@
 import CNetfilterQueue
 
 /// One NFQNL_MSG_PACKET message from the kernel, read with `NetlinkMessage`'s bounds checks: the
-/// packet id the verdict must name, the packet, and whether its checksum is still to be computed.
+/// packet id the verdict must name, the packet (or its first bytes, and its whole length), and
+/// whether its checksum is still to be computed.
 /// Nil for any other message or one without a usable packet header.
 public struct QueuePacketMessage {
     public let id: UInt32
     public let packet: UnsafeRawBufferPointer
     public let checksumNotReady: Bool
+    /// The packet's length before the queue cut it to its copy range (NFQA_CAP_LEN); nil when whole.
+    public let originalLength: Int?
 
     static let packetType = UInt16(NFNL_SUBSYS_QUEUE << 8) | UInt16(NFQNL_MSG_PACKET.rawValue)
 
@@ -15,6 +18,7 @@ public struct QueuePacketMessage {
         var id: UInt32?
         var packet = UnsafeRawBufferPointer(start: nil, count: 0)
         var checksumNotReady = false
+        var originalLength: Int?
         // After the 4-byte nfgenmsg: NFQA_PACKET_HDR { be32 packet_id; be16 hw_protocol; u8 hook },
         // NFQA_PAYLOAD (the packet), NFQA_SKB_INFO (be32 flags), and others netfault does not need.
         for attribute in message.attributes(after: 4) {
@@ -25,6 +29,8 @@ public struct QueuePacketMessage {
                 packet = attribute.payload
             case UInt16(NFQA_SKB_INFO.rawValue):
                 checksumNotReady = (attribute.bigEndianUInt32 ?? 0) & UInt32(NFQA_SKB_CSUMNOTREADY) != 0
+            case UInt16(NFQA_CAP_LEN.rawValue):
+                originalLength = attribute.bigEndianUInt32.map { Int($0) }
             default:
                 continue
             }
@@ -33,5 +39,6 @@ public struct QueuePacketMessage {
         self.id = id
         self.packet = packet
         self.checksumNotReady = checksumNotReady
+        self.originalLength = originalLength
     }
 }
