@@ -1,5 +1,7 @@
 /// A rule prepared for the per-packet path: durations as nanoseconds, the state slot it uses.
-struct CompiledRule {
+/// A class, immutable: walking the rules then passes one reference per rule, not a copy of every
+/// field (and a retain of each string and array in it).
+final class CompiledRule: Sendable {
     let rule: Rule
     let match: Match
     let afterNanoseconds: Int64?

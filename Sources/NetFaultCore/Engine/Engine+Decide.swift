@@ -26,27 +26,27 @@ extension Engine {
     /// Every field of the match, cheapest first; `nth` counts packets that satisfied the rest, and the
     /// probability is rolled last, so a packet that loses the roll goes on to the next rule.
     private mutating func matches(_ rule: CompiledRule, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Bool {
-        let match = rule.match
-        let flow = table[flowSlot]
-        guard match.transport == flow.transport else { return false }
-        if let from = match.from, from != side { return false }
-        guard rule.matchesEndpoints(client: flow.client, server: flow.server, transport: flow.transport) else { return false }
-        if let flags = match.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
-        if let bytes = match.afterBytes, flow.payloadBytes < bytes { return false }
-        if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
-        if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }
-        if let slot = rule.slot, match.countsConnections {
-            let state = flow.ruleSlots[slot]
+        // Fields are read through the table in place: copying the flow would cost more than the match.
+        guard rule.match.transport == table[flowSlot].transport else { return false }
+        if let from = rule.match.from, from != side { return false }
+        guard rule.matchesEndpoints(client: table[flowSlot].client, server: table[flowSlot].server,
+                                    transport: table[flowSlot].transport) else { return false }
+        if let flags = rule.match.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
+        if let bytes = rule.match.afterBytes, table[flowSlot].payloadBytes < bytes { return false }
+        if let after = rule.afterNanoseconds, now.since(table[flowSlot].firstSeen) < after { return false }
+        if let idle = rule.idleNanoseconds, now.since(table[flowSlot].lastSeen) < idle { return false }
+        if let slot = rule.slot, rule.match.countsConnections {
+            let state = table[flowSlot].ruleSlots[slot]
             guard state.ordinal != 0 else { return false }
-            if let range = match.connection, !range.contains(Int(state.ordinal)) { return false }
-            if let over = match.concurrentOver, state.othersOpenAtStart < over { return false }
+            if let range = rule.match.connection, !range.contains(Int(state.ordinal)) { return false }
+            if let over = rule.match.concurrentOver, state.othersOpenAtStart < over { return false }
         }
-        if let needle = match.payload, !packet.payload.contains(needle) { return false }
-        if let nth = match.nth, let slot = rule.slot {
+        if let needle = rule.match.payload, !packet.payload.contains(needle) { return false }
+        if let nth = rule.match.nth, let slot = rule.slot {
             table[flowSlot].ruleSlots[slot].matchingPackets += 1
             if table[flowSlot].ruleSlots[slot].matchingPackets != nth { return false }
         }
-        if let probability = match.probability, random.unitInterval() >= probability { return false }
+        if let probability = rule.match.probability, random.unitInterval() >= probability { return false }
         return true
     }
 

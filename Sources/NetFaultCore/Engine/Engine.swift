@@ -129,7 +129,7 @@ public struct Engine {
         table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers,
                                held: decision.verdict.isHeld)
         noteIfClosed(flowSlot)
-        table.touch(flowSlot)
+        table.touch(flowSlot, at: now)
         return decision
     }
 

@@ -38,4 +38,19 @@ public struct FlowKey: Hashable, Sendable {
         self.init(transport: transport, Endpoint(packet.source, packet.sourcePort),
                   Endpoint(packet.destination, packet.destinationPort))
     }
+
+    /// Three words into the hasher instead of the nine fields one by one: the flow table is looked
+    /// up on every packet, and each `combine` is a round of SipHash. Equality still compares every field.
+    public func hash(into hasher: inout Hasher) {
+        let mix: UInt64 = 0x9e37_79b9_7f4a_7c15
+        let transportBits: UInt64
+        switch transport {
+        case .tcp: transportBits = 1
+        case .udp: transportBits = 2
+        case .icmp: transportBits = 3
+        }
+        hasher.combine(lower.address.high ^ (upper.address.high &* mix))
+        hasher.combine(lower.address.low ^ (upper.address.low &* mix))
+        hasher.combine(UInt64(lower.port) << 32 | UInt64(upper.port) << 8 | transportBits)
+    }
 }

@@ -14,11 +14,14 @@ struct FlowTable {
 
     enum ListKind: Int, CaseIterable { case openTCP, datagram, closed }
 
+    /// A slot's place on its list, and its flow's last activity: expiry and eviction read only
+    /// these, never the (large) flow.
     private struct Links {
         var previous: Int32 = -1
         var next: Int32 = -1
         var list: ListKind = .openTCP
         var live = false
+        var lastSeen = Instant.zero
     }
 
     private(set) var flows: [Flow?] = []
@@ -40,8 +43,10 @@ struct FlowTable {
 
     func slot(for key: FlowKey) -> Int32? { index[key] }
 
+    /// The flow in `slot`, read and changed in place: a `get` would copy the whole flow (and
+    /// retain its arrays) on every field read of every packet.
     subscript(slot: Int32) -> Flow {
-        get { flows[Int(slot)]! }
+        _read { yield flows[Int(slot)]! }
         _modify { yield &flows[Int(slot)]! }
     }
 
@@ -61,15 +66,14 @@ struct FlowTable {
             links.append(Links())
         }
         index[flow.key] = slot
-        append(slot, to: kind(of: flow))
+        append(slot, to: kind(of: slot), lastSeen: flow.lastSeen)
         return (slot, evicted)
     }
 
     /// Marks a flow active now: it moves to the tail of its list (and to another list if it closed).
-    mutating func touch(_ slot: Int32) {
-        let flow = flows[Int(slot)]!
+    mutating func touch(_ slot: Int32, at now: Instant) {
         unlink(slot)
-        append(slot, to: kind(of: flow))
+        append(slot, to: kind(of: slot), lastSeen: now)
     }
 
     @discardableResult
@@ -87,7 +91,7 @@ struct FlowTable {
         for kind in ListKind.allCases {
             while heads[kind.rawValue] >= 0 {
                 let slot = heads[kind.rawValue]
-                guard now.since(flows[Int(slot)]!.lastSeen) >= timeouts[kind.rawValue] else { break }
+                guard now.since(links[Int(slot)].lastSeen) >= timeouts[kind.rawValue] else { break }
                 expire(remove(slot))
             }
         }
@@ -96,22 +100,22 @@ struct FlowTable {
     /// Every live flow, in no particular order.
     var all: some Sequence<Flow> { flows.lazy.compactMap { $0 } }
 
-    private func kind(of flow: Flow) -> ListKind {
-        if flow.transport != .tcp { return .datagram }
-        return flow.isClosed ? .closed : .openTCP
+    private func kind(of slot: Int32) -> ListKind {
+        if self[slot].transport != .tcp { return .datagram }
+        return self[slot].isClosed ? .closed : .openTCP
     }
 
     private func oldestSlot() -> Int32? {
         var best: Int32?
         for head in heads where head >= 0 {
-            if best == nil || flows[Int(head)]!.lastSeen < flows[Int(best!)]!.lastSeen { best = head }
+            if best == nil || links[Int(head)].lastSeen < links[Int(best!)].lastSeen { best = head }
         }
         return best
     }
 
-    private mutating func append(_ slot: Int32, to kind: ListKind) {
+    private mutating func append(_ slot: Int32, to kind: ListKind, lastSeen: Instant) {
         let list = kind.rawValue
-        links[Int(slot)] = Links(previous: tails[list], next: -1, list: kind, live: true)
+        links[Int(slot)] = Links(previous: tails[list], next: -1, list: kind, live: true, lastSeen: lastSeen)
         if tails[list] >= 0 { links[Int(tails[list])].next = slot } else { heads[list] = slot }
         tails[list] = slot
     }
