@@ -1,8 +1,8 @@
 /// What the engine knows about one connection (or UDP/ICMP flow): who is who, what crossed, how it ended.
 public struct Flow: Sendable {
     public let key: FlowKey
-    public let client: Endpoint
-    public let server: Endpoint
+    /// Which end of the key is the client: the endpoints are stored once, in the key.
+    private let clientIsLower: Bool
     /// False when netfault first saw the connection mid-stream and inferred the sides.
     public let sawOpening: Bool
     public let firstSeen: Instant
@@ -35,9 +35,10 @@ public struct Flow: Sendable {
     var latchedRule: Int32?
 
     init(key: FlowKey, client: Endpoint, server: Endpoint, sawOpening: Bool, at now: Instant, slotCount: Int) {
+        precondition(key.lower == client && key.upper == server || key.lower == server && key.upper == client,
+                     "a flow's client and server are its key's endpoints")
         self.key = key
-        self.client = client
-        self.server = server
+        clientIsLower = key.lower == client
         self.sawOpening = sawOpening
         firstSeen = now
         lastSeen = now
@@ -45,6 +46,8 @@ public struct Flow: Sendable {
     }
 
     public var transport: Transport { key.transport }
+    public var client: Endpoint { clientIsLower ? key.lower : key.upper }
+    public var server: Endpoint { clientIsLower ? key.upper : key.lower }
 
     /// Payload bytes carried so far, both directions.
     public var payloadBytes: UInt64 { fromClient.payloadBytes + fromServer.payloadBytes }

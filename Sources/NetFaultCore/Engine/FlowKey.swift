@@ -18,9 +18,9 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 
 /// Identifies a connection whichever way a packet travels: the two endpoints in a fixed order.
 public struct FlowKey: Hashable, Sendable {
-    public let transport: Transport
     public let lower: Endpoint
     public let upper: Endpoint
+    public let transport: Transport
 
     public init(transport: Transport, _ a: Endpoint, _ b: Endpoint) {
         self.transport = transport

@@ -36,7 +36,12 @@ struct FlowTable {
     init(capacity: Int, timeouts: Timeouts) {
         self.capacity = capacity
         self.timeouts = [timeouts.openTCP.nanoseconds, timeouts.datagram.nanoseconds, timeouts.closed.nanoseconds]
-        index.reserveCapacity(min(capacity, 1 << 16))
+        // Sized for the limit up front (address space only until used): growing by doubling would
+        // hold the old and the new storage at once, a peak of twice the table at the worst moment.
+        let reserved = min(capacity, 1 << 20)
+        flows.reserveCapacity(reserved)
+        links.reserveCapacity(reserved)
+        index.reserveCapacity(reserved)
     }
 
     var count: Int { index.count }
