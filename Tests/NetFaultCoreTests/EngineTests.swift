@@ -375,6 +375,20 @@ struct EngineTests {
         #expect(driver.engine.retiredFlows.count == 1, "one evicted connection listed, the others only counted")
     }
 
+    /// A headers-only capture reaching a rule that rebuilds packets (which the queue never lets
+    /// happen) is let through as it is, not cut short or read past its end.
+    @Test(arguments: ["{rewrite: {window: 0}}", "{duplicate: 2}"])
+    func aTruncatedCaptureIsNeverRebuilt(_ action: String) throws {
+        var driver = try EngineDriver("rules:\n  - {name: r, match: {from: client}, action: \(action)}\n")
+        var conversation = Conversation()
+        for packet in conversation.handshake() { driver.send(packet) }
+        let data = conversation.data(from: .client, 3000)
+        let decision = try Array(data.prefix(200)).withUnsafeBytes { cut in
+            driver.engine.process(try Packet(parsing: cut, originalLength: data.count), at: .milliseconds(5))
+        }
+        #expect(decision.verdict == .accept && decision.injections.isEmpty)
+    }
+
     @Test func fragmentsWithoutATransportHeaderAreAcceptedUntracked() throws {
         var driver = try EngineDriver("rules:\n  - name: all\n    action: drop\n")
         var fragment = PacketBuilder.udp(source: IPAddress("198.18.1.2")!, destination: IPAddress("198.18.2.2")!,

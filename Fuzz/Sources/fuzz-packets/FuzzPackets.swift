@@ -33,6 +33,11 @@ public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePo
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    // The same bytes as the first part of a longer packet, as a headers-only copy delivers them.
+    if size > 0, let cut = try? Packet(parsing: bytes, originalLength: size + Int(data[0]) * 64) {
+        precondition(cut.payload.count <= cut.payloadLength && cut.bytes.count <= size, "a captured payload beyond the capture")
+        _ = cut.quotedHeader
+    }
     guard let packet = try? Packet(parsing: bytes) else { return 0 }
     _ = packet.quotedHeader
     _ = packet.unreachableReason

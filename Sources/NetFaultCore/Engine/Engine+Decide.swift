@@ -90,8 +90,12 @@ extension Engine {
             }
             return Decision(.drop, injections: [Injection(bytes: answer, toward: side)])
         case .rewrite(let rewrite):
+            // Only a whole packet can be rebuilt. The queue copies whole packets whenever a rule
+            // rewrites or duplicates (`RuleSet.needsWholePackets`); this only keeps a cut one intact.
+            guard !packet.isCaptureTruncated else { return .accept }
             return Decision(.replace(packet.rewritten(with: rewrite, checksum: checksum)))
         case .duplicate(let copies):
+            guard !packet.isCaptureTruncated else { return .accept }
             // A copy leaves through a raw socket, which completes no checksum and sends nothing over
             // the MTU: a GSO super-packet is cut into segments the receiver accepts (its MSS, or a
             // size any path carries), each with its checksum complete.
