@@ -27,8 +27,7 @@ public struct HookInstaller: Sendable {
     /// the queue is already there (a controller killed without cleanup), and installs nothing then.
     public func install(_ rules: HookRules) throws {
         for family in [IPAddress.Family.v4, .v6] where HookRules.isInstalled(queue: rules.queue, saved: try save(family)) {
-            throw CommandError(doing: "installing hooks for queue \(rules.queue)", command: Self.tool(family, "-save"), status: 0,
-                               output: "chain \(rules.chain) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(rules.queue)` first")
+            throw Self.staleChain(queue: rules.queue)
         }
         do {
             for family in rules.families {
@@ -40,6 +39,12 @@ public struct HookInstaller: Sendable {
             _ = try? remove(queue: rules.queue)
             throw error
         }
+    }
+
+    /// The refusal to start over the chain a killed netfault left for `queue`.
+    static func staleChain(queue: UInt16) -> CommandError {
+        CommandError(doing: "installing hooks for queue \(queue)", command: "iptables-save", status: 0,
+                     output: "chain \(HookRules.chainName(queue: queue)) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(queue)` first")
     }
 
     /// Removes netfault's chain for `queue` and every jump to it, in both families. Returns how

@@ -25,8 +25,7 @@ enum InstalledHooks {
         let iptables = HookInstaller()
         // A chain left by an earlier iptables run would queue every packet a second time.
         if backend != .iptables, let leftover = try? iptables.installedQueues(), leftover.contains(plan.queue) {
-            throw HookInstaller.CommandError(doing: "installing hooks for queue \(plan.queue)", command: "iptables-save", status: 0,
-                                             output: "chain \(HookRules.chainName(queue: plan.queue)) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(plan.queue)` first")
+            throw HookInstaller.staleChain(queue: plan.queue)
         }
         if backend != .iptables {
             do {

@@ -185,7 +185,7 @@ public struct Engine {
             senderIsClient = ![0, 129].contains(packet.icmpType) && !packet.isICMPError
         }
         let (client, server) = senderIsClient ? (source, destination) : (destination, source)
-        var flow = Flow(key: key, client: client, server: server, sawOpening: sawOpening, at: now, slotCount: slotCount)
+        var flow = Flow(key: key, client: client, sawOpening: sawOpening, at: now, slotCount: slotCount)
         for rule in rules where rule.match.countsConnections {
             guard let slot = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
             connectionsCounted[slot] += 1

@@ -34,9 +34,8 @@ public struct Flow: Sendable {
     /// The `sticky` rule that acts on every packet of this connection since it first fired.
     var latchedRule: Int32?
 
-    init(key: FlowKey, client: Endpoint, server: Endpoint, sawOpening: Bool, at now: Instant, slotCount: Int) {
-        precondition(key.lower == client && key.upper == server || key.lower == server && key.upper == client,
-                     "a flow's client and server are its key's endpoints")
+    /// `client`: which of the key's two endpoints opened the connection; the other is the server.
+    init(key: FlowKey, client: Endpoint, sawOpening: Bool, at now: Instant, slotCount: Int) {
         self.key = key
         clientIsLower = key.lower == client
         self.sawOpening = sawOpening

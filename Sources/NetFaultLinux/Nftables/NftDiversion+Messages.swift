@@ -19,7 +19,7 @@ extension NftDiversion {
         batch.writer.beginMessage(type: UInt16(NFNL_MSG_BATCH_END), flags: Netlink.request, sequence: batch.sequence,
                                   family: UInt8(AF_UNSPEC), resourceID: UInt16(NFNL_SUBSYS_NFTABLES))
         batch.writer.endMessage()
-        return NftBatch(bytes: batch.writer.bytes, beginSequence: firstSequence, endSequence: batch.sequence, labels: batch.labels)
+        return NftBatch(bytes: batch.writer.bytes, beginSequence: firstSequence, labels: batch.labels)
     }
 
     struct BatchWriter {
@@ -148,7 +148,6 @@ struct NftBatch {
     var bytes: [UInt8]
     /// NFNL_MSG_BATCH_BEGIN's sequence number: a refusal of the whole batch answers it.
     var beginSequence: UInt32
-    var endSequence: UInt32
     var labels: [UInt32: String]
 }
 

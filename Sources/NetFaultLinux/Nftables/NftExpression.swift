@@ -127,7 +127,7 @@ enum NftExpression: Equatable, CustomStringConvertible {
 
     /// Roughly what `nft --debug=netlink` prints, for test failures and logs.
     var description: String {
-        func hex(_ bytes: [UInt8]) -> String { "0x" + bytes.map { String($0, radix: 16).leftPadded(2) }.joined() }
+        func hex(_ bytes: [UInt8]) -> String { "0x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
         switch self {
         case .meta(let key): return "meta load \(key) => reg 1"
         case .payload(let base, let offset, let length): return "payload load \(length)b @ \(base) header + \(offset) => reg 1"
@@ -143,7 +143,3 @@ enum NftExpression: Equatable, CustomStringConvertible {
 
 /// A kernel attribute enumerator as the 16-bit netlink attribute type.
 func attribute<T: RawRepresentable>(_ value: T) -> UInt16 where T.RawValue: BinaryInteger { UInt16(value.rawValue) }
-
-extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
-}

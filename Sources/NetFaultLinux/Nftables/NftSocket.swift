@@ -54,21 +54,18 @@ final class NftSocket {
         var firstRefusal: SystemError?
         var answered = Set<UInt32>()
         let expected = Set(batch.labels.keys)
-        while !expected.isSubset(of: answered) {
-            let finished = try receive(doing: doing) { message in
-                guard let (code, sequence) = message.errorCode else { return false }
-                if sequence == batch.beginSequence, code != 0 {
-                    // The batch as a whole was refused (commit failed): nothing of it applies.
-                    firstRefusal = firstRefusal ?? SystemError(doing, call: "nf_tables batch", errno: code)
-                    return true
-                }
-                answered.insert(sequence)
-                if code != 0, !tolerating.contains(code), firstRefusal == nil {
-                    firstRefusal = SystemError(doing, call: "nf_tables: \(batch.labels[sequence] ?? "message \(sequence)")", errno: code)
-                }
-                return false
+        _ = try receive(doing: doing) { message in
+            guard let (code, sequence) = message.errorCode else { return false }
+            if sequence == batch.beginSequence, code != 0 {
+                // The batch as a whole was refused (commit failed): nothing of it applies.
+                firstRefusal = firstRefusal ?? SystemError(doing, call: "nf_tables batch", errno: code)
+                return true
             }
-            if finished { break }
+            answered.insert(sequence)
+            if code != 0, !tolerating.contains(code), firstRefusal == nil {
+                firstRefusal = SystemError(doing, call: "nf_tables: \(batch.labels[sequence] ?? "message \(sequence)")", errno: code)
+            }
+            return expected.isSubset(of: answered)
         }
         if let firstRefusal { throw firstRefusal }
     }
@@ -76,18 +73,13 @@ final class NftSocket {
     /// Sends a dump request and returns every message of the answer up to NLMSG_DONE, as bytes.
     func dump(_ request: [UInt8], doing: String) throws(SystemError) -> [UInt8] {
         try write(request, doing: doing)
-        var collected: [UInt8] = []
         var refusal: Int32?
-        _ = try receive(doing: doing, collecting: &collected) { message in
-            if message.type == NetlinkMessage.doneType { return true }
-            if let (code, _) = message.errorCode, code != 0 {
-                refusal = code
-                return true
-            }
-            return false
+        let answer = try receive(doing: doing, keeping: true) { message in
+            if let (code, _) = message.errorCode, code != 0 { refusal = code }
+            return message.type == NetlinkMessage.doneType || refusal != nil
         }
         if let refusal { throw SystemError(doing, call: "nf_tables dump", errno: refusal) }
-        return collected
+        return answer
     }
 
     private func write(_ bytes: [UInt8], doing: String) throws(SystemError) {
@@ -95,40 +87,29 @@ final class NftSocket {
         if sent < 0 { throw SystemError(doing, call: "send(NETLINK_NETFILTER)", errno: errno) }
     }
 
-    /// Reads datagrams until `handle` returns true for a message, or one datagram has been read
-    /// when the caller keeps count itself (returns false then).
-    private func receive(doing: String, _ handle: (NetlinkMessage) -> Bool) throws(SystemError) -> Bool {
-        var ignored: [UInt8]?
-        return try receiveDatagram(doing: doing, collecting: &ignored, handle)
-    }
-
-    private func receive(doing: String, collecting: inout [UInt8], _ handle: (NetlinkMessage) -> Bool) throws(SystemError) -> Bool {
-        while true {
-            var collected: [UInt8]? = []
-            let finished = try receiveDatagram(doing: doing, collecting: &collected, handle)
-            collecting += collected ?? []
-            if finished { return true }
-        }
-    }
-
-    private func receiveDatagram(doing: String, collecting: inout [UInt8]?, _ handle: (NetlinkMessage) -> Bool) throws(SystemError) -> Bool {
+    /// Reads the kernel's answer datagram by datagram until `handle` returns true for a message;
+    /// returns the datagrams read when `keeping`. Throws when no answer comes in time.
+    private func receive(doing: String, keeping: Bool = false, until handle: (NetlinkMessage) -> Bool) throws(SystemError) -> [UInt8] {
+        var kept: [UInt8] = []
         var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         while true {
             let count = poll(&ready, 1, Self.answerTimeoutMilliseconds)
-            if count > 0 { break }
             if count == 0 { throw SystemError(doing, call: "nf_tables: no answer within \(Self.answerTimeoutMilliseconds) ms", errno: ETIMEDOUT) }
-            if errno != EINTR { throw SystemError(doing, call: "poll(NETLINK_NETFILTER)", errno: errno) }
-        }
-        let received = receiveBuffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        if received < 0 {
-            if errno == EINTR || errno == EAGAIN { return false }
-            throw SystemError(doing, call: "recv(NETLINK_NETFILTER)", errno: errno)
-        }
-        return receiveBuffer.withUnsafeBytes { buffer in
-            let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<received])
-            collecting? += datagram
-            for message in NetlinkMessage.messages(in: datagram) where handle(message) { return true }
-            return false
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SystemError(doing, call: "poll(NETLINK_NETFILTER)", errno: errno)
+            }
+            let received = receiveBuffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if received < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw SystemError(doing, call: "recv(NETLINK_NETFILTER)", errno: errno)
+            }
+            let finished = receiveBuffer.withUnsafeBytes { buffer in
+                let datagram = UnsafeRawBufferPointer(rebasing: buffer[..<received])
+                if keeping { kept += datagram }
+                return NetlinkMessage.messages(in: datagram).contains(where: handle)
+            }
+            if finished { return kept }
         }
     }
 }
