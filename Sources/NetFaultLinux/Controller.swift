@@ -99,6 +99,15 @@ public final class Controller {
         let stopped = monotonicNow()
         var diverted: Int?
         watchdog.stopping()
+        // Diversion off first, hooks still registered: the kernel drops every packet still queued
+        // or held the moment a hook goes. The last verdicts, then the hooks.
+        do {
+            try hooks.detach()
+        } catch {
+            stopReason += "; stopping the diversion failed: \(error)"
+            failed = true
+        }
+        state.finish()
         do {
             diverted = try hooks.removeCounting()
         } catch {
@@ -106,7 +115,6 @@ public final class Controller {
             failed = true
         }
         watchdog.finish()
-        state.finish()
         let queue = statistics(state, socket: socket, injector: injector, diverted: diverted)
         socket.close()
         if let child, child.reap() == nil {
@@ -306,7 +314,8 @@ struct RunState {
         for id in due { try verdict(id, .accept) }
     }
 
-    /// The run is over and the hooks are gone: accept what is still queued, release what is held.
+    /// The run is over and nothing is diverted any more: accept what is still queued, release what
+    /// is held (before the hooks go, which would drop them).
     /// Verdict failures here are not fatal: the kernel passes what it cannot match (bypass).
     mutating func finish() {
         try? flushAccepted()

@@ -62,13 +62,10 @@ public struct HookInstaller: Sendable {
         var firstError: Error?
         for family in [IPAddress.Family.v4, .v6] {
             do {
-                let tool = Self.tool(family, "-restore")
-                if let detach = HookRules.detachScript(queue: queue, saved: try save(family)) {
-                    try run(tool, ["--noflush"], input: detach, doing: "removing hooks for queue \(queue)")
-                }
+                try detach(queue: queue, family: family)
                 diverted += HookRules.divertedPackets(queue: queue, savedWithCounters: try save(family, counters: true))
                 if let script = HookRules.removalScript(queue: queue, saved: try save(family)) {
-                    try run(tool, ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
+                    try run(Self.tool(family, "-restore"), ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
                     removed += 1
                 }
             } catch {
@@ -77,6 +74,18 @@ public struct HookInstaller: Sendable {
         }
         if let firstError { throw firstError }
         return (removed, diverted)
+    }
+
+    /// Removes the jumps to netfault's chain for `queue` in both families: nothing is diverted any
+    /// more and the chain's counters are final; the chain goes with `removeCounting`.
+    public func detach(queue: UInt16) throws {
+        for family in [IPAddress.Family.v4, .v6] { try detach(queue: queue, family: family) }
+    }
+
+    private func detach(queue: UInt16, family: IPAddress.Family) throws {
+        if let script = HookRules.detachScript(queue: queue, saved: try save(family)) {
+            try run(Self.tool(family, "-restore"), ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
+        }
     }
 
     /// The queues that have a netfault chain installed, in either family.

@@ -47,12 +47,21 @@ enum InstalledHooks {
         return nil
     }
 
-    /// Removes the hooks, first only their entry points so the count of diverted packets is final,
-    /// and returns that count; nil when the hooks were gone already (the watchdog removed them).
+    /// Stops diverting: from here on no packet enters the queue and the count of diverted packets
+    /// is final, but the hooks stay registered, so the kernel keeps the packets already queued or
+    /// held until netfault gives them their verdicts. Then `removeCounting`.
+    func detach() throws {
+        switch self {
+        case .ownerTables(let tables): try tables.detach()
+        case .iptables(let installer, let queue): try installer.detach(queue: queue)
+        }
+    }
+
+    /// After `detach` and the last verdicts: the count of diverted packets, then the hooks removed.
+    /// The count is nil when the hooks were gone already (the watchdog removed them).
     func removeCounting() throws -> Int? {
         switch self {
         case .ownerTables(let tables):
-            try tables.detach()
             let diverted: Int?
             do {
                 diverted = try tables.divertedPackets()

@@ -116,6 +116,30 @@ extension LabTests {
             #expect(report.queue.held_peak <= 16384 - 1024, "\(report.queue)")
         }
 
+        /// Datagrams held for a minute when netfault stops are let go as the rule says (a delay
+        /// ends in delivery): the server receives every one, none is lost with the hooks.
+        @Test(arguments: Lifecycle.Backend.allCases)
+        func stoppingDeliversHeldDatagrams(_ backend: Lifecycle.Backend) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let sink = try lab.peerServer(["udp-sink", "7002", "--seconds", "12"])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                rules:
+                  - name: hold-a-minute
+                    match: {protocol: udp, server_port: 7002, from: client}
+                    action: {delay: 60s}
+                """, backend.options)
+            let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "500", "--rate", "5000"])
+            #expect(blast["sent"] as? Int == 500, "\(blast)")
+            usleep(500_000)
+            let report = try lab.stop(netfault).report
+            #expect(report.queue.held_peak == 500, "\(report.queue)")
+            #expect(report.queue.verdicts == report.queue.packets, "\(report.queue)")
+            #expect(sink.wait(timeout: 20))
+            #expect(sink.output.contains("\"received\": 500"), "the server received: \(sink.output)")
+        }
+
         /// Unpaced, faster than netfault (a debug build here) can take: nothing crashes, every packet
         /// netfault received gets its verdict, and the report accounts for every one of the 100 000:
         /// received, escaped through fail-open, or dropped by the kernel.

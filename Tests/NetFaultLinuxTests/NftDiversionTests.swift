@@ -88,10 +88,12 @@ struct NftDiversionTests {
         #expect(batch.labels[101] == "creating table ip netfault-3")
     }
 
-    @Test func detachRemovesOnlyTheHookChains() throws {
+    /// Only the base chains' jump rules go: deleting a base chain unregisters its hook, and the
+    /// kernel then drops every packet still queued or held.
+    @Test func detachRemovesOnlyTheJumpsIntoDivert() throws {
         let batch = try Self.diversion(Self.twoRules).detachBatch(firstSequence: 1)
-        #expect(batch.labels.values.sorted().first == "removing chain ip netfault-3 forward")
-        #expect(batch.labels.count == 2 * 3 * 2, "per family and hook: its rule, then the chain")
+        #expect(batch.labels.values.sorted().first == "removing the jump of chain ip netfault-3 forward")
+        #expect(batch.labels.count == 2 * 3, "per family and hook: its jump rule, no chain")
         #expect(!batch.labels.values.contains { $0.contains("divert") })
     }
 

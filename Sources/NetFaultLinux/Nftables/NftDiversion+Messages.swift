@@ -89,21 +89,18 @@ extension NftDiversion {
         }
     }
 
-    /// Deletes the hooks' base chains (and their jump rules): no packet enters `divert` any more,
-    /// so its counters are final.
+    /// Deletes the jump rules of the hooks' base chains: no packet enters `divert` any more, so its
+    /// counters are final. The base chains themselves stay until the tables go: unregistering a
+    /// hook makes the kernel drop every packet waiting in any queue of the namespace
+    /// (nf_queue_nf_hook_drop), and held packets must leave as their rule says first.
     func detachBatch(firstSequence: UInt32) -> NftBatch {
         Self.batch(firstSequence: firstSequence) { batch in
             for family in families {
                 for hook in plan.hooks {
-                    let label = "removing chain \(family.tableFamily) \(tableName) \(Self.chainName(hook))"
-                    // Its rule first: a chain that is still in use cannot be deleted.
-                    batch.message(NFT_MSG_DELRULE, family: Self.protocolFamily(family), label: label) {
+                    batch.message(NFT_MSG_DELRULE, family: Self.protocolFamily(family),
+                                  label: "removing the jump of chain \(family.tableFamily) \(tableName) \(Self.chainName(hook))") {
                         $0.put(attribute(NFTA_RULE_TABLE), string: tableName)
                         $0.put(attribute(NFTA_RULE_CHAIN), string: Self.chainName(hook))
-                    }
-                    batch.message(NFT_MSG_DELCHAIN, family: Self.protocolFamily(family), label: label) {
-                        $0.put(attribute(NFTA_CHAIN_TABLE), string: tableName)
-                        $0.put(attribute(NFTA_CHAIN_NAME), string: Self.chainName(hook))
                     }
                 }
             }

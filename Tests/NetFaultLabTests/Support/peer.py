@@ -219,13 +219,28 @@ def udp_blast(args):
 
 
 def udp_sink(args):
-    """Receive datagrams and never answer (no ICMP port unreachable either)."""
+    """Receive datagrams and never answer (no ICMP port unreachable either). With `--seconds`,
+    stop after that long and print how many arrived."""
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    # Released holds arrive in one burst: room for all of them (SO_RCVBUFFORCE, 33: root only).
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)
+    except OSError:
+        pass
     sock.bind(("::", args.port))
     print("ready", flush=True)
-    while True:
-        sock.recv(65536)
+    received = 0
+    end = time.monotonic() + args.seconds if args.seconds else None
+    while end is None or time.monotonic() < end:
+        if end is not None:
+            sock.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            sock.recv(65536)
+            received += 1
+        except socket.timeout:
+            pass
+    outcome(received=received)
 
 
 def hostile_packets(host):
@@ -350,6 +365,7 @@ def main():
     b.set_defaults(run=udp_blast)
     k = commands.add_parser("udp-sink")
     k.add_argument("port", type=int)
+    k.add_argument("--seconds", type=float, default=0)
     k.set_defaults(run=udp_sink)
     u = commands.add_parser("udp-client")
     u.add_argument("host")
