@@ -57,7 +57,9 @@ public final class Controller {
         let signals = try StopSignals()
         let injector = try PacketInjector()
         // Headers are all the engine needs unless a rule reads or rebuilds payload, or --pcap keeps it.
-        let socket = try QueueSocket(queue: ruleSet.queue, wholePackets: ruleSet.needsWholePackets || capturePath != nil)
+        let socket = try QueueSocket(queue: ruleSet.queue, copyBytes: ruleSet.needsWholePackets || capturePath != nil
+                                     ? QueueSocket.wholePacket : QueueSocket.headerCopyBytes)
+        let parking = ruleSet.canHold ? try ParkingLot(queue: ruleSet.queue, maximumHeld: ruleSet.maxHeld) : nil
         let capture = try capturePath.map { try PcapWriter(path: $0) }
         defer { capture?.close() }
         let hooks = try InstalledHooks.install(DiversionPlan(ruleSet), backend: hookBackend, log: log)
@@ -70,7 +72,7 @@ public final class Controller {
         }
         log("netfault: watchdog pid \(watchdog.process.pid) removes the hooks if netfault dies or hangs for \(Self.stallMilliseconds) ms")
 
-        var state = RunState(engine: Engine(ruleSet: ruleSet, seed: seed), socket: socket, injector: injector)
+        var state = RunState(engine: Engine(ruleSet: ruleSet, seed: seed), socket: socket, injector: injector, parking: parking)
         if let capture {
             state.captureFile = capture
             state.captureChooser = FaultedFlowCapture()
@@ -79,7 +81,8 @@ public final class Controller {
         let startedAt = Date()
         let end = ruleSet.duration.map { start + $0 }
         log("netfault: queue \(ruleSet.queue) diverting at \(ruleSet.hooks.map(\.rawValue).joined(separator: ", "))"
-            + "\(socket.copiesWholePackets ? "" : " (copying headers only: no rule needs payload)"); seed \(seed); "
+            + "\(socket.copiesWholePackets ? "" : " (copying headers only: no rule needs payload)")"
+            + "\(parking.map { "; held packets wait in queue \($0.socket.queue) (up to \(ruleSet.maxHeld))" } ?? ""); seed \(seed); "
             + (end == nil ? "Ctrl-C to stop" : "for \(ruleSet.duration!.ruleText)"))
 
         var stopReason: String
@@ -117,6 +120,7 @@ public final class Controller {
         watchdog.finish()
         let queue = statistics(state, socket: socket, injector: injector, diverted: diverted)
         socket.close()
+        parking?.socket.close()
         if let child, child.reap() == nil {
             log("netfault: faults lifted; waiting for \(child.command[0]) (pid \(child.pid)) to exit")
             waitForExit(child, signals: signals)
@@ -130,9 +134,9 @@ public final class Controller {
         var queue = RunReport.QueueStatistics()
         queue.queue = ruleSet.queue
         queue.packets = state.received
-        queue.verdicts = state.verdicts
-        queue.heldPeak = state.held.peak
-        queue.heldReleasedEarly = state.held.releasedEarly
+        queue.verdicts = state.verdicts + (state.parking?.verdicts ?? 0)
+        queue.heldPeak = state.parking?.held.peak ?? 0
+        queue.heldReleasedEarly = (state.parking).map { $0.held.releasedEarly + $0.passedByKernel } ?? 0
         queue.unreadable = state.unreadable
         queue.injected = injector.sent
         queue.injectionFailures = injector.failures
@@ -155,6 +159,9 @@ public final class Controller {
         var descriptors = [pollfd(fd: state.socket.fileDescriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: watchdog.process.pidDescriptor, events: Int16(POLLIN), revents: 0)]
+        // Nothing should arrive in the parking queue unasked; what does is let go at once.
+        if let parking = state.parking { descriptors.append(pollfd(fd: parking.socket.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
+        let childIndex = descriptors.count
         if let child { descriptors.append(pollfd(fd: child.pidDescriptor, events: Int16(POLLIN), revents: 0)) }
         let start = monotonicNow()
         var nextTick = start + .seconds(1)
@@ -169,7 +176,7 @@ public final class Controller {
                 nextBeat = now + .milliseconds(250)
             }
             var wake = min(nextTick, nextBeat, end ?? .distantFuture)
-            if let due = state.held.nextDeadline { wake = min(wake, due) }
+            if let due = state.parking?.nextDeadline { wake = min(wake, due) }
             // Rounded up to the next millisecond, so a deadline is never polled for in a busy loop.
             let timeout = Int32(clamping: (max(0, wake.since(now)) + 999_999) / 1_000_000)
             let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
@@ -192,7 +199,7 @@ public final class Controller {
                 watchdog.process.reap()
                 throw WatchdogEnded(stallMilliseconds: Self.stallMilliseconds)
             }
-            if let child, descriptors.count > 3, descriptors[3].revents != 0, let exit = child.reap() {
+            if let child, descriptors[childIndex].revents != 0, let exit = child.reap() {
                 return "\(child.command[0]) \(exit)"
             }
             if descriptors[0].revents & Int16(POLLIN) != 0 {
@@ -200,8 +207,9 @@ public final class Controller {
                 try state.socket.drain(limit: 4096) { packet in try state.handle(packet) }
                 try state.flushAccepted()
             }
+            try state.parking?.collect()
             now = monotonicNow()
-            try state.releaseDue(at: now)
+            try state.parking?.releaseDue(at: now)
             if now >= nextTick {
                 state.engine.expire(at: now)
                 progress?(Progress(elapsedSeconds: Double(now.since(start)) / 1e9, packetsPerSecond: state.received - packetsAtTick,
@@ -234,17 +242,19 @@ struct RunState {
     var engine: Engine
     let socket: QueueSocket
     let injector: PacketInjector
-    /// The kernel queue's length less a margin for the packets still arriving while some are held.
-    var held = HoldQueue(limit: Int(QueueSocket.maximumLength) - 1024, capacity: 4096)
+    /// Where held packets wait; nil when no rule holds.
+    var parking: ParkingLot?
     /// `--pcap`: what to write, and the file.
     var captureChooser: FaultedFlowCapture?
     var captureFile: PcapWriter?
     var received = 0
+    /// Verdicts given in the diverting queue, moves to the parking queue not counted.
     var verdicts = 0
     var unreadable = 0
     /// Accepted packets whose verdict is still to go: one NFQNL_MSG_VERDICT_BATCH accepts every
-    /// queued packet up to the highest id. A held packet has a lower id than the packets after
-    /// it and would be accepted with them, so accepts are batched only while nothing is held.
+    /// queued packet up to the highest id. Every packet read before it has had its own verdict
+    /// already (drops, replacements and moves to the parking queue go at once), so the batch
+    /// accepts only what it should.
     var batchedThrough: UInt32?
     var batchedCount = 0
 
@@ -264,8 +274,8 @@ struct RunState {
         switch decision.verdict {
         case .accept: try accept(queued.id)
         case .drop: try verdict(queued.id, .drop)
-        case .acceptAfter(let deadline): try releaseEarly(held.hold(queued.id, until: deadline))
-        case .holdUntilEnd: try releaseEarly(held.hold(queued.id, until: nil))
+        case .acceptAfter(let deadline): try hold(queued, until: deadline)
+        case .holdUntilEnd: try hold(queued, until: nil)
         case .replace(let bytes):
             try bytes.withUnsafeBytes { replacement in try verdict(queued.id, .accept, replacement: replacement) }
         }
@@ -281,9 +291,8 @@ struct RunState {
         for injection in decision.injections { captureChooser!.emitted(injection.bytes, at: now, write: file.write) }
     }
 
-    /// Accepts packet `id` in the next batch verdict, or at once while packets are held.
+    /// Accepts packet `id` in the next batch verdict.
     mutating func accept(_ id: UInt32) throws {
-        guard held.isEmpty else { return try verdict(id, .accept) }
         batchedThrough = id
         batchedCount += 1
     }
@@ -302,16 +311,11 @@ struct RunState {
         verdicts += 1
     }
 
-    /// A packet that had to leave the hold queue before its deadline, to stay within the limit.
-    mutating func releaseEarly(_ entry: HoldQueue.Entry?) throws {
-        guard let entry else { return }
-        try verdict(entry.packetID, entry.acceptAtEnd ? .accept : .drop)
-    }
-
-    mutating func releaseDue(at now: Instant) throws {
-        var due: [UInt32] = []
-        held.releaseDue(at: now) { due.append($0.packetID) }
-        for id in due { try verdict(id, .accept) }
+    /// Moves the packet to the parking queue until `deadline` (nil: the run's end). Only a rule
+    /// set that holds decides so, and such a rule set always has a parking queue.
+    mutating func hold(_ queued: QueuedPacket, until deadline: Instant?) throws {
+        guard parking != nil else { return try accept(queued.id) }
+        try parking!.park(queued, until: deadline, from: socket)
     }
 
     /// The run is over and nothing is diverted any more: accept what is still queued, release what
@@ -322,8 +326,8 @@ struct RunState {
         var pending: [(UInt32, QueueVerdict)] = []
         _ = try? socket.drain { packet in pending.append((packet.id, .accept)) }
         received += pending.count
-        held.releaseAll { pending.append(($0.packetID, $0.acceptAtEnd ? .accept : .drop)) }
         for (id, verdict) in pending { try? self.verdict(id, verdict) }
+        parking?.releaseAll()
     }
 }
 

@@ -17,9 +17,20 @@ public struct QueuedPacket {
 }
 
 /// What the kernel is told about one packet.
-public enum QueueVerdict {
+public enum QueueVerdict: Equatable {
     case accept
     case drop
+    /// Moves the packet to the end of another queue, where it waits for its verdict there (the
+    /// kernel's NF_QUEUE verdict, with bypass: if nothing listens on that queue, it goes on).
+    case requeue(UInt16)
+
+    var kernelValue: UInt32 {
+        switch self {
+        case .accept: return UInt32(NF_ACCEPT)
+        case .drop: return UInt32(NF_DROP)
+        case .requeue(let queue): return UInt32(queue) << UInt32(NF_VERDICT_QBITS) | UInt32(NF_VERDICT_FLAG_QUEUE_BYPASS) | UInt32(NF_QUEUE)
+        }
+    }
 }
 
 /// A netlink socket bound to one NFQUEUE through libmnl and libnetfilter_queue's message helpers
@@ -27,8 +38,9 @@ public enum QueueVerdict {
 /// fail-open flags, a large receive buffer, and no ENOBUFS errors for a full buffer.
 public final class QueueSocket {
     public let queue: UInt16
-    /// Whether the kernel copies whole packets, or only their first `headerCopyBytes`.
-    public let copiesWholePackets: Bool
+    /// How much of each packet the kernel copies to netfault: `wholePacket`, `headerCopyBytes`, or less.
+    public let copyBytes: UInt32
+    public var copiesWholePackets: Bool { copyBytes >= Self.wholePacket }
     public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
     /// Times the kernel said the receive buffer overflowed (ENOBUFS); the queue's own counters say
     /// how many packets that cost.
@@ -50,14 +62,17 @@ public final class QueueSocket {
     /// new packets pass unseen (fail-open).
     public static let maximumLength: UInt32 = 16384
 
+    /// A copy range that takes every packet whole (GSO super-packets included).
+    public static let wholePacket: UInt32 = 0xffff
+
     /// How much of each packet the kernel copies when headers are enough: the deepest IPv6
     /// extension-header chain worth parsing plus a TCP header with options fits.
     public static let headerCopyBytes: UInt32 = 512
 
-    /// `wholePackets`: copy each packet whole (up to 64 KiB), else only its first `headerCopyBytes`.
-    public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength, wholePackets: Bool = true) throws(SystemError) {
+    /// The kernel copies the first `copyBytes` of each packet (`wholePacket`: all of it, up to 64 KiB).
+    public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength, copyBytes: UInt32 = QueueSocket.wholePacket) throws(SystemError) {
         self.queue = queue
-        copiesWholePackets = wholePackets
+        self.copyBytes = copyBytes
         let doing = "binding queue \(queue)"
         guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_CLOEXEC.rawValue)) else {
             throw SystemError(doing, call: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
@@ -79,7 +94,7 @@ public final class QueueSocket {
                 nfq_nlmsg_cfg_put_cmd(header, UInt16(AF_UNSPEC), UInt8(NFQNL_CFG_CMD_BIND.rawValue))
             }
             try configure(doing) { header in
-                nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), wholePackets ? 0xffff : Int32(Self.headerCopyBytes))
+                nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), Int32(copyBytes))
                 nfq_nlmsg_cfg_put_qmaxlen(header, maximumLength)
                 let flags = UInt32(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN)
                 mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
@@ -170,7 +185,7 @@ public final class QueueSocket {
     public func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws(SystemError) {
         let buffer = sendBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
         let header = nfq_nlmsg_put(buffer, Int32(NFQNL_MSG_VERDICT.rawValue), UInt32(queue))!
-        nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), verdict == .accept ? NF_ACCEPT : NF_DROP)
+        nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), Int32(bitPattern: verdict.kernelValue))
         if let replacement, let base = replacement.baseAddress {
             nfq_nlmsg_verdict_put_pkt(header, base, UInt32(replacement.count))
         }

@@ -68,6 +68,16 @@ struct RuleFileTests {
         #expect(try RuleFile.parse(withPayload, name: "r.yaml").ruleSet.needsWholePackets)
     }
 
+    /// Only `hold` and `delay` keep packets back, so only they need the parking queue.
+    @Test(arguments: [("drop", false), ("{reset: both}", false), ("{hold: 1s}", true), ("{hold: forever}", true),
+                      ("{delay: 5ms}", true), ("{reject: tcp-reset}", false)])
+    func onlyHoldsAndDelaysHold(_ action: String, _ holds: Bool) throws {
+        let yaml = "max_held: 50000\nrules:\n  - {name: a, match: {server_port: 1}, action: \(action)}\n"
+        let ruleSet = try RuleFile.parse(yaml, name: "r.yaml").ruleSet
+        #expect(ruleSet.canHold == holds)
+        #expect(ruleSet.maxHeld == 50_000)
+    }
+
     @Test func defaults() throws {
         let set = try RuleFile.parse("rules:\n  - name: a\n    action: drop\n", name: "r.yaml").ruleSet
         #expect(set.queue == 0)
@@ -75,6 +85,7 @@ struct RuleFileTests {
         #expect(set.duration == nil)
         #expect(set.seed == nil)
         #expect(set.flows == FlowLimits(maxTracked: 262_144, maxListed: 100_000))
+        #expect(set.maxHeld == 65_536)
         #expect(set.rules[0].match.transport == .tcp)
         #expect(set.rules[0].match.isUnconditional)
     }

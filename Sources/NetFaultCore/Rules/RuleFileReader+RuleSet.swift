@@ -1,7 +1,7 @@
 import Yams
 
 extension RuleFileReader {
-    static let topLevelKeys = ["queue", "hooks", "duration", "seed", "flows", "rules"]
+    static let topLevelKeys = ["queue", "hooks", "duration", "seed", "flows", "max_held", "rules"]
     static let flowKeys = ["max_tracked", "max_listed"]
     static let ruleKeys = ["name", "match", "action", "expect", "sticky"]
     /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
@@ -29,6 +29,8 @@ extension RuleFileReader {
                 ruleSet.seed = integer(entry.value, path, in: 0...UInt64.max, what: "a seed")
             case "flows":
                 ruleSet.flows = readFlowLimits(entry.value, path)
+            case "max_held":
+                ruleSet.maxHeld = integer(entry.value, path, in: 1...1_000_000, what: "a number of packets") ?? ruleSet.maxHeld
             case "rules":
                 sawRules = true
                 ruleSet.rules = readRules(entry.value, path)

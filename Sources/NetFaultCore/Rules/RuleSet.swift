@@ -13,6 +13,18 @@ public struct RuleSet: Sendable {
     public var rules: [Rule] = []
     /// How many connections the engine tracks and the report lists.
     public var flows = FlowLimits()
+    /// Packets held (`hold`, `delay`) at once; holding one more lets the earliest due go first.
+    public var maxHeld = 65_536
+
+    /// Whether some rule keeps packets back (`hold`, `delay`).
+    public var canHold: Bool {
+        rules.contains { rule in
+            switch rule.action {
+            case .hold, .delay: return true
+            default: return false
+            }
+        }
+    }
 
     /// Whether some rule reads or rebuilds whole packets (`payload:`, `rewrite`, `duplicate`). If
     /// none does, the queue need copy only each packet's headers to netfault: the engine decides

@@ -6,6 +6,7 @@ struct Report: Decodable {
         var packets: Int
         var verdicts: Int
         var held_peak: Int
+        var held_released_early: Int
         var unreadable: Int
         var escaped_fail_open: Int?
         var kernel_dropped: Int?

@@ -1,0 +1,92 @@
+import NetFaultCore
+
+/// Where held packets wait: a second kernel queue, the parking queue, instead of the queue that
+/// diverts traffic. A held packet is moved there with an NF_QUEUE verdict (the kernel keeps the
+/// packet itself; netfault keeps nothing but its id) and gets its real verdict there when due.
+///
+/// Kept in the diverting queue, held packets would slow every other packet: a batch verdict
+/// accepts every queued id up to N, so nothing could be batched while anything is held, and the
+/// kernel looks each single verdict's id up by walking the queue from its oldest packet, past
+/// every held one. In the parking queue the diverting queue stays short, and packets released
+/// in the order they were held are found first.
+struct ParkingLot {
+    /// The parking queue of diverting queue `queue`: the same number with the top bit flipped.
+    static func queue(for queue: UInt16) -> UInt16 { queue ^ 0x8000 }
+
+    /// Room in the parking queue beyond `maximumHeld` for packets moved but not yet read back
+    /// (at most one read of the diverting queue's worth).
+    static let margin = 8192
+
+    let socket: QueueSocket
+    /// Held packets by their id in the parking queue, earliest due first.
+    private(set) var held: HoldQueue
+    private var arrivals = ParkingArrivals()
+    /// Verdicts given to held packets.
+    private(set) var verdicts = 0
+    /// Moved packets that never arrived: the kernel let them go on (fail-open) before their time.
+    private(set) var passedByKernel = 0
+    /// Packets that arrived in the parking queue without netfault moving them there; accepted.
+    private(set) var strangers = 0
+
+    /// Binds the parking queue of `queue`, with room for `maximumHeld` packets.
+    init(queue: UInt16, maximumHeld: Int) throws {
+        let parking = Self.queue(for: queue)
+        do {
+            socket = try QueueSocket(queue: parking, maximumLength: UInt32(maximumHeld + Self.margin),
+                                     copyBytes: UInt32(ParkingArrivals.fingerprintBytes))
+        } catch {
+            var refusal = error
+            refusal.doing = "binding queue \(parking), where queue \(queue)'s held packets wait"
+            throw refusal
+        }
+        held = HoldQueue(limit: maximumHeld, capacity: min(maximumHeld, 4096))
+    }
+
+    var nextDeadline: Instant? { held.nextDeadline }
+
+    /// Moves `packet`, queued on `diverting`, to the parking queue until `deadline` (nil: until
+    /// the run ends, then dropped). It is held from when `collect` reads it back.
+    mutating func park(_ packet: QueuedPacket, until deadline: Instant?, from diverting: QueueSocket) throws {
+        try diverting.verdict(packet.id, .requeue(socket.queue))
+        let length = packet.originalLength ?? packet.bytes.count
+        arrivals.expect(.init(fingerprint: ParkingArrivals.fingerprint(packet.bytes, length: length), deadline: deadline))
+    }
+
+    /// Reads back the packets moved since the last call and holds each until its deadline; at
+    /// `maximumHeld`, the earliest due goes first.
+    mutating func collect() throws {
+        guard arrivals.count > 0 else { return }
+        try socket.drain { packet in
+            let fingerprint = ParkingArrivals.fingerprint(packet.bytes, length: packet.originalLength ?? packet.bytes.count)
+            guard let (expected, skipped) = arrivals.arrived(fingerprint) else {
+                strangers += 1
+                return try socket.verdict(packet.id, .accept)
+            }
+            passedByKernel += skipped
+            if let early = held.hold(packet.id, until: expected.deadline) { try release(early) }
+        }
+    }
+
+    /// Releases the packets due at `now`.
+    mutating func releaseDue(at now: Instant) throws {
+        var due: [HoldQueue.Entry] = []
+        held.releaseDue(at: now) { due.append($0) }
+        for entry in due { try release(entry) }
+    }
+
+    /// The run is over and nothing is diverted any more: every held packet goes as its rule says
+    /// (a delay ends in delivery, `hold: forever` in a drop). Failures are not fatal: the kernel
+    /// passes what it cannot match (bypass).
+    mutating func releaseAll() {
+        _ = try? collect()
+        passedByKernel += arrivals.abandon()
+        var all: [HoldQueue.Entry] = []
+        held.releaseAll { all.append($0) }
+        for entry in all { try? release(entry) }
+    }
+
+    private mutating func release(_ entry: HoldQueue.Entry) throws {
+        try socket.verdict(entry.packetID, entry.acceptAtEnd ? .accept : .drop)
+        verdicts += 1
+    }
+}
