@@ -1,38 +1,41 @@
 /// What the engine knows about one connection (or UDP/ICMP flow): who is who, what crossed, how it ended.
 public struct Flow: Sendable {
+    // Stored fields in order of size: Swift lays a struct out as declared, and a million flows
+    // pay for every byte of padding.
     public let key: FlowKey
-    /// Which end of the key is the client: the endpoints are stored once, in the key.
-    private let clientIsLower: Bool
-    /// False when netfault first saw the connection mid-stream and inferred the sides.
-    public let sawOpening: Bool
     public let firstSeen: Instant
     public internal(set) var lastSeen: Instant
     /// The client's side and the server's side of the conversation.
     public internal(set) var fromClient = DirectionStats()
     public internal(set) var fromServer = DirectionStats()
     /// When the client's first SYN was seen.
-    public internal(set) var clientSYNAt: Instant?
-    /// Whether a SYN-ACK of the server's reached the client (was not dropped by netfault).
-    public internal(set) var synAckDelivered = false
+    @PackedInstant public internal(set) var clientSYNAt: Instant? = nil
     /// When the client's ACK completed the handshake.
-    public internal(set) var established: Instant?
-    /// Who sent the first RST that reached its receiver, if any, and when.
-    public internal(set) var resetBy: Side?
-    public internal(set) var resetAt: Instant?
+    @PackedInstant public internal(set) var established: Instant? = nil
+    /// When the first RST that reached its receiver was sent (by `resetBy`).
+    @PackedInstant public internal(set) var resetAt: Instant? = nil
     /// When the second side's FIN reached its receiver.
-    public internal(set) var closedAt: Instant?
-    /// An ICMP destination-unreachable netfault answered the client with (a `reject` rule).
-    public internal(set) var unreachable: UnreachableReason?
+    @PackedInstant public internal(set) var closedAt: Instant? = nil
     /// The first RSTs netfault itself sent on this connection (a `reset` or `reject: tcp-reset` rule).
     public internal(set) var injectedReset: InjectedReset?
     /// The faults netfault applied to this connection, one record per rule.
     public internal(set) var faults: [FaultRecord] = []
     /// Per-rule state for rules that count connections or packets; indexed by the rule's state slot.
     var ruleSlots: [RuleSlot]
-    /// Whether this flow is counted as open for `concurrent_over`.
-    var countedOpen = true
     /// The `sticky` rule that acts on every packet of this connection since it first fired.
     var latchedRule: Int32?
+    /// Which end of the key is the client: the endpoints are stored once, in the key.
+    private let clientIsLower: Bool
+    /// False when netfault first saw the connection mid-stream and inferred the sides.
+    public let sawOpening: Bool
+    /// Whether a SYN-ACK of the server's reached the client (was not dropped by netfault).
+    public internal(set) var synAckDelivered = false
+    /// Who sent the first RST that reached its receiver, if any (when: `resetAt`).
+    public internal(set) var resetBy: Side?
+    /// An ICMP destination-unreachable netfault answered the client with (a `reject` rule).
+    public internal(set) var unreachable: UnreachableReason?
+    /// Whether this flow is counted as open for `concurrent_over`.
+    var countedOpen = true
 
     /// `client`: which of the key's two endpoints opened the connection; the other is the server.
     init(key: FlowKey, client: Endpoint, sawOpening: Bool, at now: Instant, slotCount: Int) {
@@ -106,30 +109,31 @@ public struct Flow: Sendable {
 
 /// One direction of a connection, as netfault saw it.
 public struct DirectionStats: Sendable {
+    // In order of size, as in `Flow`.
     public internal(set) var packets: UInt64 = 0
     /// Packets netfault dropped (or held until the run ended) instead of delivering them.
     public internal(set) var dropped: UInt64 = 0
     /// Payload bytes of new data (retransmitted bytes are not counted twice).
     public internal(set) var payloadBytes: UInt64 = 0
-    /// Data segments (and SYN/FIN) whose whole sequence range had been seen before.
-    public internal(set) var retransmissions: UInt32 = 0
     /// The longest time between two consecutive retransmissions: the RTO backoff actually seen.
     public internal(set) var largestRetransmissionGap: Int64 = 0
-    public internal(set) var lastRetransmission: Instant?
+    @PackedInstant public internal(set) var lastRetransmission: Instant? = nil
+    /// Data segments (and SYN/FIN) whose whole sequence range had been seen before.
+    public internal(set) var retransmissions: UInt32 = 0
+    /// The sequence number of the first SYN seen from this side.
+    public internal(set) var initialSequence: UInt32 = 0
+    /// The sequence number just past the highest byte seen (RFC 9293 SND.NXT as seen on the wire).
+    public internal(set) var nextSequence: UInt32 = 0
+    /// The latest acknowledgment of this side's that reached the other side.
+    public internal(set) var lastAcknowledgment: UInt32 = 0
+    /// The MSS this side announced in its SYN: the largest payload it accepts; 0 when unknown.
+    public internal(set) var maximumSegmentSize: UInt16 = 0
     /// Whether this side's latest data segment was a retransmission: it was still waiting for an ACK.
     public internal(set) var lastDataWasRetransmission = false
     public internal(set) var synSeen = false
-    /// The sequence number of the first SYN seen from this side.
-    public internal(set) var initialSequence: UInt32 = 0
-    /// The MSS this side announced in its SYN: the largest payload it accepts; 0 when unknown.
-    public internal(set) var maximumSegmentSize: UInt16 = 0
     /// A FIN of this side's reached the other side.
     public internal(set) var finSeen = false
-    /// The sequence number just past the highest byte seen (RFC 9293 SND.NXT as seen on the wire).
-    public internal(set) var nextSequence: UInt32 = 0
     public internal(set) var sequenceKnown = false
-    /// The latest acknowledgment of this side's that reached the other side.
-    public internal(set) var lastAcknowledgment: UInt32 = 0
     public internal(set) var acknowledgmentKnown = false
 
     mutating func record(_ packet: Packet, at now: Instant, delivered: Bool) {

@@ -26,7 +26,7 @@ struct FlowTable {
 
     private(set) var flows: [Flow?] = []
     private var links: [Links] = []
-    private var index: [FlowKey: Int32] = [:]
+    private var index: FlowIndex
     private var freeSlots: [Int32] = []
     private var heads = [Int32](repeating: -1, count: ListKind.allCases.count)
     private var tails = [Int32](repeating: -1, count: ListKind.allCases.count)
@@ -41,12 +41,12 @@ struct FlowTable {
         let reserved = min(capacity, 1 << 20)
         flows.reserveCapacity(reserved)
         links.reserveCapacity(reserved)
-        index.reserveCapacity(reserved)
+        index = FlowIndex(expected: reserved)
     }
 
     var count: Int { index.count }
 
-    func slot(for key: FlowKey) -> Int32? { index[key] }
+    func slot(for key: FlowKey) -> Int32? { index.slot(for: key, in: flows) }
 
     /// The flow in `slot`, read and changed in place: a `get` would copy the whole flow (and
     /// retain its arrays) on every field read of every packet.
@@ -70,7 +70,7 @@ struct FlowTable {
             flows.append(flow)
             links.append(Links())
         }
-        index[flow.key] = slot
+        index.insert(slot, in: flows)
         append(slot, to: kind(of: slot), lastSeen: flow.lastSeen)
         return (slot, evicted)
     }
@@ -85,7 +85,7 @@ struct FlowTable {
     mutating func remove(_ slot: Int32) -> Flow {
         let flow = flows[Int(slot)]!
         unlink(slot)
-        index[flow.key] = nil
+        index.remove(slot, in: flows)
         flows[Int(slot)] = nil
         freeSlots.append(slot)
         return flow

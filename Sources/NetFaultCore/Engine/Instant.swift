@@ -23,3 +23,18 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(Double(nanoseconds) / 1e6)ms" }
 }
+
+/// An optional instant in 8 bytes instead of 16 (`Instant?` pads its flag to a word): the flow
+/// record holds six, a million flows hold six million. `Int64.min`, which no monotonic clock
+/// reads, stands for nil.
+@propertyWrapper
+public struct PackedInstant: Sendable {
+    private var nanoseconds: Int64
+
+    public init(wrappedValue: Instant?) { nanoseconds = wrappedValue?.nanoseconds ?? .min }
+
+    public var wrappedValue: Instant? {
+        get { nanoseconds == .min ? nil : Instant(nanoseconds: nanoseconds) }
+        set { nanoseconds = newValue?.nanoseconds ?? .min }
+    }
+}
