@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <sys/signalfd.h>
+#include <sys/eventfd.h>
 #include <sys/pidfd.h>
 #include <spawn.h>
 #include <linux/netfilter.h>

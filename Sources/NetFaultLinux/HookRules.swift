@@ -31,17 +31,23 @@ public struct HookRules: Sendable {
         [.v4, .v6].filter { !plan.filters(for: $0).isEmpty }
     }
 
+    /// The NFQUEUE target's options: one queue, or a range the kernel spreads connections over.
+    var target: String {
+        let queues = plan.queues > 1 ? "--queue-balance \(queue):\(Int(queue) + plan.queues - 1)" : "--queue-num \(queue)"
+        return queues + " --queue-bypass"
+    }
+
     /// iptables-restore (`.v4`) or ip6tables-restore (`.v6`) input, for `--noflush`: creates the
     /// chain and the jumps in one transaction.
     public func installScript(for family: IPAddress.Family) -> String {
         var lines = ["*mangle", ":\(chain) - [0:0]"]
         lines.append("-A \(chain) -m mark --mark 0x\(String(PacketInjector.mark, radix: 16)) -j RETURN")
         for filter in plan.filters(for: family) {
-            lines.append("-A \(chain) \(Self.arguments(filter, family: family)) -j NFQUEUE --queue-num \(queue) --queue-bypass")
+            lines.append("-A \(chain) \(Self.arguments(filter, family: family)) -j NFQUEUE \(target)")
         }
         if plan.divertsUnreachables(for: family) {
             let match = family == .v4 ? "-p icmp --icmp-type destination-unreachable" : "-p ipv6-icmp --icmpv6-type destination-unreachable"
-            lines.append("-A \(chain) \(match) -j NFQUEUE --queue-num \(queue) --queue-bypass")
+            lines.append("-A \(chain) \(match) -j NFQUEUE \(target)")
         }
         for hook in hooks {
             lines.append("-I \(Self.builtInChain(hook)) 1 \(jumpCondition(hook))-j \(chain)")

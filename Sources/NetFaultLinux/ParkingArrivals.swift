@@ -23,11 +23,22 @@ struct ParkingArrivals {
     /// packets of one connection (IPv4 id, TCP sequence and acknowledgment numbers).
     static let fingerprintBytes = 64
 
-    /// FNV-1a over the first `fingerprintBytes` of `bytes`, and the packet's whole `length`.
+    /// The first `fingerprintBytes` of `bytes` and the packet's whole `length`, mixed a word at a
+    /// time (multiply and fold, as wyhash does); a short packet's last word is zero-padded.
     static func fingerprint(_ bytes: UnsafeRawBufferPointer, length: Int) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(truncatingIfNeeded: length)
-        for byte in bytes.prefix(fingerprintBytes) {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        let covered = min(bytes.count, fingerprintBytes)
+        var hash: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(truncatingIfNeeded: length)
+        var offset = 0
+        while offset < covered {
+            var word: UInt64 = 0
+            if covered - offset >= 8 {
+                word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            } else {
+                for index in offset..<covered { word |= UInt64(bytes[index]) << (8 * UInt64(index - offset)) }
+            }
+            let product = (hash ^ word).multipliedFullWidth(by: 0xa076_1d64_78bd_642f)
+            hash = product.high ^ product.low
+            offset += 8
         }
         return hash
     }

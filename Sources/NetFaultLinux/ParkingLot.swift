@@ -45,7 +45,8 @@ struct ParkingLot {
     var nextDeadline: Instant? { held.nextDeadline }
 
     /// Moves `packet`, queued on `diverting`, to the parking queue until `deadline` (nil: until
-    /// the run ends, then dropped). It is held from when `collect` reads it back.
+    /// the run ends, then dropped), with the diverting socket's next flush. It is held from when
+    /// `collect` reads it back.
     mutating func park(_ packet: QueuedPacket, until deadline: Instant?, from diverting: QueueSocket) throws {
         try diverting.verdict(packet.id, .requeue(socket.queue))
         let length = packet.originalLength ?? packet.bytes.count
@@ -65,6 +66,7 @@ struct ParkingLot {
             passedByKernel += skipped
             if let early = held.hold(packet.id, until: expected.deadline) { try release(early) }
         }
+        try socket.flush()
     }
 
     /// Releases the packets due at `now`.
@@ -72,6 +74,7 @@ struct ParkingLot {
         var due: [HoldQueue.Entry] = []
         held.releaseDue(at: now) { due.append($0) }
         for entry in due { try release(entry) }
+        try socket.flush()
     }
 
     /// The run is over and nothing is diverted any more: every held packet goes as its rule says
@@ -83,6 +86,7 @@ struct ParkingLot {
         var all: [HoldQueue.Entry] = []
         held.releaseAll { all.append($0) }
         for entry in all { try? release(entry) }
+        try? socket.flush()
     }
 
     private mutating func release(_ entry: HoldQueue.Entry) throws {

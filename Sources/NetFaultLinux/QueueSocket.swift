@@ -56,10 +56,8 @@ public final class QueueSocket {
     /// Kernel buffer for packets waiting to be read; bursts at 10 Gbit/s need megabytes.
     static let receiveBufferBytes: Int32 = 16 << 20
 
-    /// Binds `queue`. The kernel holds at most `maximumLength` packets for it before fail-open lets
-    /// further ones pass.
-    /// The kernel queue's length: packets queued or held and not yet given a verdict. Beyond it,
-    /// new packets pass unseen (fail-open).
+    /// A diverting queue's length: packets queued and not yet given a verdict (held ones wait in
+    /// the parking queue, sized for `max_held`). Beyond it, new packets pass unseen (fail-open).
     public static let maximumLength: UInt32 = 16384
 
     /// A copy range that takes every packet whole (GSO super-packets included).
@@ -173,32 +171,47 @@ public final class QueueSocket {
     }
 
     /// Accepts every packet still queued whose id is at most `id` (NFQNL_MSG_VERDICT_BATCH), in one
-    /// message; packets already given a verdict are not touched.
+    /// message; packets already given a verdict are not touched. Sent with the next `flush`.
     public func acceptAll(through id: UInt32) throws(SystemError) {
-        let buffer = sendBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-        let header = nfq_nlmsg_put(buffer, Int32(NFQNL_MSG_VERDICT_BATCH.rawValue), UInt32(queue))!
+        let header = try nextMessage(NFQNL_MSG_VERDICT_BATCH, room: 64)
         nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), NF_ACCEPT)
-        try send(header, doing: "batch verdict through packet \(id) on queue \(queue)")
+        finishMessage(header)
     }
 
     /// Gives packet `id` its verdict; with `replacement`, the packet leaves as those bytes instead.
+    /// Sent with the next `flush`.
     public func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws(SystemError) {
-        let buffer = sendBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-        let header = nfq_nlmsg_put(buffer, Int32(NFQNL_MSG_VERDICT.rawValue), UInt32(queue))!
+        let header = try nextMessage(NFQNL_MSG_VERDICT, room: 64 + (replacement?.count ?? 0))
         nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), Int32(bitPattern: verdict.kernelValue))
         if let replacement, let base = replacement.baseAddress {
             nfq_nlmsg_verdict_put_pkt(header, base, UInt32(replacement.count))
         }
-        try send(header, doing: "verdict for packet \(id) on queue \(queue)")
+        finishMessage(header)
     }
 
-    private func send(_ header: UnsafeMutablePointer<nlmsghdr>, doing: String) throws(SystemError) {
-        while mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len)) < 0 {
+    /// Sends the verdicts written since the last flush, in one datagram: the kernel works through
+    /// its messages in order, so a batch accept after single verdicts accepts only the rest.
+    public func flush() throws(SystemError) {
+        guard pendingBytes > 0 else { return }
+        defer { pendingBytes = 0 }
+        while mnl_socket_sendto(socket, sendBuffer.baseAddress, pendingBytes) < 0 {
             let code = errno
             if code == EINTR { continue }
-            // The kernel already forgot the packet (queue flushed, or the id timed out): nothing to give.
-            if code == ENOENT { return }
-            throw SystemError(doing, call: "mnl_socket_sendto", errno: code)
+            throw SystemError("sending verdicts on queue \(queue)", call: "mnl_socket_sendto", errno: code)
         }
+    }
+
+    /// Verdict messages written to `sendBuffer` and not sent yet.
+    private var pendingBytes = 0
+
+    /// Room for one more message of about `room` bytes, sending what is pending first if needed.
+    private func nextMessage(_ type: nfqnl_msg_types, room: Int) throws(SystemError) -> UnsafeMutablePointer<nlmsghdr> {
+        if pendingBytes + room > sendBuffer.count { try flush() }
+        let buffer = (sendBuffer.baseAddress! + pendingBytes).assumingMemoryBound(to: CChar.self)
+        return nfq_nlmsg_put(buffer, Int32(type.rawValue), UInt32(queue))!
+    }
+
+    private func finishMessage(_ header: UnsafeMutablePointer<nlmsghdr>) {
+        pendingBytes += (Int(header.pointee.nlmsg_len) + 3) & ~3
     }
 }

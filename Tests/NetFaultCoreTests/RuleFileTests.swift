@@ -86,6 +86,7 @@ struct RuleFileTests {
         #expect(set.seed == nil)
         #expect(set.flows == FlowLimits(maxTracked: 262_144, maxListed: 100_000))
         #expect(set.maxHeld == 65_536)
+        #expect(set.queues == 1)
         #expect(set.rules[0].match.transport == .tcp)
         #expect(set.rules[0].match.isUnconditional)
     }

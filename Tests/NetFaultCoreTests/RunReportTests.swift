@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import NetFaultCore
 
@@ -51,6 +52,36 @@ struct RunReportTests {
         #expect(report.connections[1].resetDescription == "netfault (crash) → both")
         #expect(report.connections[1].faults.map(\.rule) == ["slow", "crash"])
         #expect(report.rules.map(\.failure) == [nil, "never fired", "fired 2 times, expected >=3"])
+    }
+
+    /// Several queues add up; what the hooks diverted beyond what all queues received and the
+    /// kernel dropped escaped; a queue whose kernel counters are unknown makes the sum unknown.
+    @Test func queuesAddUp() throws {
+        var first = RunReport.QueueStatistics()
+        first.queue = 4
+        first.packets = 10
+        first.verdicts = 10
+        first.heldPeak = 3
+        first.kernelDropped = 1
+        first.receiveBufferDropped = 0
+        var second = first
+        second.queue = 5
+        second.packets = 20
+        second.verdicts = 20
+        let combined = RunReport.QueueStatistics(combining: [first, second], diverted: 35)
+        #expect(combined.queue == 4 && combined.packets == 30 && combined.verdicts == 30 && combined.heldPeak == 6)
+        #expect(combined.packetsPerQueue == [10, 20])
+        #expect(combined.kernelDropped == 2 && combined.escapedFailOpen == 3)
+        second.kernelDropped = nil
+        let unknown = RunReport.QueueStatistics(combining: [first, second], diverted: nil)
+        #expect(unknown.kernelDropped == nil && unknown.escapedFailOpen == nil)
+        #expect(RunReport.QueueStatistics(combining: [first], diverted: 10).packetsPerQueue == [], "one queue lists none")
+        let driver = try EngineDriver("rules:\n  - {name: a, action: drop}\n")
+        let report = RunReport(engine: driver.engine, ruleFile: "r.yaml", stopReason: "SIGINT received", startedAt: "2026-11-26T10:00:00Z",
+                               start: .zero, end: .milliseconds(10), queue: combined)
+        #expect(report.text().contains("Queues 4-5: 30 packets (10 + 20), 30 verdicts"))
+        let json = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any]
+        #expect((json?["queue"] as? [String: Any])?["packets_per_queue"] as? [Int] == [10, 20])
     }
 
     /// With `flows: {max_listed: 1}` and two connections still open at the end, the faulted one is

@@ -99,13 +99,15 @@ extension LabTests {
         }
 
         /// 100 000 datagrams, each held for a random time, at a rate netfault keeps up with: every
-        /// packet gets exactly one verdict, none escapes unseen, the kernel drops none.
+        /// packet gets exactly one verdict, none escapes unseen, the kernel drops none. (12 500 a
+        /// second: in the test's debug build each held packet costs a move to the parking queue and
+        /// a read back there; at 20 000 the debug build fell behind by a full queue.)
         @Test func aHundredThousandRandomHoldsEndWithOneVerdictEach() throws {
             let lab = try Lab()
             defer { lab.close() }
             _ = try lab.peerServer(["udp-sink", "7002"])
             let netfault = try lab.netfault(in: lab.middlebox, rules: Self.randomHold)
-            let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "100000", "--rate", "20000"],
+            let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "100000", "--rate", "12500"],
                                      timeout: 120)
             #expect(blast["sent"] as? Int == 100_000, "\(blast)")
             usleep(1_000_000)  // the last holds come due
@@ -154,7 +156,7 @@ extension LabTests {
                     match: {protocol: udp, server_port: 7002, from: client}
                     action: {hold: 60s}
                 """)
-            #expect(netfault.output.contains("held packets wait in queue 32768 (up to 300)") || netfault.errors.contains("held packets wait in queue 32768 (up to 300)"))
+            #expect(netfault.errors.contains("held packets wait in queue 32768 (up to 300 each)"), "\(netfault.errors)")
             let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "1000", "--rate", "5000"])
             #expect(blast["sent"] as? Int == 1000, "\(blast)")
             usleep(500_000)

@@ -260,25 +260,35 @@ extension LabTests {
         }
 
         /// After start-up netfault holds CAP_NET_ADMIN and CAP_NET_RAW only (bits 12 and 13), as
-        /// root or as the user it switched to, and still removes its hooks when it stops.
+        /// root or as the user it switched to, in every thread (capabilities are per thread: with
+        /// `queues: 3`, the queue threads too), and still removes its hooks when it stops.
         @Test(arguments: [nil, "nobody"])
         func afterStartUpOnlyNetworkAdministrationIsKept(_ user: String?) throws {
             let lab = try Lab()
             defer { lab.close() }
             try lab.run(nil, ["chmod", "a+rx", lab.directory.path])
-            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules,
+            let netfault = try lab.netfault(in: lab.middlebox, rules: "queues: 3\n" + Self.refuseRules,
                                             ["--report", "json"] + (user.map { ["--user", $0] } ?? []))
             #expect(netfault.waitFor("keeping CAP_NET_ADMIN and CAP_NET_RAW only", timeout: 10), "\(netfault.errors)")
-            let status = try String(contentsOfFile: "/proc/\(netfault.pid)/status", encoding: .utf8)
-            let fields = Dictionary(uniqueKeysWithValues: status.split(separator: "\n").compactMap { line -> (String, String)? in
-                let parts = line.split(separator: ":", maxSplits: 1)
-                return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
-            })
-            for set in ["CapPrm", "CapEff", "CapBnd"] {
-                #expect(fields[set] == "0000000000003000", "\(set): \(fields[set] ?? "?")")
+            var tasks: [String] = []
+            for _ in 0..<100 {
+                tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(netfault.pid)/task")
+                if tasks.count >= 3 { break }
+                usleep(20_000)
             }
-            #expect(fields["NoNewPrivs"] == "1")
-            #expect(fields["Uid"]?.hasPrefix(user == nil ? "0\t" : "65534\t") == true, "\(fields["Uid"] ?? "?")")
+            #expect(tasks.count >= 3, "the main thread and two queue threads: \(tasks)")
+            for task in tasks {
+                let status = try String(contentsOfFile: "/proc/\(netfault.pid)/task/\(task)/status", encoding: .utf8)
+                let fields = Dictionary(uniqueKeysWithValues: status.split(separator: "\n").compactMap { line -> (String, String)? in
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+                })
+                for set in ["CapPrm", "CapEff", "CapBnd"] {
+                    #expect(fields[set] == "0000000000003000", "thread \(fields["Name"] ?? task) \(set): \(fields[set] ?? "?")")
+                }
+                #expect(fields["NoNewPrivs"] == "1", "thread \(fields["Name"] ?? task)")
+                #expect(fields["Uid"]?.hasPrefix(user == nil ? "0\t" : "65534\t") == true, "\(fields["Uid"] ?? "?")")
+            }
             let stopped = lab.stop(netfault)
             #expect(stopped.status == 0, "\(stopped.errors)")
             #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty, "hooks removed with the capabilities kept")

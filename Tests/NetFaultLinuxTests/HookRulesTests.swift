@@ -8,6 +8,13 @@ struct HookRulesTests {
         HookRules(DiversionPlan(try RuleFile.parse(yaml, name: "r.yaml").ruleSet))
     }
 
+    /// `queues: 4` spreads connections over queues 3-6 with the kernel's own balancing.
+    @Test func severalQueuesAreBalanced() throws {
+        let hooks = try Self.rules("queue: 3\nqueues: 4\nhooks: [forward]\nrules:\n  - {name: a, match: {server_port: 80}, action: drop}\n")
+        #expect(hooks.installScript(for: .v4).contains("-p tcp --dport 80 -j NFQUEUE --queue-balance 3:6 --queue-bypass"))
+        #expect(try Self.rules("queue: 3\nrules:\n  - {name: a, action: drop}\n").target == "--queue-num 3 --queue-bypass")
+    }
+
     @Test func installScriptQueuesBothDirectionsAndReturnsInjectedPackets() throws {
         let hooks = try Self.rules("""
             queue: 3

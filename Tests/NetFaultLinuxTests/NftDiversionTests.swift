@@ -90,6 +90,14 @@ struct NftDiversionTests {
 
     /// Only the base chains' jump rules go: deleting a base chain unregisters its hook, and the
     /// kernel then drops every packet still queued or held.
+    /// `queues: 4`: the NFQUEUE target spreads over four queues from the first, as
+    /// `--queue-balance` does.
+    @Test func severalQueuesAreOneTargetWithATotal() throws {
+        let diversion = try Self.diversion("queue: 3\nqueues: 4\nhooks: [forward]\nrules:\n  - {name: a, match: {server_port: 80}, action: drop}\n")
+        #expect(diversion.divertRules(for: .v4).allSatisfy { $0.last?.description != "target NFQUEUE num 3 total 1 bypass" })
+        #expect(diversion.divertRules(for: .v4).dropFirst().allSatisfy { $0.last?.description == "target NFQUEUE num 3 total 4 bypass" })
+    }
+
     @Test func detachRemovesOnlyTheJumpsIntoDivert() throws {
         let batch = try Self.diversion(Self.twoRules).detachBatch(firstSequence: 1)
         #expect(batch.labels.values.sorted().first == "removing the jump of chain ip netfault-3 forward")

@@ -23,6 +23,8 @@ extension RunReport {
                 ("receive_buffer_dropped", .optional(queue.receiveBufferDropped) { .integer(Int64($0)) }),
                 ("injected", .integer(Int64(queue.injected))),
                 ("injection_failures", .integer(Int64(queue.injectionFailures))),
+                // One number per queue with `queues:` above 1: packets received from each.
+                ("packets_per_queue", .array(queue.packetsPerQueue.map { .integer(Int64($0)) })),
             ])),
             ("flows", .object([
                 ("max_tracked", .integer(Int64(flows.limits.maxTracked))),

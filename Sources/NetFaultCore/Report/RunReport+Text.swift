@@ -54,8 +54,13 @@ extension RunReport {
     }
 
     private var queueLine: String {
-        var line = "Queue \(queue.queue): \(queue.packets) packets, \(queue.verdicts) verdicts, held at peak \(queue.heldPeak)"
-        if queue.heldReleasedEarly > 0 { line += " (\(queue.heldReleasedEarly) let go early to keep the queue from overflowing)" }
+        var line = "Queue \(queue.queue): \(queue.packets) packets"
+        if queue.packetsPerQueue.count > 1 {
+            let last = Int(queue.queue) + queue.packetsPerQueue.count - 1
+            line = "Queues \(queue.queue)-\(last): \(queue.packets) packets (\(queue.packetsPerQueue.map(String.init).joined(separator: " + ")))"
+        }
+        line += ", \(queue.verdicts) verdicts, held at peak \(queue.heldPeak)"
+        if queue.heldReleasedEarly > 0 { line += " (\(queue.heldReleasedEarly) let go early: max_held reached, or passed by a full parking queue)" }
         if let escaped = queue.escapedFailOpen { line += ", \(escaped) escaped (queue full, fail-open)" }
         if let dropped = queue.kernelDropped { line += ", kernel dropped \(dropped) (queue full)" }
         if let dropped = queue.receiveBufferDropped { line += " + \(dropped) (receive buffer)" }

@@ -7,8 +7,10 @@ public struct RunReport: Sendable {
         /// Packets netfault received from the queue.
         public var packets = 0
         public var verdicts = 0
+        /// The most packets held at once (with several queues, the sum of each queue's most).
         public var heldPeak = 0
-        /// Held packets let go before their deadline, to keep the kernel queue from overflowing.
+        /// Held packets let go before their deadline: to stay within `max_held`, or passed on by
+        /// the kernel when the parking queue could not take them.
         public var heldReleasedEarly = 0
         /// Packets that did not parse; accepted untouched.
         public var unreadable = 0
@@ -19,8 +21,34 @@ public struct RunReport: Sendable {
         public var receiveBufferDropped: Int?
         public var injected = 0
         public var injectionFailures = 0
+        /// Packets received from each queue, first queue first (`queues:` above 1).
+        public var packetsPerQueue: [Int] = []
 
         public init() {}
+
+        /// The queues of one run added up, with `diverted`, the packets the hooks sent to any of
+        /// them (nil if unknown): what was diverted and neither received nor dropped by the
+        /// kernel went through unseen (fail-open).
+        public init(combining queues: [QueueStatistics], diverted: Int?) {
+            queue = queues.first?.queue ?? 0
+            func sum(_ field: KeyPath<QueueStatistics, Int>) -> Int { queues.reduce(0) { $0 + $1[keyPath: field] } }
+            func sum(_ field: KeyPath<QueueStatistics, Int?>) -> Int? {
+                queues.reduce(0) { total, queue in total.flatMap { total in queue[keyPath: field].map { total + $0 } } }
+            }
+            packets = sum(\.packets)
+            verdicts = sum(\.verdicts)
+            heldPeak = sum(\.heldPeak)
+            heldReleasedEarly = sum(\.heldReleasedEarly)
+            unreadable = sum(\.unreadable)
+            kernelDropped = sum(\.kernelDropped)
+            receiveBufferDropped = sum(\.receiveBufferDropped)
+            injected = sum(\.injected)
+            injectionFailures = sum(\.injectionFailures)
+            packetsPerQueue = queues.count > 1 ? queues.map(\.packets) : []
+            if let diverted {
+                escapedFailOpen = max(0, diverted - packets - (kernelDropped ?? 0) - (receiveBufferDropped ?? 0))
+            }
+        }
     }
 
     public struct RuleResult: Sendable, Equatable {

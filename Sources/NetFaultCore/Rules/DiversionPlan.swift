@@ -39,7 +39,9 @@ public struct DiversionPlan: Sendable, Equatable {
         }
     }
 
+    /// The first queue, and how many from it the kernel spreads connections over.
     public let queue: UInt16
+    public let queues: Int
     public let hooks: [Hook]
     /// Applied at every hook; none covers another.
     public let filters: [Filter]
@@ -49,6 +51,7 @@ public struct DiversionPlan: Sendable, Equatable {
 
     public init(_ ruleSet: RuleSet) {
         queue = ruleSet.queue
+        queues = ruleSet.queues
         hooks = ruleSet.hooks
         var candidates: [Filter] = []
         for rule in ruleSet.rules {

@@ -1,7 +1,9 @@
 import Yams
 
 extension RuleFileReader {
-    static let topLevelKeys = ["queue", "hooks", "duration", "seed", "flows", "max_held", "rules"]
+    static let topLevelKeys = ["queue", "queues", "hooks", "duration", "seed", "flows", "max_held", "rules"]
+    /// More queues than this would mean more threads than any machine netfault runs on needs.
+    static let maximumQueues = 16
     static let flowKeys = ["max_tracked", "max_listed"]
     static let ruleKeys = ["name", "match", "action", "expect", "sticky"]
     /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
@@ -13,11 +15,15 @@ extension RuleFileReader {
         guard let entries = mapping(root, "", allowed: Self.topLevelKeys, what: "a rule file") else { return nil }
         var ruleSet = RuleSet()
         var sawRules = false
+        var queuesNode: Node?
         for entry in entries {
             let path = entry.key
             switch entry.key {
             case "queue":
                 ruleSet.queue = integer(entry.value, path, in: 0...65535, what: "a queue number") ?? 0
+            case "queues":
+                ruleSet.queues = integer(entry.value, path, in: 1...Self.maximumQueues, what: "a number of queues") ?? 1
+                queuesNode = entry.value
             case "hooks":
                 ruleSet.hooks = readHooks(entry.value, path) ?? ruleSet.hooks
             case "duration":
@@ -37,6 +43,9 @@ extension RuleFileReader {
             default:
                 break
             }
+        }
+        if Int(ruleSet.queue) + ruleSet.queues - 1 > 65535, let node = queuesNode {
+            error(node, "queues", "queues \(ruleSet.queue)-\(Int(ruleSet.queue) + ruleSet.queues - 1) go past the last queue, 65535")
         }
         if !sawRules {
             error(root, "rules", "is missing: a rule file needs at least one rule")

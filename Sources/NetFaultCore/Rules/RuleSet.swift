@@ -3,6 +3,10 @@
 public struct RuleSet: Sendable {
     /// The first NFQUEUE number.
     public var queue: UInt16 = 0
+    /// How many queues, numbered from `queue`, each read by a thread of its own. The kernel picks
+    /// a connection's queue from its two addresses and protocol (`--queue-balance`), so a
+    /// connection stays on one queue, and so do all connections between the same two hosts.
+    public var queues = 1
     /// Where traffic is diverted to the queue.
     public var hooks: [Hook] = [.output, .input]
     /// Lift all faults after this long; nil runs until interrupted.

@@ -43,7 +43,7 @@ struct NftDiversion {
 
     /// The rules of the `divert` chain for `family`, in order.
     func divertRules(for family: IPAddress.Family) -> [[NftExpression]] {
-        let queue = NftExpression.queue(number: plan.queue, total: 1, bypass: true)
+        let queue = NftExpression.queue(number: plan.queue, total: UInt16(plan.queues), bypass: true)
         var rules: [[NftExpression]] = [
             // The mark lives in the socket buffer in host byte order.
             [.meta(.mark), .compare(.equal, withUnsafeBytes(of: PacketInjector.mark) { Array($0) }), .verdict(.accept)],

@@ -7,6 +7,7 @@ struct Report: Decodable {
         var verdicts: Int
         var held_peak: Int
         var held_released_early: Int
+        var packets_per_queue: [Int]
         var unreadable: Int
         var escaped_fail_open: Int?
         var kernel_dropped: Int?

@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NetFaultCore
+
+/// One queue of a run and everything that answers it: its socket, its parking queue, its raw
+/// sockets for injection, and its counts. Each packet goes through the shared engine and gets
+/// exactly one verdict. Used by one thread at a time: the controller's for the first queue, a
+/// `QueueThread` for each other.
+final class QueueWorker: @unchecked Sendable {
+    let socket: QueueSocket
+    /// Where held packets wait; nil when no rule holds.
+    private(set) var parking: ParkingLot?
+    let injector: PacketInjector
+    private let engine: SharedEngine
+    private(set) var received = 0
+    /// Verdicts given in the diverting queue, moves to the parking queue not counted.
+    private(set) var verdicts = 0
+    private(set) var unreadable = 0
+    /// Accepted packets whose verdict is still to go: one NFQNL_MSG_VERDICT_BATCH accepts every
+    /// queued packet up to the highest id. Every packet read before it has had its own verdict
+    /// already (drops, replacements and moves to the parking queue go at once), so the batch
+    /// accepts only what it should.
+    private var batchedThrough: UInt32?
+    private var batchedCount = 0
+
+    /// Binds `queue` (and its parking queue when `ruleSet` holds packets).
+    init(queue: UInt16, ruleSet: RuleSet, wholePackets: Bool, engine: SharedEngine) throws {
+        // Headers are all the engine needs unless a rule reads or rebuilds payload, or --pcap keeps it.
+        socket = try QueueSocket(queue: queue, copyBytes: wholePackets ? QueueSocket.wholePacket : QueueSocket.headerCopyBytes)
+        parking = ruleSet.canHold ? try ParkingLot(queue: queue, maximumHeld: ruleSet.maxHeld) : nil
+        injector = try PacketInjector()
+        self.engine = engine
+    }
+
+    /// When the earliest held packet is due.
+    var nextDeadline: Instant? { parking?.nextDeadline }
+
+    /// The descriptors to wait on: the queue, and the parking queue (where nothing should arrive
+    /// unasked; what does is let go at once).
+    var descriptors: [Int32] { [socket.fileDescriptor] + (parking.map { [$0.socket.fileDescriptor] } ?? []) }
+
+    /// Reads what is queued (up to about 4096 packets, so that a flood never starves the caller's
+    /// other duties), gives each packet its verdict, and releases the held packets now due.
+    func pump() throws {
+        try socket.drain(limit: 4096) { packet in try handle(packet) }
+        try sendVerdicts()
+        try parking?.collect()
+        try parking?.releaseDue(at: monotonicNow())
+    }
+
+    private func handle(_ queued: QueuedPacket) throws {
+        received += 1
+        let packet: Packet
+        do {
+            packet = try Packet(parsing: queued.bytes, originalLength: queued.originalLength)
+        } catch {
+            unreadable += 1
+            return accept(queued.id)
+        }
+        let decision = engine.decide(packet, bytes: queued.bytes, checksum: queued.checksumNotReady ? .partial : .full)
+        switch decision.verdict {
+        case .accept: accept(queued.id)
+        case .drop: try verdict(queued.id, .drop)
+        case .acceptAfter(let deadline): try hold(queued, until: deadline)
+        case .holdUntilEnd: try hold(queued, until: nil)
+        case .replace(let bytes):
+            try bytes.withUnsafeBytes { replacement in try verdict(queued.id, .accept, replacement: replacement) }
+        }
+        for injection in decision.injections { injector.send(injection.bytes) }
+    }
+
+    /// Accepts packet `id` in the next batch verdict.
+    private func accept(_ id: UInt32) {
+        batchedThrough = id
+        batchedCount += 1
+    }
+
+    /// Sends the verdicts written while reading, the batch verdict for the packets `accept`
+    /// collected last, in one datagram.
+    private func sendVerdicts() throws {
+        if let through = batchedThrough {
+            batchedThrough = nil
+            try socket.acceptAll(through: through)
+            verdicts += batchedCount
+            batchedCount = 0
+        }
+        try socket.flush()
+    }
+
+    private func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws {
+        try socket.verdict(id, verdict, replacement: replacement)
+        verdicts += 1
+    }
+
+    /// Moves the packet to the parking queue until `deadline` (nil: the run's end). Only a rule
+    /// set that holds decides so, and such a rule set always has a parking queue.
+    private func hold(_ queued: QueuedPacket, until deadline: Instant?) throws {
+        guard parking != nil else { return accept(queued.id) }
+        try parking!.park(queued, until: deadline, from: socket)
+    }
+
+    /// The run is over and nothing is diverted any more: accept what is still queued, release what
+    /// is held (before the hooks go, which would drop them). Verdict failures here are not fatal:
+    /// the kernel passes what it cannot match (bypass).
+    func finish() {
+        try? sendVerdicts()
+        var pending: [UInt32] = []
+        _ = try? socket.drain { packet in pending.append(packet.id) }
+        received += pending.count
+        for id in pending { try? verdict(id, .accept) }
+        try? socket.flush()
+        parking?.releaseAll()
+    }
+
+    /// This queue's part of the report: what netfault and the kernel counted.
+    var statistics: RunReport.QueueStatistics {
+        var queue = RunReport.QueueStatistics()
+        queue.queue = socket.queue
+        queue.packets = received
+        queue.verdicts = verdicts + (parking?.verdicts ?? 0)
+        queue.heldPeak = parking?.held.peak ?? 0
+        queue.heldReleasedEarly = parking.map { $0.held.releasedEarly + $0.passedByKernel } ?? 0
+        queue.unreadable = unreadable
+        queue.injected = injector.sent
+        queue.injectionFailures = injector.failures
+        let kernel = QueueCounters.read(queue: socket.queue)
+        queue.kernelDropped = kernel.map { Int($0.queueDropped) }
+        queue.receiveBufferDropped = kernel.map { Int($0.userDropped) + socket.overruns }
+        return queue
+    }
+
+    func close() {
+        socket.close()
+        parking?.socket.close()
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+extension LabTests {
+    /// `queues: 2`: two queues, each read by a thread of its own, one engine. The kernel spreads
+    /// connections by their addresses, so the client speaks from 16 addresses of its own.
+    @Suite struct MultiQueue {
+        static let clientAddresses = (10..<26).map { "198.18.1.\($0)" }
+
+        /// Every connection is seen whole whichever queue carries it, and rules count connections
+        /// across both queues: `connection: "9-"` refuses the 9th connection on, wherever the
+        /// first eight went. Both queues carry packets; every packet gets one verdict.
+        @Test func connectionsAreCountedAcrossQueues() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            for address in Self.clientAddresses {
+                _ = try lab.run(lab.client, ["ip", "addr", "add", "\(address)/24", "dev", "eth0"])
+            }
+            _ = try lab.httpServer(files: ["page": Data(count: 20_000)])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                queue: 4
+                queues: 2
+                rules:
+                  - name: refuse-from-the-ninth
+                    match: {server_port: 8080, flags: [syn], connection: "9-"}
+                    action: {reject: tcp-reset}
+                    expect: {outcome: refused, fired: 8}
+                """)
+            #expect(netfault.errors.contains("queues 4-5 diverting"), "\(netfault.errors)")
+            var statuses: [Int32] = []
+            for address in Self.clientAddresses {
+                statuses.append(try lab.curl(.v4, "page", ["--interface", address, "--max-time", "10"]).status)
+            }
+            #expect(statuses == Array(repeating: 0, count: 8) + Array(repeating: 7, count: 8), "curl exit statuses: \(statuses)")
+            let report = try lab.stop(netfault).report
+            let connections = report.connections(toPort: 8080)
+            #expect(connections.map(\.outcome) == Array(repeating: "closed", count: 8) + Array(repeating: "refused", count: 8),
+                    "\(connections.map { "\($0.client) \($0.outcome)" })")
+            #expect(report.rule("refuse-from-the-ninth")?.passed == true)
+            let perQueue = report.queue.packets_per_queue
+            #expect(perQueue.count == 2 && perQueue.allSatisfy { $0 > 0 }, "16 client addresses all on one queue: \(perQueue)")
+            #expect(perQueue.reduce(0, +) == report.queue.packets)
+            #expect(report.queue.verdicts == report.queue.packets && report.queue.escaped_fail_open == 0, "\(report.queue)")
+        }
+    }
+}
