@@ -31,6 +31,27 @@ struct EngineTests {
         #expect(driver.engine.ruleStatistics[0] == .init(fired: 1, connections: 1))
     }
 
+    /// Rules 0-63 are preselected per connection by their endpoint fields, the rest checked per
+    /// packet: either way the first rule that matches acts, in rule-file order, past rule 64 too.
+    @Test func firstMatchHoldsAcrossSeventyRules() throws {
+        var yaml = "rules:\n"
+        for index in 0..<70 {
+            // Rule N drops ACKs to port 2000+N; rules 3 and 10 instead drop ACKs to port 80, rules 66
+            // and 68 SYNs to port 80.
+            let port = [3, 10, 66, 68].contains(index) ? 80 : 2000 + index
+            yaml += "  - {name: r\(index), match: {server_port: \(port), flags: [\(index >= 66 && port == 80 ? "syn" : "ack")]}, action: drop}\n"
+        }
+        var driver = try EngineDriver(yaml)
+        for port in [2005, 2063, 2064, 2069] {
+            var conversation = Conversation(client: "198.18.1.2:\(30000 + port)", server: "198.18.2.2:\(port)")
+            #expect(driver.send(conversation.syn()).rule == nil)
+            #expect(driver.send(conversation.ack()).rule == port - 2000)
+        }
+        var web = Conversation(client: "198.18.1.2:40000", server: "198.18.2.2:80")
+        #expect(driver.send(web.syn()).rule == 66, "rules 66 and 68 match a SYN to port 80: the first acts")
+        #expect(driver.send(web.ack()).rule == 3, "rules 3 and 10 match an ACK to port 80: the first acts")
+    }
+
     @Test func afterBytesFiresAtTheRightPacketAndResetsBothSides() throws {
         var driver = try EngineDriver("""
             rules:

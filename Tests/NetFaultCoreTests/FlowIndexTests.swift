@@ -50,9 +50,10 @@ struct FlowIndexTests {
     }
 
     /// A million tracked connections pay for every byte of the flow record: keep it from growing
-    /// back unnoticed (it was 344 bytes before the fields were ordered by size).
+    /// unnoticed (344 bytes before the fields were ordered by size, 280 after, 288 with the
+    /// per-connection rule mask).
     @Test func theFlowRecordStaysSmall() {
-        #expect(MemoryLayout<Flow?>.stride <= 280)
+        #expect(MemoryLayout<Flow?>.stride <= 288)
         #expect(MemoryLayout<DirectionStats>.stride <= 64)
     }
 }

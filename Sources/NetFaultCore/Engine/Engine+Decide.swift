@@ -5,11 +5,31 @@ extension Engine {
         if let latched = table[flowSlot].latchedRule {
             return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         }
-        for index in rules.indices where matches(rules[index], packet, flowSlot: flowSlot, side: side, at: now) {
-            if rules[index].rule.sticky { table[flowSlot].latchedRule = Int32(index) }
-            return fire(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        let facts = FlowFacts(table[flowSlot])
+        // The first 64 rules: only those whose endpoint fields hold for the connection, in order.
+        var candidates = table[flowSlot].endpointRules
+        while candidates != 0 {
+            let index = candidates.trailingZeroBitCount
+            candidates &= candidates &- 1
+            if matches(rules[index], packet, facts, endpointsChecked: true, flowSlot: flowSlot, side: side, at: now) {
+                return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+            }
+        }
+        for index in rules.indices.dropFirst(Self.rulesByMask)
+        where matches(rules[index], packet, facts, endpointsChecked: false, flowSlot: flowSlot, side: side, at: now) {
+            return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         }
         return .accept
+    }
+
+    /// How many rules, from the first, are preselected per connection by `Flow.endpointRules`.
+    static var rulesByMask: Int { UInt64.bitWidth }
+
+    /// The first rule that matched acts, and latches onto the connection if `sticky`.
+    private mutating func fireFirst(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
+                                    checksum: ChecksumMode) -> Decision {
+        if rules[index].rule.sticky { table[flowSlot].latchedRule = Int32(index) }
+        return fire(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
     }
 
     /// Rule `index` acts on the packet: counted, recorded on the connection, carried out.
@@ -25,16 +45,16 @@ extension Engine {
 
     /// Every field of the match, cheapest first; `nth` counts packets that satisfied the rest, and the
     /// probability is rolled last, so a packet that loses the roll goes on to the next rule.
-    private mutating func matches(_ rule: CompiledRule, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Bool {
-        // Fields are read through the table in place: copying the flow would cost more than the match.
-        guard rule.match.transport == table[flowSlot].transport else { return false }
+    private mutating func matches(_ rule: CompiledRule, _ packet: Packet, _ flow: FlowFacts, endpointsChecked: Bool,
+                                  flowSlot: Int32, side: Side, at now: Instant) -> Bool {
         if let from = rule.match.from, from != side { return false }
-        guard rule.matchesEndpoints(client: table[flowSlot].client, server: table[flowSlot].server,
-                                    transport: table[flowSlot].transport) else { return false }
+        guard endpointsChecked || rule.matchesEndpoints(client: flow.client, server: flow.server, transport: flow.transport) else {
+            return false
+        }
         if let flags = rule.match.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
-        if let bytes = rule.match.afterBytes, table[flowSlot].payloadBytes < bytes { return false }
-        if let after = rule.afterNanoseconds, now.since(table[flowSlot].firstSeen) < after { return false }
-        if let idle = rule.idleNanoseconds, now.since(table[flowSlot].lastSeen) < idle { return false }
+        if let bytes = rule.match.afterBytes, flow.payloadBytes < bytes { return false }
+        if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
+        if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }
         if let slot = rule.slot, rule.match.countsConnections {
             let state = table[flowSlot].ruleSlots[slot]
             guard state.ordinal != 0 else { return false }
@@ -125,5 +145,25 @@ extension UnsafeRawBufferPointer {
             index += 1
         }
         return false
+    }
+}
+
+/// What the rules read of a connection, read from the flow table once per packet rather than once
+/// per field of every rule. None of it changes while the rules are walked.
+struct FlowFacts {
+    let transport: Transport
+    let client: Endpoint
+    let server: Endpoint
+    let payloadBytes: UInt64
+    let firstSeen: Instant
+    let lastSeen: Instant
+
+    init(_ flow: borrowing Flow) {
+        transport = flow.transport
+        client = flow.client
+        server = flow.server
+        payloadBytes = flow.payloadBytes
+        firstSeen = flow.firstSeen
+        lastSeen = flow.lastSeen
     }
 }

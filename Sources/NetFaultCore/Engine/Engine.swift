@@ -119,7 +119,8 @@ public struct Engine {
         }
         let key = FlowKey(packet, transport: transport)
         var slot = table.slot(for: key)
-        if let existing = slot, startsNewConnection(packet, replacing: table[existing]) {
+        // Only a SYN can start a connection over a known one: other packets never read the flow here.
+        if let existing = slot, packet.isOpeningSYN, startsNewConnection(packet, replacing: table[existing]) {
             retire(table.remove(existing), idle: false)
             slot = nil
         }
@@ -155,8 +156,7 @@ public struct Engine {
 
     /// A SYN on a known 5-tuple opens a new connection when the old one is over, was only seen
     /// mid-stream, or the SYN carries another initial sequence number (port reuse).
-    private func startsNewConnection(_ packet: Packet, replacing flow: Flow) -> Bool {
-        guard packet.transport == .tcp, packet.tcpFlags.contains(.syn), !packet.tcpFlags.contains(.ack) else { return false }
+    private func startsNewConnection(_ packet: Packet, replacing flow: borrowing Flow) -> Bool {
         if flow.isClosed || !flow.sawOpening { return true }
         let sender = flow.side(of: packet)
         if sender == .server { return true }
@@ -186,6 +186,10 @@ public struct Engine {
         }
         let (client, server) = senderIsClient ? (source, destination) : (destination, source)
         var flow = Flow(key: key, client: client, sawOpening: sawOpening, at: now, slotCount: slotCount)
+        for (index, rule) in rules.prefix(Self.rulesByMask).enumerated()
+        where rule.matchesEndpoints(client: client, server: server, transport: transport) {
+            flow.endpointRules |= 1 << UInt64(index)
+        }
         for rule in rules where rule.match.countsConnections {
             guard let slot = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
             connectionsCounted[slot] += 1
@@ -252,4 +256,9 @@ public struct Engine {
 public struct RetiredFlow: Sendable {
     public let flow: Flow
     public let outcome: ConnectionOutcome
+}
+
+extension Packet {
+    /// A TCP SYN without ACK: the first packet of a connection.
+    var isOpeningSYN: Bool { transport == .tcp && tcpFlags.contains(.syn) && !tcpFlags.contains(.ack) }
 }

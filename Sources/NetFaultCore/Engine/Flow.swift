@@ -20,6 +20,9 @@ public struct Flow: Sendable {
     public internal(set) var injectedReset: InjectedReset?
     /// The faults netfault applied to this connection, one record per rule.
     public internal(set) var faults: [FaultRecord] = []
+    /// Bit N: rule N's address, port and protocol fields hold for this connection (rules 0-63).
+    /// They never change, so they are checked once, when the flow opens, not once per packet.
+    var endpointRules: UInt64 = 0
     /// Per-rule state for rules that count connections or packets; indexed by the rule's state slot.
     var ruleSlots: [RuleSlot]
     /// The `sticky` rule that acts on every packet of this connection since it first fired.

@@ -2,8 +2,8 @@
 /// the queue loop's poll timeout is `nextDeadline` and releasing costs O(log n) per packet.
 /// Packets due at the same instant leave in the order they arrived.
 ///
-/// Held packets count against the kernel queue's length; past it, new packets would bypass
-/// netfault unseen (fail-open). So the queue holds at most `limit`: holding one more lets the
+/// Held packets wait in a kernel queue of bounded length; past it, they would be let through
+/// unheld (fail-open). So the queue holds at most `limit` (`max_held`): holding one more lets the
 /// earliest due go first.
 public struct HoldQueue: Sendable {
     public struct Entry: Sendable, Equatable {
