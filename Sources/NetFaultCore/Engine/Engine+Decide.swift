@@ -6,6 +6,8 @@ extension Engine {
             return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         }
         let facts = FlowFacts(table[flowSlot])
+        // A local copy of the (immutable) array: its elements need no retain per rule walked.
+        let rules = self.rules
         // The first 64 rules: only those whose endpoint fields hold for the connection, in order.
         var candidates = table[flowSlot].endpointRules
         while candidates != 0 {

@@ -24,7 +24,9 @@ struct FlowTable {
         var lastSeen = Instant.zero
     }
 
-    private(set) var flows: [Flow?] = []
+    /// Every slot's flow; a free slot holds `vacant`. Not optional: unwrapping an element of
+    /// `[Flow?]` copied the whole flow (and retained its arrays) on every read through the table.
+    private(set) var flows: [Flow] = []
     private var links: [Links] = []
     private var index: FlowIndex
     private var freeSlots: [Int32] = []
@@ -51,8 +53,8 @@ struct FlowTable {
     /// The flow in `slot`, read and changed in place: a `get` would copy the whole flow (and
     /// retain its arrays) on every field read of every packet.
     subscript(slot: Int32) -> Flow {
-        _read { yield flows[Int(slot)]! }
-        _modify { yield &flows[Int(slot)]! }
+        _read { yield flows[Int(slot)] }
+        _modify { yield &flows[Int(slot)] }
     }
 
     /// Adds a flow; when the table is full, first evicts the least recently active one and returns it.
@@ -83,10 +85,10 @@ struct FlowTable {
 
     @discardableResult
     mutating func remove(_ slot: Int32) -> Flow {
-        let flow = flows[Int(slot)]!
+        let flow = flows[Int(slot)]
         unlink(slot)
         index.remove(slot, in: flows)
-        flows[Int(slot)] = nil
+        flows[Int(slot)] = Self.vacant
         freeSlots.append(slot)
         return flow
     }
@@ -103,7 +105,11 @@ struct FlowTable {
     }
 
     /// Every live flow, in no particular order.
-    var all: some Sequence<Flow> { flows.lazy.compactMap { $0 } }
+    var all: some Sequence<Flow> { flows.indices.lazy.filter { links[$0].live }.map { flows[$0] } }
+
+    /// What a free slot holds: no flow's key, no arrays to keep alive.
+    private static let vacant = Flow(key: FlowKey(transport: .tcp, Endpoint(IPAddress(v4: 0), 0), Endpoint(IPAddress(v4: 0), 0)),
+                                     client: Endpoint(IPAddress(v4: 0), 0), sawOpening: false, at: .zero, slotCount: 0)
 
     private func kind(of slot: Int32) -> ListKind {
         if self[slot].transport != .tcp { return .datagram }
