@@ -9,8 +9,10 @@ extension LabTests {
 
         /// Every connection is seen whole whichever queue carries it, and rules count connections
         /// across both queues: `connection: "9-"` refuses the 9th connection on, wherever the
-        /// first eight went. Both queues carry packets; every packet gets one verdict.
-        @Test func connectionsAreCountedAcrossQueues() throws {
+        /// first eight went. Both queues carry packets; every packet gets one verdict. With either
+        /// hook backend (NFQUEUE `total` through nft, `--queue-balance` through iptables).
+        @Test(arguments: Lifecycle.Backend.allCases)
+        func connectionsAreCountedAcrossQueues(_ backend: Lifecycle.Backend) throws {
             let lab = try Lab()
             defer { lab.close() }
             for address in Self.clientAddresses {
@@ -26,7 +28,7 @@ extension LabTests {
                     match: {server_port: 8080, flags: [syn], connection: "9-"}
                     action: {reject: tcp-reset}
                     expect: {outcome: refused, fired: 8}
-                """)
+                """, backend.options)
             #expect(netfault.errors.contains("queues 4-5 diverting"), "\(netfault.errors)")
             var statuses: [Int32] = []
             for address in Self.clientAddresses {
