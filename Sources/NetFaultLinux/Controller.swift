@@ -138,9 +138,7 @@ public final class Controller {
     }
 
     /// "queue 0", or "queues 0-3".
-    private var queueNames: String {
-        ruleSet.queues == 1 ? "queue \(ruleSet.queue)" : "queues \(ruleSet.queue)-\(Int(ruleSet.queue) + ruleSet.queues - 1)"
-    }
+    private var queueNames: String { (ruleSet.queues == 1 ? "queue " : "queues ") + ruleSet.queueRange }
 
     /// How long netfault may give no sign of life before its watchdog removes the hooks.
     static let stallMilliseconds: Int32 = 2000

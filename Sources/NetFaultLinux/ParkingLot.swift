@@ -10,9 +10,6 @@ import NetFaultCore
 /// every held one. In the parking queue the diverting queue stays short, and packets released
 /// in the order they were held are found first.
 struct ParkingLot {
-    /// The parking queue of diverting queue `queue`: the same number with the top bit flipped.
-    static func queue(for queue: UInt16) -> UInt16 { queue ^ 0x8000 }
-
     /// Room in the parking queue beyond `maximumHeld` for packets moved but not yet read back
     /// (at most one read of the diverting queue's worth).
     static let margin = 8192
@@ -30,7 +27,7 @@ struct ParkingLot {
 
     /// Binds the parking queue of `queue`, with room for `maximumHeld` packets.
     init(queue: UInt16, maximumHeld: Int) throws {
-        let parking = Self.queue(for: queue)
+        let parking = RuleSet.parkingQueue(for: queue)
         do {
             socket = try QueueSocket(queue: parking, maximumLength: UInt32(maximumHeld + Self.margin),
                                      copyBytes: UInt32(ParkingArrivals.fingerprintBytes))

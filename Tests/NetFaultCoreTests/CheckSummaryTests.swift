@@ -22,6 +22,7 @@ struct CheckSummaryTests {
               forward ipv4+ipv6 udp destination port 53
               forward ipv4+ipv6 udp source port 53
               forward ipv4+ipv6 icmp destination-unreachable (to classify refused and unreachable connections)
+            Held packets wait in NFQUEUE 32768, up to 65536 per queue (max_held).
 
             Rules, first match wins:
               1. keep-health: tcp packets, server port 8080, payload containing "GET /health" → let through untouched
@@ -54,6 +55,15 @@ struct CheckSummaryTests {
             Random choices use a fresh seed, printed in the report.
 
             """)
+    }
+
+    /// Several queues and a rule that holds: the queues and the parking queues are named.
+    @Test func queuesAndParkingQueuesAreNamed() throws {
+        let file = try RuleFile.parse("queue: 3\nqueues: 2\nmax_held: 500\nhooks: [forward]\nrules:\n"
+                                      + "  - {name: slow, match: {server_port: 80}, action: {delay: 5ms}}\n", name: "r.yaml")
+        let text = CheckSummary(file: file).text
+        #expect(text.contains("Diverted to NFQUEUE 3-4, a thread each, connections spread by their addresses (passes"))
+        #expect(text.contains("Held packets wait in NFQUEUE 32771-32772, up to 500 per queue (max_held).\n"))
     }
 
     static var shippedRuleFiles: [String] {

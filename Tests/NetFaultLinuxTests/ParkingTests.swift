@@ -90,7 +90,7 @@ struct ParkingTests {
         #expect(QueueVerdict.requeue(32769).kernelValue == 0x8001_8003)
         #expect(QueueVerdict.accept.kernelValue == UInt32(NF_ACCEPT))
         #expect(QueueVerdict.drop.kernelValue == UInt32(NF_DROP))
-        #expect(ParkingLot.queue(for: 1) == 32769)
-        #expect(ParkingLot.queue(for: 40000) == 7232)
+        #expect(RuleSet.parkingQueue(for: 1) == 32769)
+        #expect(RuleSet.parkingQueue(for: 40000) == 7232)
     }
 }

@@ -12,7 +12,8 @@ public struct CheckSummary: Sendable {
         let count = ruleSet.rules.count
         lines.append("\(file.name): valid, \(count) rule\(count == 1 ? "" : "s").")
         lines.append("")
-        lines.append("Diverted to NFQUEUE \(plan.queue) (passes untouched whenever netfault is not running):")
+        let spread = ruleSet.queues > 1 ? ", a thread each, connections spread by their addresses" : ""
+        lines.append("Diverted to NFQUEUE \(ruleSet.queueRange)\(spread) (passes untouched whenever netfault is not running):")
         for hook in plan.hooks {
             for filter in plan.filters {
                 lines.append("  \(hook.rawValue.padding(to: 7))\(filter)")
@@ -23,6 +24,11 @@ public struct CheckSummary: Sendable {
             if plan.skipsLoopback(at: hook) {
                 lines.append("  \(hook.rawValue.padding(to: 7))(except from loopback, which output already diverts)")
             }
+        }
+        if ruleSet.canHold {
+            let first = RuleSet.parkingQueue(for: ruleSet.queue)
+            let parking = ruleSet.queues == 1 ? "\(first)" : "\(first)-\(Int(first) + ruleSet.queues - 1)"
+            lines.append("Held packets wait in NFQUEUE \(parking), up to \(ruleSet.maxHeld) per queue (max_held).")
         }
         lines.append("")
         lines.append("Rules, first match wins:")

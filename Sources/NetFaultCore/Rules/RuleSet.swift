@@ -20,6 +20,14 @@ public struct RuleSet: Sendable {
     /// Packets held (`hold`, `delay`) at once; holding one more lets the earliest due go first.
     public var maxHeld = 65_536
 
+    /// Where queue `queue`'s held packets wait: the same number with its top bit flipped.
+    public static func parkingQueue(for queue: UInt16) -> UInt16 { queue ^ 0x8000 }
+
+    /// The queues traffic is diverted to, as text: "3", or "3-4" with `queues: 2`.
+    public var queueRange: String {
+        queues == 1 ? "\(queue)" : "\(queue)-\(Int(queue) + queues - 1)"
+    }
+
     /// Whether some rule keeps packets back (`hold`, `delay`).
     public var canHold: Bool {
         rules.contains { rule in
