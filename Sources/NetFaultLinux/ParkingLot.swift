@@ -52,8 +52,10 @@ struct ParkingLot {
 
     /// Reads back the packets moved since the last call and holds each until its deadline; at
     /// `maximumHeld`, the earliest due goes first.
+    /// Reads whatever the parking socket holds, also when nothing was moved (a stranger, or the
+    /// kernel's answer to a verdict for a packet it already dropped): an unread socket would keep
+    /// the loop's poll returning at once.
     mutating func collect() throws {
-        guard arrivals.count > 0 else { return }
         try socket.drain { packet in
             let fingerprint = ParkingArrivals.fingerprint(packet.bytes, length: packet.originalLength ?? packet.bytes.count)
             guard let (expected, skipped) = arrivals.arrived(fingerprint) else {
@@ -66,17 +68,25 @@ struct ParkingLot {
         try socket.flush()
     }
 
-    /// Releases the packets due at `now`.
+    /// Releases the packets due at `now`. Should a verdict fail, the ones not yet released are
+    /// held again (already due), so that the stop still releases them.
     mutating func releaseDue(at now: Instant) throws {
         var due: [HoldQueue.Entry] = []
         held.releaseDue(at: now) { due.append($0) }
-        for entry in due { try release(entry) }
+        for (index, entry) in due.enumerated() {
+            do {
+                try release(entry)
+            } catch {
+                for unreleased in due[index...] { held.hold(unreleased.packetID, until: unreleased.acceptAtEnd ? unreleased.deadline : nil) }
+                throw error
+            }
+        }
         try socket.flush()
     }
 
     /// The run is over and nothing is diverted any more: every held packet goes as its rule says
-    /// (a delay ends in delivery, `hold: forever` in a drop). Failures are not fatal: the kernel
-    /// passes what it cannot match (bypass).
+    /// (a delay ends in delivery, `hold: forever` in a drop). Failures are not fatal here, but a
+    /// packet left without a verdict is dropped by the kernel when the socket closes.
     mutating func releaseAll() {
         _ = try? collect()
         passedByKernel += arrivals.abandon()

@@ -190,15 +190,16 @@ public final class QueueSocket {
     }
 
     /// Sends the verdicts written since the last flush, in one datagram: the kernel works through
-    /// its messages in order, so a batch accept after single verdicts accepts only the rest.
+    /// its messages in order, so a batch accept after single verdicts accepts only the rest. When
+    /// sending fails, the verdicts stay pending for the next flush (the run's stop tries again).
     public func flush() throws(SystemError) {
         guard pendingBytes > 0 else { return }
-        defer { pendingBytes = 0 }
         while mnl_socket_sendto(socket, sendBuffer.baseAddress, pendingBytes) < 0 {
             let code = errno
             if code == EINTR { continue }
             throw SystemError("sending verdicts on queue \(queue)", call: "mnl_socket_sendto", errno: code)
         }
+        pendingBytes = 0
     }
 
     /// Verdict messages written to `sendBuffer` and not sent yet.

@@ -10,8 +10,15 @@ import NetFaultCore
 /// descriptor wakes, and which then stops the run in order (this thread's last verdicts included).
 final class QueueThread: @unchecked Sendable {
     let worker: QueueWorker
-    /// Why the thread stopped reading its queue early; nil while it runs.
-    private(set) var failure: Error?
+    /// Why the thread stopped reading its queue early; nil while it runs. Read by the controller's
+    /// thread, so behind a lock.
+    var failure: Error? {
+        failureLock.lock()
+        defer { failureLock.unlock() }
+        return recordedFailure
+    }
+    private var recordedFailure: Error?
+    private let failureLock = NSLock()
     private let finishing: Int32
     private let failures: Int32
     private let done = DispatchSemaphore(value: 0)
@@ -50,14 +57,14 @@ final class QueueThread: @unchecked Sendable {
         var descriptors = ([finishing] + worker.descriptors).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         while true {
             var timeout: Int32 = -1
-            if failure == nil, let due = worker.nextDeadline {
+            if recordedFailure == nil, let due = worker.nextDeadline {
                 timeout = Int32(clamping: (max(0, due.since(monotonicNow())) + 999_999) / 1_000_000)
             }
             if poll(&descriptors, nfds_t(descriptors.count), timeout) < 0, errno != EINTR {
                 fail(SystemError("waiting for packets on queue \(worker.socket.queue)", call: "poll", errno: errno))
             }
             if descriptors[0].revents != 0 { break }
-            guard failure == nil else {
+            guard recordedFailure == nil else {
                 // Only the finish request counts now: wait for it without reading the queue.
                 descriptors = [descriptors[0]]
                 continue
@@ -72,7 +79,9 @@ final class QueueThread: @unchecked Sendable {
     }
 
     private func fail(_ error: Error) {
-        failure = error
+        failureLock.lock()
+        recordedFailure = error
+        failureLock.unlock()
         var one: UInt64 = 1
         _ = write(failures, &one, 8)
     }

@@ -23,6 +23,8 @@ final class QueueWorker: @unchecked Sendable {
     /// accepts only what it should.
     private var batchedThrough: UInt32?
     private var batchedCount = 0
+    /// The last packet id read: after an error cut a read short, the stop accepts everything up to it.
+    private var highestRead: UInt32?
 
     /// Binds `queue` (and its parking queue when `ruleSet` holds packets).
     init(queue: UInt16, ruleSet: RuleSet, wholePackets: Bool, engine: SharedEngine) throws {
@@ -51,6 +53,7 @@ final class QueueWorker: @unchecked Sendable {
 
     private func handle(_ queued: QueuedPacket) throws {
         received += 1
+        highestRead = queued.id
         let packet: Packet
         do {
             packet = try Packet(parsing: queued.bytes, originalLength: queued.originalLength)
@@ -101,17 +104,30 @@ final class QueueWorker: @unchecked Sendable {
     }
 
     /// The run is over and nothing is diverted any more: accept what is still queued, release what
-    /// is held (before the hooks go, which would drop them). Verdict failures here are not fatal:
-    /// the kernel passes what it cannot match (bypass).
+    /// is held, before the hooks go (the kernel drops whatever is queued when a hook goes, or when
+    /// the socket closes). Packets that passed the diversion just before it went off may still be
+    /// on their way into the queue: they are waited for until the queue is quiet for `quietWait`.
     func finish() {
         try? sendVerdicts()
-        var pending: [UInt32] = []
-        _ = try? socket.drain { packet in pending.append(packet.id) }
-        received += pending.count
-        for id in pending { try? verdict(id, .accept) }
-        try? socket.flush()
+        // Whatever an error left unanswered among the packets read (nothing, normally): a batch
+        // accepts it and leaves alone every packet already given its verdict.
+        if let highestRead {
+            try? socket.acceptAll(through: highestRead)
+            try? socket.flush()
+        }
+        var descriptor = pollfd(fd: socket.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        repeat {
+            var pending: [UInt32] = []
+            _ = try? socket.drain { packet in pending.append(packet.id) }
+            received += pending.count
+            for id in pending { try? verdict(id, .accept) }
+            try? socket.flush()
+        } while poll(&descriptor, 1, Self.quietWaitMilliseconds) > 0
         parking?.releaseAll()
     }
+
+    /// How long the stop waits for the last diverted packets to reach the queue.
+    static let quietWaitMilliseconds: Int32 = 10
 
     /// This queue's part of the report: what netfault and the kernel counted.
     var statistics: RunReport.QueueStatistics {

@@ -64,6 +64,8 @@ struct CheckSummaryTests {
         let text = CheckSummary(file: file).text
         #expect(text.contains("Diverted to NFQUEUE 3-4, a thread each, connections spread by their addresses (passes"))
         #expect(text.contains("Held packets wait in NFQUEUE 32771-32772, up to 500 per queue (max_held).\n"))
+        let wrapping = try RuleFile.parse("queue: 32767\nqueues: 2\nrules:\n  - {name: slow, action: {hold: 1s}}\n", name: "r.yaml")
+        #expect(CheckSummary(file: wrapping).text.contains("Held packets wait in NFQUEUE 65535, 0, up to"))
     }
 
     static var shippedRuleFiles: [String] {

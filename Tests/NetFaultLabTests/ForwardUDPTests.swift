@@ -174,6 +174,36 @@ extension LabTests {
             #expect(sink.output.contains("\"received\": 1000"), "the server received: \(sink.output)")
         }
 
+        /// Packets someone else queues to the parking queue are let go at once (the server gets
+        /// them), and their arrival does not make netfault spin: it stays near idle.
+        @Test func strangersInTheParkingQueueAreLetGo() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            let sink = try lab.peerServer(["udp-sink", "7003", "--seconds", "6"])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                rules:
+                  - name: hold-other
+                    match: {protocol: udp, server_port: 7002}
+                    action: {hold: 60s}
+                """)
+            _ = try lab.run(lab.middlebox, ["iptables", "-t", "mangle", "-A", "FORWARD", "-p", "udp", "--dport", "7003",
+                                            "-j", "NFQUEUE", "--queue-num", "32768"])
+            let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7003", "--count", "200", "--rate", "1000"])
+            #expect(blast["sent"] as? Int == 200, "\(blast)")
+            func cpuTicks() throws -> Int {
+                let fields = try String(contentsOfFile: "/proc/\(netfault.pid)/stat", encoding: .utf8).split(separator: " ")
+                return (Int(fields[13]) ?? 0) + (Int(fields[14]) ?? 0)
+            }
+            let before = try cpuTicks()
+            usleep(1_000_000)
+            let ticks = try cpuTicks() - before
+            #expect(ticks < 30, "netfault used \(ticks) ticks of CPU in a quiet second")
+            _ = lab.stop(netfault)
+            #expect(sink.wait(timeout: 10))
+            #expect(sink.output.contains("\"received\": 200"), "the server received: \(sink.output)")
+        }
+
         /// Unpaced, faster than netfault (a debug build here) can take: nothing crashes, every packet
         /// netfault received gets its verdict, and the report accounts for every one of the 100 000:
         /// received, escaped through fail-open, or dropped by the kernel.

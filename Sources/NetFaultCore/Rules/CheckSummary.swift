@@ -26,8 +26,9 @@ public struct CheckSummary: Sendable {
             }
         }
         if ruleSet.canHold {
-            let first = RuleSet.parkingQueue(for: ruleSet.queue)
-            let parking = ruleSet.queues == 1 ? "\(first)" : "\(first)-\(Int(first) + ruleSet.queues - 1)"
+            let numbers = (0..<ruleSet.queues).map { RuleSet.parkingQueue(for: ruleSet.queue + UInt16($0)) }
+            let parking = numbers.count == 1 || numbers.last! < numbers.first!
+                ? numbers.map(String.init).joined(separator: ", ") : "\(numbers.first!)-\(numbers.last!)"
             lines.append("Held packets wait in NFQUEUE \(parking), up to \(ruleSet.maxHeld) per queue (max_held).")
         }
         lines.append("")
