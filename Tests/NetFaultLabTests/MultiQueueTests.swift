@@ -45,5 +45,40 @@ extension LabTests {
             #expect(perQueue.reduce(0, +) == report.queue.packets)
             #expect(report.queue.verdicts == report.queue.packets && report.queue.escaped_fail_open == 0, "\(report.queue)")
         }
+        /// Each queue parks its own held packets (queues 4 and 5 park in 32772 and 32773), and the
+        /// stop delivers every one: 16 addresses × 20 datagrams delayed a minute, all 320 arrive.
+        @Test func everyQueuesHeldPacketsAreDelivered() throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            for address in Self.clientAddresses {
+                _ = try lab.run(lab.client, ["ip", "addr", "add", "\(address)/24", "dev", "eth0"])
+            }
+            let sink = try lab.peerServer(["udp-sink", "7002", "--seconds", "12"])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                queue: 4
+                queues: 2
+                rules:
+                  - name: hold-a-minute
+                    match: {protocol: udp, server_port: 7002, from: client}
+                    action: {delay: 60s}
+                """)
+            for address in Self.clientAddresses {
+                let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "20", "--bind", address])
+                #expect(blast["sent"] as? Int == 20, "\(blast)")
+            }
+            usleep(500_000)
+            let queues = try lab.run(lab.middlebox, ["cat", "/proc/net/netfilter/nfnetlink_queue"]).output
+            let waiting = Dictionary(queues.split(separator: "\n").map { line in
+                let fields = line.split(separator: " ")
+                return (Int(fields[0]) ?? -1, Int(fields[2]) ?? -1)
+            }, uniquingKeysWith: { first, _ in first })
+            #expect((waiting[32772] ?? 0) > 0 && (waiting[32773] ?? 0) > 0 && (waiting[32772] ?? 0) + (waiting[32773] ?? 0) == 320,
+                    "\(queues)")
+            let report = try lab.stop(netfault).report
+            #expect(report.queue.held_peak == 320 && report.queue.verdicts == report.queue.packets, "\(report.queue)")
+            #expect(sink.wait(timeout: 20))
+            #expect(sink.output.contains("\"received\": 320"), "the server received: \(sink.output)")
+        }
     }
 }

@@ -203,6 +203,8 @@ def udp_client(args):
 def udp_blast(args):
     """Send `--count` datagrams, as fast as the socket takes them or at `--rate` per second."""
     sock = socket.socket(family_of(args.host), socket.SOCK_DGRAM)
+    if args.bind:
+        sock.bind((args.bind, 0))
     sent = 0
     started = time.monotonic()
     for index in range(args.count):
@@ -362,6 +364,7 @@ def main():
     b.add_argument("port", type=int)
     b.add_argument("--count", type=int, default=1000)
     b.add_argument("--rate", type=int, default=0)
+    b.add_argument("--bind", default="", help="source address")
     b.set_defaults(run=udp_blast)
     k = commands.add_parser("udp-sink")
     k.add_argument("port", type=int)
