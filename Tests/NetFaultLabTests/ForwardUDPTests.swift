@@ -160,13 +160,8 @@ extension LabTests {
             let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[.v4]!, "7002", "--count", "1000", "--rate", "5000"])
             #expect(blast["sent"] as? Int == 1000, "\(blast)")
             usleep(500_000)
-            // queue, portid, waiting, copy mode, copy range, dropped, user dropped, last id, 1
-            let queues = try lab.run(lab.middlebox, ["cat", "/proc/net/netfilter/nfnetlink_queue"]).output
-            let waiting = Dictionary(queues.split(separator: "\n").map { line in
-                let fields = line.split(separator: " ")
-                return (Int(fields[0]) ?? -1, Int(fields[2]) ?? -1)
-            }, uniquingKeysWith: { first, _ in first })
-            #expect(waiting[0] == 0 && waiting[32768] == 300, "\(queues)")
+            let waiting = try lab.packetsWaiting(in: lab.middlebox)
+            #expect(waiting[0] == 0 && waiting[32768] == 300, "\(waiting)")
             let report = try lab.stop(netfault).report
             #expect(report.queue.held_peak == 300 && report.queue.held_released_early == 700, "\(report.queue)")
             #expect(report.queue.verdicts == report.queue.packets, "\(report.queue)")

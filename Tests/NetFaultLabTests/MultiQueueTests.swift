@@ -7,17 +7,28 @@ extension LabTests {
     @Suite struct MultiQueue {
         static let clientAddresses = (10..<26).map { "198.18.1.\($0)" }
 
+        /// A lab whose client also speaks from `clientAddresses`.
+        static func labWithClientAddresses() throws -> Lab {
+            let lab = try Lab()
+            do {
+                for address in clientAddresses {
+                    _ = try lab.run(lab.client, ["ip", "addr", "add", "\(address)/24", "dev", "eth0"])
+                }
+            } catch {
+                lab.close()
+                throw error
+            }
+            return lab
+        }
+
         /// Every connection is seen whole whichever queue carries it, and rules count connections
         /// across both queues: `connection: "9-"` refuses the 9th connection on, wherever the
         /// first eight went. Both queues carry packets; every packet gets one verdict. With either
         /// hook backend (NFQUEUE `total` through nft, `--queue-balance` through iptables).
         @Test(arguments: Lifecycle.Backend.allCases)
         func connectionsAreCountedAcrossQueues(_ backend: Lifecycle.Backend) throws {
-            let lab = try Lab()
+            let lab = try Self.labWithClientAddresses()
             defer { lab.close() }
-            for address in Self.clientAddresses {
-                _ = try lab.run(lab.client, ["ip", "addr", "add", "\(address)/24", "dev", "eth0"])
-            }
             _ = try lab.httpServer(files: ["page": Data(count: 20_000)])
             let netfault = try lab.netfault(in: lab.middlebox, rules: """
                 hooks: [forward]
@@ -45,14 +56,12 @@ extension LabTests {
             #expect(perQueue.reduce(0, +) == report.queue.packets)
             #expect(report.queue.verdicts == report.queue.packets && report.queue.escaped_fail_open == 0, "\(report.queue)")
         }
+
         /// Each queue parks its own held packets (queues 4 and 5 park in 32772 and 32773), and the
         /// stop delivers every one: 16 addresses × 20 datagrams delayed a minute, all 320 arrive.
         @Test func everyQueuesHeldPacketsAreDelivered() throws {
-            let lab = try Lab()
+            let lab = try Self.labWithClientAddresses()
             defer { lab.close() }
-            for address in Self.clientAddresses {
-                _ = try lab.run(lab.client, ["ip", "addr", "add", "\(address)/24", "dev", "eth0"])
-            }
             let sink = try lab.peerServer(["udp-sink", "7002", "--seconds", "12"])
             let netfault = try lab.netfault(in: lab.middlebox, rules: """
                 hooks: [forward]
@@ -68,13 +77,9 @@ extension LabTests {
                 #expect(blast["sent"] as? Int == 20, "\(blast)")
             }
             usleep(500_000)
-            let queues = try lab.run(lab.middlebox, ["cat", "/proc/net/netfilter/nfnetlink_queue"]).output
-            let waiting = Dictionary(queues.split(separator: "\n").map { line in
-                let fields = line.split(separator: " ")
-                return (Int(fields[0]) ?? -1, Int(fields[2]) ?? -1)
-            }, uniquingKeysWith: { first, _ in first })
+            let waiting = try lab.packetsWaiting(in: lab.middlebox)
             #expect((waiting[32772] ?? 0) > 0 && (waiting[32773] ?? 0) > 0 && (waiting[32772] ?? 0) + (waiting[32773] ?? 0) == 320,
-                    "\(queues)")
+                    "\(waiting)")
             let report = try lab.stop(netfault).report
             #expect(report.queue.held_peak == 320 && report.queue.verdicts == report.queue.packets, "\(report.queue)")
             #expect(sink.wait(timeout: 20))

@@ -58,6 +58,16 @@ extension Lab {
         return Stopped(status: netfault.status, output: netfault.output, errors: netfault.errors)
     }
 
+    /// Packets waiting in each queue of `namespace` for a verdict, by queue number.
+    func packetsWaiting(in namespace: String) throws -> [Int: Int] {
+        // queue, portid, waiting, copy mode, copy range, dropped, user dropped, last id, 1
+        let table = try run(namespace, ["cat", "/proc/net/netfilter/nfnetlink_queue"]).output
+        return Dictionary(table.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (Int(fields[0]) ?? -1, Int(fields[2]) ?? -1)
+        }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Runs peer.py in `namespace` and decodes the JSON line it prints.
     func peer(_ namespace: String, _ arguments: [String], timeout: Double = 60) throws -> [String: Any] {
         let result = try run(namespace, ["python3", Self.peerPath] + arguments, timeout: timeout)
