@@ -31,6 +31,16 @@ static inline int netfault_prctl(int option, unsigned long arg2, unsigned long a
 // posix_spawn_file_actions_addclosefrom_np (glibc 2.34) is declared only under _GNU_SOURCE.
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
+// recvmmsg(2) and struct mmsghdr are declared only under _GNU_SOURCE: the kernel's layout, and the
+// system call itself (no timeout).
+struct netfault_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+static inline int netfault_recvmmsg(int fd, struct netfault_mmsghdr *messages, unsigned int count, int flags) {
+    return (int)syscall(SYS_recvmmsg, fd, messages, count, flags, (void *)0);
+}
+
 // pipe2(2) is declared only under _GNU_SOURCE.
 extern int pipe2(int pipefd[2], int flags);
 

@@ -49,6 +49,8 @@ public final class QueueSocket {
     private let socket: OpaquePointer
     private var sequence: UInt32 = 1
     private let receiveBuffer: UnsafeMutableRawBufferPointer
+    /// Where `drain` reads queued packets: many per system call.
+    private let batch: DatagramBatch
     private let sendBuffer: UnsafeMutableRawBufferPointer
 
     /// Large enough for the biggest packet message: 64 KiB of packet plus the netlink headers.
@@ -77,6 +79,9 @@ public final class QueueSocket {
         }
         self.socket = socket
         receiveBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
+        // A message is the copied bytes plus at most a few hundred bytes of attributes.
+        batch = copyBytes >= Self.wholePacket ? DatagramBatch(capacity: 8, slotBytes: Self.bufferSize)
+            : DatagramBatch(capacity: 64, slotBytes: Int(copyBytes) + 2048)
         sendBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
         do {
             try syscall(doing, "mnl_socket_bind") { mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) }
@@ -148,7 +153,7 @@ public final class QueueSocket {
     public func drain(limit: Int = .max, _ handle: (QueuedPacket) throws -> Void) throws -> Int {
         var packets = 0
         while packets < limit {
-            let received = recv(fileDescriptor, receiveBuffer.baseAddress, receiveBuffer.count, Int32(MSG_DONTWAIT))
+            let received = batch.receive(from: fileDescriptor)
             if received < 0 {
                 switch errno {
                 case EINTR: continue
@@ -156,19 +161,30 @@ public final class QueueSocket {
                 case ENOBUFS:
                     overruns += 1
                     continue
-                default: throw SystemError("reading queue \(queue)", call: "recv", errno: errno)
+                default: throw SystemError("reading queue \(queue)", call: "recvmmsg", errno: errno)
                 }
             }
-            let datagram = UnsafeRawBufferPointer(start: receiveBuffer.baseAddress, count: received)
-            for message in NetlinkMessage.messages(in: datagram) {
-                guard let parsed = QueuePacketMessage(message) else { continue }
-                packets += 1
-                try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, originalLength: parsed.originalLength,
-                                        checksumNotReady: parsed.checksumNotReady))
+            for index in 0..<received {
+                // A slot holds the largest message the copy range allows; a cut one cannot be trusted.
+                if batch.wasTruncated(index) {
+                    truncatedMessages += 1
+                    continue
+                }
+                for message in NetlinkMessage.messages(in: batch.datagram(index)) {
+                    guard let parsed = QueuePacketMessage(message) else { continue }
+                    packets += 1
+                    try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, originalLength: parsed.originalLength,
+                                            checksumNotReady: parsed.checksumNotReady))
+                }
             }
+            // Fewer than a full batch: the socket was empty a moment ago.
+            if received < batch.capacity { return packets }
         }
         return packets
     }
+
+    /// Messages too long for their receive slot (never, with slots sized for the copy range).
+    public private(set) var truncatedMessages = 0
 
     /// Accepts every packet still queued whose id is at most `id` (NFQNL_MSG_VERDICT_BATCH), in one
     /// message; packets already given a verdict are not touched. Sent with the next `flush`.

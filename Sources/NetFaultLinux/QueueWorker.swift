@@ -70,6 +70,10 @@ final class QueueWorker: @unchecked Sendable {
         case .replace(let bytes):
             try bytes.withUnsafeBytes { replacement in try verdict(queued.id, .accept, replacement: replacement) }
         }
+        guard !decision.injections.isEmpty else { return }
+        // What netfault sends itself (RSTs, ICMP errors, copies) must not overtake the packets read
+        // before it: their verdicts go first.
+        try sendVerdicts()
         for injection in decision.injections { injector.send(injection.bytes) }
     }
 
@@ -137,7 +141,9 @@ final class QueueWorker: @unchecked Sendable {
         queue.verdicts = verdicts + (parking?.verdicts ?? 0)
         queue.heldPeak = parking?.held.peak ?? 0
         queue.heldReleasedEarly = parking.map { $0.held.releasedEarly + $0.passedByKernel } ?? 0
-        queue.unreadable = unreadable
+        // Messages cut by their receive slot (never, with slots sized for the copy range) are
+        // unreadable too; a later batch verdict accepts their packets.
+        queue.unreadable = unreadable + socket.truncatedMessages
         queue.injected = injector.sent
         queue.injectionFailures = injector.failures
         let kernel = QueueCounters.read(queue: socket.queue)
