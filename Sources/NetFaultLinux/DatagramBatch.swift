@@ -46,6 +46,9 @@ final class DatagramBatch {
         UnsafeRawBufferPointer(start: storage.baseAddress! + index * slotBytes, count: Int(headers[index].msg_len))
     }
 
+    /// The first slot whole, for a single blocking read (an acknowledgement).
+    var firstSlot: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: storage.baseAddress, count: slotBytes) }
+
     /// Whether datagram `index` did not fit its slot (and lost its end).
     func wasTruncated(_ index: Int) -> Bool { headers[index].msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 }
 }

@@ -22,8 +22,6 @@ struct ParkingLot {
     private(set) var verdicts = 0
     /// Moved packets that never arrived: the kernel let them go on (fail-open) before their time.
     private(set) var passedByKernel = 0
-    /// Packets that arrived in the parking queue without netfault moving them there; accepted.
-    private(set) var strangers = 0
 
     /// Binds the parking queue of `queue`, with room for `maximumHeld` packets.
     init(queue: UInt16, maximumHeld: Int) throws {
@@ -59,7 +57,7 @@ struct ParkingLot {
         try socket.drain { packet in
             let fingerprint = ParkingArrivals.fingerprint(packet.bytes, length: packet.originalLength ?? packet.bytes.count)
             guard let (expected, skipped) = arrivals.arrived(fingerprint) else {
-                strangers += 1
+                // Not moved here by netfault (a stranger): let go at once.
                 return try socket.verdict(packet.id, .accept)
             }
             passedByKernel += skipped

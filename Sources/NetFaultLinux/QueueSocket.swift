@@ -48,8 +48,7 @@ public final class QueueSocket {
 
     private let socket: OpaquePointer
     private var sequence: UInt32 = 1
-    private let receiveBuffer: UnsafeMutableRawBufferPointer
-    /// Where `drain` reads queued packets: many per system call.
+    /// Where `drain` reads queued packets, many per system call (and `configure` its acknowledgements).
     private let batch: DatagramBatch
     private let sendBuffer: UnsafeMutableRawBufferPointer
 
@@ -78,7 +77,6 @@ public final class QueueSocket {
             throw SystemError(doing, call: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
         }
         self.socket = socket
-        receiveBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
         // A message is the copied bytes plus at most a few hundred bytes of attributes.
         batch = copyBytes >= Self.wholePacket ? DatagramBatch(capacity: 8, slotBytes: Self.bufferSize)
             : DatagramBatch(capacity: 64, slotBytes: Int(copyBytes) + 2048)
@@ -113,12 +111,11 @@ public final class QueueSocket {
 
     private var isOpen = true
 
-    /// Unbinds and closes; packets still queued are then passed by the kernel (fail-open/bypass).
+    /// Unbinds and closes; the kernel drops the packets still queued (so every stop answers them first).
     public func close() {
         guard isOpen else { return }
         isOpen = false
         mnl_socket_close(socket)
-        receiveBuffer.deallocate()
         sendBuffer.deallocate()
     }
 
@@ -133,9 +130,9 @@ public final class QueueSocket {
         fill(header)
         try syscall(doing, "mnl_socket_sendto") { mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len)) }
         let received = try syscall(doing, "mnl_socket_recvfrom") {
-            mnl_socket_recvfrom(socket, receiveBuffer.baseAddress, receiveBuffer.count)
+            mnl_socket_recvfrom(socket, batch.firstSlot.baseAddress, batch.firstSlot.count)
         }
-        let result = mnl_cb_run(receiveBuffer.baseAddress, received, sequence, mnl_socket_get_portid(socket), nil, nil)
+        let result = mnl_cb_run(batch.firstSlot.baseAddress, received, sequence, mnl_socket_get_portid(socket), nil, nil)
         if result < 0 {
             let code = errno
             // The kernel answers EPERM, not EBUSY, when another socket holds the queue; for root

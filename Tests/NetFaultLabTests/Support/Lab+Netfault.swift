@@ -58,6 +58,14 @@ extension Lab {
         return Stopped(status: netfault.status, output: netfault.output, errors: netfault.errors)
     }
 
+    /// How many datagrams a `udp-sink --seconds` server counted, once it has ended; nil when it
+    /// did not end within `timeout` or printed no count.
+    func datagramsReceived(by sink: Background, timeout: Double = 20) -> Int? {
+        guard sink.wait(timeout: timeout), let line = sink.output.split(separator: "\n").last,
+              let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        return fields["received"] as? Int
+    }
+
     /// Packets waiting in each queue of `namespace` for a verdict, by queue number.
     func packetsWaiting(in namespace: String) throws -> [Int: Int] {
         // queue, portid, waiting, copy mode, copy range, dropped, user dropped, last id, 1
