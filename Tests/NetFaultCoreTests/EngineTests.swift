@@ -52,6 +52,24 @@ struct EngineTests {
         #expect(driver.send(web.ack()).rule == 3, "rules 3 and 10 match an ACK to port 80: the first acts")
     }
 
+    /// The engine is a value: its flows are stored by reference (changed in place), but a copy
+    /// that goes on processing packets leaves the original's connections as they were.
+    @Test func aCopiedEngineKeepsItsOwnFlows() throws {
+        var original = try EngineDriver("rules: [{name: elsewhere, match: {server_port: 9}, action: drop}]")
+        var conversation = Conversation(client: "198.18.1.2:40000")
+        for packet in conversation.handshake() { original.send(packet) }
+        var copy = original
+        copy.send(conversation.data(from: .client, 500))
+        copy.send(conversation.fin(from: .client))
+        var other = Conversation(client: "198.18.1.3:40001")
+        copy.send(other.syn())
+        let before = try #require(original.onlyFlow)
+        #expect(before.fromClient.payloadBytes == 0 && !before.fromClient.finSeen)
+        #expect(copy.engine.trackedFlowCount == 2)
+        let copied = try #require(copy.engine.flows.first { $0.client.port == 40000 })
+        #expect(copied.fromClient.payloadBytes == 500 && copied.fromClient.finSeen)
+    }
+
     @Test func afterBytesFiresAtTheRightPacketAndResetsBothSides() throws {
         var driver = try EngineDriver("""
             rules:

@@ -12,7 +12,7 @@ struct FlowIndexTests {
     /// with a dictionary of the same keys, and misses stay misses.
     @Test func agreesWithADictionaryThroughInsertsAndRemovals() {
         var generator = SeededGenerator(seed: 11)
-        var flows: [Flow] = []
+        let flows = FlowSlots(capacity: 4)
         var free: [Int32] = []
         var index = FlowIndex(expected: 8)
         var model: [FlowKey: Int32] = [:]
@@ -31,7 +31,7 @@ struct FlowIndexTests {
                 let slot: Int32
                 if let reused = free.popLast() {
                     slot = reused
-                    flows[Int(slot)] = flow
+                    flows.mutableAddress(of: slot).pointee = flow
                 } else {
                     slot = Int32(flows.count)
                     flows.append(flow)

@@ -236,11 +236,11 @@ struct PacketParsingTests {
             #expect(!packet.isCaptureTruncated && packet.payload.count == 3000)
         }
         Array(whole.prefix(header - 4)).withUnsafeBytes { cut in
-            #expect(throws: PacketParseError.self) { try Packet(parsing: cut, originalLength: whole.count) }
+            _ = #expect(throws: PacketParseError.self) { try Packet(parsing: cut, originalLength: whole.count) }
         }
         // Without the original length, a cut packet is refused as before.
         Array(whole.prefix(512)).withUnsafeBytes { cut in
-            #expect(throws: PacketParseError.self) { try Packet(parsing: cut) }
+            _ = #expect(throws: PacketParseError.self) { try Packet(parsing: cut) }
         }
     }
 

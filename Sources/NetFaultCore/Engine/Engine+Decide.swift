@@ -6,7 +6,6 @@ extension Engine {
             return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         }
         let facts = FlowFacts(table[flowSlot])
-        // A local copy of the (immutable) array: its elements need no retain per rule walked.
         let rules = self.rules
         // The first 64 rules: only those whose endpoint fields hold for the connection, in order.
         var candidates = table[flowSlot].endpointRules
@@ -30,7 +29,7 @@ extension Engine {
     /// The first rule that matched acts, and latches onto the connection if `sticky`.
     private mutating func fireFirst(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
                                     checksum: ChecksumMode) -> Decision {
-        if rules[index].rule.sticky { table[flowSlot].latchedRule = Int32(index) }
+        if rules[index].sticky { table[flowSlot].latchedRule = Int32(index) }
         return fire(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
     }
 
@@ -40,7 +39,7 @@ extension Engine {
         let isNewConnection = table[flowSlot].noteFault(rule: index, at: now)
         ruleStatistics[index].fired += 1
         if isNewConnection { ruleStatistics[index].connections += 1 }
-        var decision = act(rules[index].rule.action, rule: index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        var decision = act(ruleSet.rules[index].action, rule: index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         decision.rule = index
         return decision
     }
@@ -49,26 +48,26 @@ extension Engine {
     /// probability is rolled last, so a packet that loses the roll goes on to the next rule.
     private mutating func matches(_ rule: CompiledRule, _ packet: Packet, _ flow: FlowFacts, endpointsChecked: Bool,
                                   flowSlot: Int32, side: Side, at now: Instant) -> Bool {
-        if let from = rule.match.from, from != side { return false }
+        if let from = rule.from, from != side { return false }
         guard endpointsChecked || rule.matchesEndpoints(client: flow.client, server: flow.server, transport: flow.transport) else {
             return false
         }
-        if let flags = rule.match.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
-        if let bytes = rule.match.afterBytes, flow.payloadBytes < bytes { return false }
+        if let flags = rule.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
+        if let bytes = rule.afterBytes, flow.payloadBytes < bytes { return false }
         if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
         if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }
-        if let slot = rule.slot, rule.match.countsConnections {
+        if let slot = rule.slot, rule.countsConnections {
             let state = table[flowSlot].ruleSlots[slot]
             guard state.ordinal != 0 else { return false }
-            if let range = rule.match.connection, !range.contains(Int(state.ordinal)) { return false }
-            if let over = rule.match.concurrentOver, state.othersOpenAtStart < over { return false }
+            if let range = rule.connection, !range.contains(Int(state.ordinal)) { return false }
+            if let over = rule.concurrentOver, state.othersOpenAtStart < over { return false }
         }
-        if let needle = rule.match.payload, !packet.payload.contains(needle) { return false }
-        if let nth = rule.match.nth, let slot = rule.slot {
+        if let needle = rule.needle, !packet.payload.contains(needles[needle]) { return false }
+        if let nth = rule.nth, let slot = rule.slot {
             table[flowSlot].ruleSlots[slot].matchingPackets += 1
             if table[flowSlot].ruleSlots[slot].matchingPackets != nth { return false }
         }
-        if let probability = rule.match.probability, random.unitInterval() >= probability { return false }
+        if let probability = rule.probability, random.unitInterval() >= probability { return false }
         return true
     }
 

@@ -56,6 +56,8 @@ public struct Engine {
     static let safeSegmentPayload = 1220
 
     let rules: [CompiledRule]
+    /// The bytes `payload:` matches look for, indexed by `CompiledRule.needle`.
+    let needles: [[UInt8]]
     let hasICMPRules: Bool
     let slotCount: Int
     var table: FlowTable
@@ -71,13 +73,16 @@ public struct Engine {
         self.seed = seed
         var slot = 0
         var compiled: [CompiledRule] = []
+        var needles: [[UInt8]] = []
         for rule in ruleSet.rules {
             let needsSlot = rule.match.countsConnections || rule.match.nth != nil
-            compiled.append(CompiledRule(rule, slot: needsSlot ? slot : nil))
+            let needle = rule.match.payload.map { needles.append($0); return needles.count - 1 }
+            compiled.append(CompiledRule(rule, needle: needle, slot: needsSlot ? slot : nil))
             if needsSlot { slot += 1 }
         }
         rules = compiled
-        hasICMPRules = compiled.contains { $0.match.transport == .icmp }
+        self.needles = needles
+        hasICMPRules = compiled.contains { $0.transport == .icmp }
         slotCount = slot
         connectionsCounted = Array(repeating: 0, count: slot)
         connectionsOpen = Array(repeating: 0, count: slot)
@@ -125,7 +130,7 @@ public struct Engine {
             slot = nil
         }
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
-        let side = table[flowSlot].side(of: packet)
+        let side = table.side(of: packet, in: flowSlot)
         let decision = decide(packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers,
                                held: decision.verdict.isHeld)
@@ -146,6 +151,7 @@ public struct Engine {
     /// Forgets connections idle past their timeout. `process` calls it; the queue loop also calls it
     /// when no packets arrive.
     public mutating func expire(at now: Instant) {
+        guard table.hasExpired(at: now) else { return }
         var expired: [Flow] = []
         table.expire(at: now) { expired.append($0) }
         statistics.flowsExpired += expired.count
@@ -190,7 +196,7 @@ public struct Engine {
         where rule.matchesEndpoints(client: client, server: server, transport: transport) {
             flow.endpointRules |= 1 << UInt64(index)
         }
-        for rule in rules where rule.match.countsConnections {
+        for rule in rules where rule.countsConnections {
             guard let slot = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
             connectionsCounted[slot] += 1
             flow.ruleSlots[slot].ordinal = connectionsCounted[slot]
@@ -210,8 +216,7 @@ public struct Engine {
     /// For a connection first seen mid-stream: the first rule whose server/client fields tell the
     /// two ends apart decides who is the client. Nil when no rule does.
     private func inferSenderIsClient(_ source: Endpoint, _ destination: Endpoint, transport: Transport) -> Bool? {
-        for rule in rules where rule.match.transport == transport {
-            let match = rule.match
+        for match in rules where match.transport == transport {
             if let ports = match.serverPort, ports.contains(source.port) != ports.contains(destination.port) {
                 return ports.contains(destination.port)
             }

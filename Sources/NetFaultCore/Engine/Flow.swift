@@ -28,7 +28,7 @@ public struct Flow: Sendable {
     /// The `sticky` rule that acts on every packet of this connection since it first fired.
     var latchedRule: Int32?
     /// Which end of the key is the client: the endpoints are stored once, in the key.
-    private let clientIsLower: Bool
+    let clientIsLower: Bool
     /// False when netfault first saw the connection mid-stream and inferred the sides.
     public let sawOpening: Bool
     /// Whether a SYN-ACK of the server's reached the client (was not dropped by netfault).
@@ -62,7 +62,10 @@ public struct Flow: Sendable {
         resetBy != nil || injectedReset != nil || (fromClient.finSeen && fromServer.finSeen)
     }
 
-    func side(of packet: Packet) -> Side {
+    func side(of packet: Packet) -> Side { Self.side(of: packet, client: client) }
+
+    /// Which end sent `packet`, of a connection whose client is `client`.
+    static func side(of packet: Packet, client: Endpoint) -> Side {
         packet.source == client.address && packet.sourcePort == client.port ? .client : .server
     }
 

@@ -20,42 +20,34 @@ struct FlowIndex {
     }
 
     /// The slot of `key`, looking keys up in `flows`.
-    func slot(for key: FlowKey, in flows: [Flow]) -> Int32? {
+    func slot(for key: FlowKey, in flows: FlowSlots) -> Int32? {
         var bucket = home(key)
-        return flows.withUnsafeBufferPointer { flows in
-            while true {
-                let slot = buckets[bucket]
-                if slot < 0 { return nil }
-                if Self.key(of: flows, slot) == key { return slot }
-                bucket = (bucket + 1) & mask
-            }
+        while true {
+            let slot = buckets[bucket]
+            if slot < 0 { return nil }
+            if flows[slot].key == key { return slot }
+            bucket = (bucket + 1) & mask
         }
     }
 
-    /// The key of the flow in `slot`, read in place rather than through a copy of the whole flow.
-    @inline(__always)
-    private static func key(of flows: UnsafeBufferPointer<Flow>, _ slot: Int32) -> FlowKey {
-        flows[Int(slot)].key
-    }
-
     /// Adds `slot`, whose flow in `flows` has a key not in the index yet.
-    mutating func insert(_ slot: Int32, in flows: [Flow]) {
+    mutating func insert(_ slot: Int32, in flows: FlowSlots) {
         if 2 * (count + 1) > buckets.count { grow(flows) }
-        place(slot, key: flows[Int(slot)].key)
+        place(slot, key: flows[slot].key)
         count += 1
     }
 
     /// Removes `slot`, whose flow is still in `flows`: later entries of its probe run shift back
     /// so that no lookup stops early at the hole.
-    mutating func remove(_ slot: Int32, in flows: [Flow]) {
-        var hole = home(flows[Int(slot)].key)
+    mutating func remove(_ slot: Int32, in flows: FlowSlots) {
+        var hole = home(flows[slot].key)
         while buckets[hole] != slot { hole = (hole + 1) & mask }
         var next = hole
         while true {
             next = (next + 1) & mask
             let moving = buckets[next]
             if moving < 0 { break }
-            let wanted = home(flows[Int(moving)].key)
+            let wanted = home(flows[moving].key)
             // Move it into the hole unless its home lies cyclically in (hole, next].
             let homeAfterHole = hole <= next ? (wanted > hole && wanted <= next) : (wanted > hole || wanted <= next)
             if !homeAfterHole {
@@ -75,10 +67,10 @@ struct FlowIndex {
         buckets[bucket] = slot
     }
 
-    private mutating func grow(_ flows: [Flow]) {
+    private mutating func grow(_ flows: FlowSlots) {
         let old = buckets
         buckets = [Int32](repeating: -1, count: old.count * 2)
         mask = buckets.count - 1
-        for slot in old where slot >= 0 { place(slot, key: flows[Int(slot)].key) }
+        for slot in old where slot >= 0 { place(slot, key: flows[slot].key) }
     }
 }

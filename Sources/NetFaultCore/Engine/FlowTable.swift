@@ -24,9 +24,9 @@ struct FlowTable {
         var lastSeen = Instant.zero
     }
 
-    /// Every slot's flow; a free slot holds `vacant`. Not optional: unwrapping an element of
-    /// `[Flow?]` copied the whole flow (and retained its arrays) on every read through the table.
-    private(set) var flows: [Flow] = []
+    /// Every slot's flow; a free slot holds `vacant`. Not optional: unwrapping a `Flow?` copied
+    /// the whole flow (and retained its arrays) on every read through the table.
+    private var flows: FlowSlots
     private var links: [Links] = []
     private var index: FlowIndex
     private var freeSlots: [Int32] = []
@@ -41,7 +41,7 @@ struct FlowTable {
         // Sized for the limit up front (address space only until used): growing by doubling would
         // hold the old and the new storage at once, a peak of twice the table at the worst moment.
         let reserved = min(capacity, 1 << 20)
-        flows.reserveCapacity(reserved)
+        flows = FlowSlots(capacity: reserved)
         links.reserveCapacity(reserved)
         index = FlowIndex(expected: reserved)
     }
@@ -53,8 +53,23 @@ struct FlowTable {
     /// The flow in `slot`, read and changed in place: a `get` would copy the whole flow (and
     /// retain its arrays) on every field read of every packet.
     subscript(slot: Int32) -> Flow {
-        _read { yield flows[Int(slot)] }
-        _modify { yield &flows[Int(slot)] }
+        unsafeAddress { UnsafePointer(flows.mutableAddress(of: slot)) }
+        unsafeMutableAddress {
+            makeUnique()
+            return flows.mutableAddress(of: slot)
+        }
+    }
+
+    /// Copies the flows before a change if another copy of the table shares them.
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&flows) { flows = flows.copy() }
+    }
+
+    /// Which end of the flow in `slot` sent `packet`. Its fields are read one by one: a method of
+    /// the flow called through the table copied the whole flow first, retains included.
+    func side(of packet: Packet, in slot: Int32) -> Side {
+        let (key, clientIsLower) = (self[slot].key, self[slot].clientIsLower)
+        return Flow.side(of: packet, client: clientIsLower ? key.lower : key.upper)
     }
 
     /// Adds a flow; when the table is full, first evicts the least recently active one and returns it.
@@ -66,9 +81,10 @@ struct FlowTable {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            flows[Int(slot)] = flow
+            self[slot] = flow
         } else {
             slot = Int32(flows.count)
+            makeUnique()
             flows.append(flow)
             links.append(Links())
         }
@@ -79,18 +95,33 @@ struct FlowTable {
 
     /// Marks a flow active now: it moves to the tail of its list (and to another list if it closed).
     mutating func touch(_ slot: Int32, at now: Instant) {
+        let kind = kind(of: slot)
+        // The flow of a busy connection is usually last on its list already.
+        if tails[kind.rawValue] == slot, links[Int(slot)].list == kind {
+            links[Int(slot)].lastSeen = now
+            return
+        }
         unlink(slot)
-        append(slot, to: kind(of: slot), lastSeen: now)
+        append(slot, to: kind, lastSeen: now)
     }
 
     @discardableResult
     mutating func remove(_ slot: Int32) -> Flow {
-        let flow = flows[Int(slot)]
+        let flow = self[slot]
         unlink(slot)
         index.remove(slot, in: flows)
-        flows[Int(slot)] = Self.vacant
+        self[slot] = Self.vacant
         freeSlots.append(slot)
         return flow
+    }
+
+    /// Whether a flow is idle past its list's timeout: `expire(at:_:)` has work to do.
+    func hasExpired(at now: Instant) -> Bool {
+        for kind in ListKind.allCases {
+            let head = heads[kind.rawValue]
+            if head >= 0, now.since(links[Int(head)].lastSeen) >= timeouts[kind.rawValue] { return true }
+        }
+        return false
     }
 
     /// Removes every flow idle past its list's timeout, handing each to `expire`.
@@ -105,7 +136,10 @@ struct FlowTable {
     }
 
     /// Every live flow, in no particular order.
-    var all: some Sequence<Flow> { flows.indices.lazy.filter { links[$0].live }.map { flows[$0] } }
+    var all: some Sequence<Flow> {
+        let (flows, links) = (flows, links)
+        return (0..<Int32(flows.count)).lazy.filter { links[Int($0)].live }.map { flows[$0] }
+    }
 
     /// What a free slot holds: no flow's key, no arrays to keep alive.
     private static let vacant = Flow(key: FlowKey(transport: .tcp, Endpoint(IPAddress(v4: 0), 0), Endpoint(IPAddress(v4: 0), 0)),
