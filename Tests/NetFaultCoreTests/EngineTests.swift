@@ -52,10 +52,36 @@ struct EngineTests {
         #expect(driver.send(web.ack()).rule == 3, "rules 3 and 10 match an ACK to port 80: the first acts")
     }
 
-    /// The engine is a value: its flows are stored by reference (changed in place), but a copy
-    /// that goes on processing packets leaves the original's connections as they were.
+    /// The side, flags and connection fields are checked by masks for rules 0-63 and field by
+    /// field past them: a rule on connection 2 past rule 64, one on connection 3 among the first
+    /// 64, and one on the server's packets of connection 4 each act on their connection only.
+    @Test func connectionSideAndFlagsHoldInsideAndPastTheMasks() throws {
+        var yaml = """
+            rules:
+              - {name: filler, match: {server_port: 9}, action: drop}
+              - {name: third, match: {server_port: 80, connection: "3", flags: [syn]}, action: drop}
+              - {name: fourth-server, match: {server_port: 80, connection: "4", from: server}, action: drop}
+
+            """
+        for index in 3..<65 { yaml += "  - {name: r\(index), match: {server_port: \(9000 + index)}, action: drop}\n" }
+        yaml += "  - {name: second, match: {server_port: 80, connection: \"2\", flags: [syn]}, action: drop}\n"
+        var driver = try EngineDriver(yaml)
+        var dropped: [String] = []
+        for index in 1...5 {
+            var conversation = Conversation(client: "198.18.1.2:\(40000 + index)")
+            for (name, packet) in [("syn", conversation.syn()), ("syn-ack", conversation.synAck()), ("ack", conversation.ack())]
+            where driver.send(packet).verdict == .drop {
+                dropped.append("\(index) \(name)")
+            }
+        }
+        #expect(dropped == ["2 syn", "3 syn", "4 syn-ack"])
+        #expect(driver.engine.ruleStatistics[65].fired == 1 && driver.engine.ruleStatistics[1].fired == 1)
+    }
+
+    /// The engine is a value: its flows (and their rule state) are stored by reference and changed
+    /// in place, but a copy that goes on processing packets leaves the original's as they were.
     @Test func aCopiedEngineKeepsItsOwnFlows() throws {
-        var original = try EngineDriver("rules: [{name: elsewhere, match: {server_port: 9}, action: drop}]")
+        var original = try EngineDriver("rules: [{name: late, match: {server_port: 80, from: client, nth: 100}, action: drop}]")
         var conversation = Conversation(client: "198.18.1.2:40000")
         for packet in conversation.handshake() { original.send(packet) }
         var copy = original
@@ -63,11 +89,17 @@ struct EngineTests {
         copy.send(conversation.fin(from: .client))
         var other = Conversation(client: "198.18.1.3:40001")
         copy.send(other.syn())
+
         let before = try #require(original.onlyFlow)
         #expect(before.fromClient.payloadBytes == 0 && !before.fromClient.finSeen)
+        let originalSlot = try #require(original.engine.table.slot(for: before.key))
+        #expect(original.engine.table[originalSlot, rule: 0].matchingPackets == 2, "SYN and ACK")
+
         #expect(copy.engine.trackedFlowCount == 2)
         let copied = try #require(copy.engine.flows.first { $0.client.port == 40000 })
         #expect(copied.fromClient.payloadBytes == 500 && copied.fromClient.finSeen)
+        let copiedSlot = try #require(copy.engine.table.slot(for: copied.key))
+        #expect(copy.engine.table[copiedSlot, rule: 0].matchingPackets == 4, "SYN, ACK, data, FIN")
     }
 
     @Test func afterBytesFiresAtTheRightPacketAndResetsBothSides() throws {

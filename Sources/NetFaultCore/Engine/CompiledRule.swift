@@ -57,4 +57,13 @@ struct CompiledRule {
         if let ports = serverPort, !ports.contains(server.port) { return false }
         return true
     }
+
+    /// The `connection` and `concurrent_over` fields, for a connection with this state: fixed when
+    /// the connection opens. An ordinal of 0: the connection does not match the endpoint fields.
+    func matchesConnection(_ state: RuleSlot) -> Bool {
+        guard state.ordinal != 0 else { return false }
+        if let range = connection, !range.contains(Int(state.ordinal)) { return false }
+        if let over = concurrentOver, state.othersOpenAtStart < over { return false }
+        return true
+    }
 }

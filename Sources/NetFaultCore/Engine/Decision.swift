@@ -40,7 +40,9 @@ public struct Decision: Sendable, Equatable {
         self.rule = rule
     }
 
-    public static let accept = Decision(.accept)
+    /// Let the packet through, no rule acted. Computed: a stored static is initialized lazily, and
+    /// each read on the per-packet path paid for the check.
+    public static var accept: Decision { Decision(.accept) }
 }
 
 /// A packet netfault sends on its own, and which side of the connection it is for.

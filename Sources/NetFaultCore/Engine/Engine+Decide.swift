@@ -5,26 +5,26 @@ extension Engine {
         if let latched = table[flowSlot].latchedRule {
             return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         }
+        // The first 64 rules: only those the masks leave, in order.
+        var candidates = table[flowSlot].possibleRules & ruleMasks.candidates(from: side, flags: packet.tcpFlags)
+        let rulesPastMasks = rules.count > RuleMasks.ruleCount
+        guard candidates != 0 || rulesPastMasks else { return .accept }
         let facts = FlowFacts(table[flowSlot])
         let rules = self.rules
-        // The first 64 rules: only those whose endpoint fields hold for the connection, in order.
-        var candidates = table[flowSlot].endpointRules
         while candidates != 0 {
             let index = candidates.trailingZeroBitCount
             candidates &= candidates &- 1
-            if matches(rules[index], packet, facts, endpointsChecked: true, flowSlot: flowSlot, side: side, at: now) {
+            if matches(rules[index], packet, facts, prechecked: true, flowSlot: flowSlot, side: side, at: now) {
                 return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
             }
         }
-        for index in rules.indices.dropFirst(Self.rulesByMask)
-        where matches(rules[index], packet, facts, endpointsChecked: false, flowSlot: flowSlot, side: side, at: now) {
+        guard rulesPastMasks else { return .accept }
+        for index in rules.indices.dropFirst(RuleMasks.ruleCount)
+        where matches(rules[index], packet, facts, prechecked: false, flowSlot: flowSlot, side: side, at: now) {
             return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
         }
         return .accept
     }
-
-    /// How many rules, from the first, are preselected per connection by `Flow.endpointRules`.
-    static var rulesByMask: Int { UInt64.bitWidth }
 
     /// The first rule that matched acts, and latches onto the connection if `sticky`.
     private mutating func fireFirst(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
@@ -46,26 +46,23 @@ extension Engine {
 
     /// Every field of the match, cheapest first; `nth` counts packets that satisfied the rest, and the
     /// probability is rolled last, so a packet that loses the roll goes on to the next rule.
-    private mutating func matches(_ rule: CompiledRule, _ packet: Packet, _ flow: FlowFacts, endpointsChecked: Bool,
+    /// `prechecked`: the masks already checked the side, the flags and the connection's fields.
+    private mutating func matches(_ rule: CompiledRule, _ packet: Packet, _ flow: FlowFacts, prechecked: Bool,
                                   flowSlot: Int32, side: Side, at now: Instant) -> Bool {
-        if let from = rule.from, from != side { return false }
-        guard endpointsChecked || rule.matchesEndpoints(client: flow.client, server: flow.server, transport: flow.transport) else {
-            return false
+        if !prechecked {
+            if let from = rule.from, from != side { return false }
+            if let flags = rule.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
+            guard rule.matchesEndpoints(client: flow.client, server: flow.server, transport: flow.transport),
+                  !rule.countsConnections || rule.slot.map({ rule.matchesConnection(table[flowSlot, rule: $0]) }) == true
+            else { return false }
         }
-        if let flags = rule.flags, packet.tcpFlags.intersection(.matchable) != flags { return false }
         if let bytes = rule.afterBytes, flow.payloadBytes < bytes { return false }
         if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
         if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }
-        if let slot = rule.slot, rule.countsConnections {
-            let state = table[flowSlot].ruleSlots[slot]
-            guard state.ordinal != 0 else { return false }
-            if let range = rule.connection, !range.contains(Int(state.ordinal)) { return false }
-            if let over = rule.concurrentOver, state.othersOpenAtStart < over { return false }
-        }
         if let needle = rule.needle, !packet.payload.contains(needles[needle]) { return false }
         if let nth = rule.nth, let slot = rule.slot {
-            table[flowSlot].ruleSlots[slot].matchingPackets += 1
-            if table[flowSlot].ruleSlots[slot].matchingPackets != nth { return false }
+            table[flowSlot, rule: slot].matchingPackets += 1
+            if table[flowSlot, rule: slot].matchingPackets != nth { return false }
         }
         if let probability = rule.probability, random.unitInterval() >= probability { return false }
         return true

@@ -56,6 +56,7 @@ public struct Engine {
     static let safeSegmentPayload = 1220
 
     let rules: [CompiledRule]
+    let ruleMasks: RuleMasks
     /// The bytes `payload:` matches look for, indexed by `CompiledRule.needle`.
     let needles: [[UInt8]]
     let hasICMPRules: Bool
@@ -81,6 +82,7 @@ public struct Engine {
             if needsSlot { slot += 1 }
         }
         rules = compiled
+        ruleMasks = RuleMasks(compiled)
         self.needles = needles
         hasICMPRules = compiled.contains { $0.transport == .icmp }
         slotCount = slot
@@ -93,7 +95,7 @@ public struct Engine {
         timeouts.openTCP = max(configuration.openTCPTimeout, longestIdle * 2)
         timeouts.datagram = max(configuration.datagramTimeout, longestIdle * 2)
         timeouts.closed = configuration.closedTimeout
-        table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: timeouts)
+        table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: timeouts, ruleSlotsPerFlow: slot)
         retainedFlows = max(0, configuration.retainedFlows)
     }
 
@@ -126,7 +128,7 @@ public struct Engine {
         var slot = table.slot(for: key)
         // Only a SYN can start a connection over a known one: other packets never read the flow here.
         if let existing = slot, packet.isOpeningSYN, startsNewConnection(packet, replacing: table[existing]) {
-            retire(table.remove(existing), idle: false)
+            retire(existing, idle: false)
             slot = nil
         }
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
@@ -151,11 +153,10 @@ public struct Engine {
     /// Forgets connections idle past their timeout. `process` calls it; the queue loop also calls it
     /// when no packets arrive.
     public mutating func expire(at now: Instant) {
-        guard table.hasExpired(at: now) else { return }
-        var expired: [Flow] = []
-        table.expire(at: now) { expired.append($0) }
-        statistics.flowsExpired += expired.count
-        for flow in expired { retire(flow, idle: true) }
+        while let slot = table.expiredSlot(at: now) {
+            statistics.flowsExpired += 1
+            retire(slot, idle: true)
+        }
     }
 
     // MARK: Connections
@@ -191,23 +192,28 @@ public struct Engine {
             senderIsClient = ![0, 129].contains(packet.icmpType) && !packet.isICMPError
         }
         let (client, server) = senderIsClient ? (source, destination) : (destination, source)
-        var flow = Flow(key: key, client: client, sawOpening: sawOpening, at: now, slotCount: slotCount)
-        for (index, rule) in rules.prefix(Self.rulesByMask).enumerated()
+        var flow = Flow(key: key, client: client, sawOpening: sawOpening, at: now)
+        for (index, rule) in rules.prefix(RuleMasks.ruleCount).enumerated()
         where rule.matchesEndpoints(client: client, server: server, transport: transport) {
-            flow.endpointRules |= 1 << UInt64(index)
+            flow.possibleRules |= 1 << UInt64(index)
         }
-        for rule in rules where rule.countsConnections {
-            guard let slot = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
-            connectionsCounted[slot] += 1
-            flow.ruleSlots[slot].ordinal = connectionsCounted[slot]
-            flow.ruleSlots[slot].othersOpenAtStart = connectionsOpen[slot]
-            connectionsOpen[slot] += 1
+        if table.isFull, let oldest = table.oldestSlot() {
+            statistics.flowsEvicted += 1
+            retire(oldest, idle: true)
         }
         statistics.flowsCreated += 1
-        let (slot, evicted) = table.insert(flow)
-        if let evicted {
-            statistics.flowsEvicted += 1
-            retire(evicted, idle: true)
+        let slot = table.insert(flow)
+        for rule in rules where rule.countsConnections {
+            guard let state = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
+            connectionsCounted[state] += 1
+            table[slot, rule: state].ordinal = connectionsCounted[state]
+            table[slot, rule: state].othersOpenAtStart = connectionsOpen[state]
+            connectionsOpen[state] += 1
+        }
+        for (index, rule) in rules.prefix(RuleMasks.ruleCount).enumerated() where rule.countsConnections {
+            if let state = rule.slot, !rule.matchesConnection(table[slot, rule: state]) {
+                table[slot].possibleRules &= ~(1 << UInt64(index))
+            }
         }
         statistics.flowsPeak = max(statistics.flowsPeak, table.count)
         return slot
@@ -235,19 +241,21 @@ public struct Engine {
 
     private mutating func noteIfClosed(_ slot: Int32) {
         guard table[slot].countedOpen, table[slot].transport == .tcp, table[slot].isClosed else { return }
-        table[slot].countedOpen = false
-        releaseOpenCount(table[slot].ruleSlots)
+        releaseOpenCount(slot)
     }
 
-    /// The connection no longer counts as open for `concurrent_over`.
-    private mutating func releaseOpenCount(_ ruleSlots: [RuleSlot]) {
-        for (slot, state) in ruleSlots.enumerated() where state.ordinal != 0 {
-            connectionsOpen[slot] -= 1
+    /// The connection in `slot` no longer counts as open for `concurrent_over`.
+    private mutating func releaseOpenCount(_ slot: Int32) {
+        table[slot].countedOpen = false
+        for state in 0..<slotCount where table[slot, rule: state].ordinal != 0 {
+            connectionsOpen[state] -= 1
         }
     }
 
-    private mutating func retire(_ flow: Flow, idle: Bool) {
-        if flow.countedOpen { releaseOpenCount(flow.ruleSlots) }
+    /// Stops tracking the connection in `slot`, keeping it (or its outcome) for the report.
+    private mutating func retire(_ slot: Int32, idle: Bool) {
+        if table[slot].countedOpen { releaseOpenCount(slot) }
+        let flow = table.remove(slot)
         let outcome = flow.outcome(idle: idle)
         if retiredFlows.count < retainedFlows {
             retiredFlows.append(RetiredFlow(flow: flow, outcome: outcome))

@@ -20,11 +20,10 @@ public struct Flow: Sendable {
     public internal(set) var injectedReset: InjectedReset?
     /// The faults netfault applied to this connection, one record per rule.
     public internal(set) var faults: [FaultRecord] = []
-    /// Bit N: rule N's address, port and protocol fields hold for this connection (rules 0-63).
-    /// They never change, so they are checked once, when the flow opens, not once per packet.
-    var endpointRules: UInt64 = 0
-    /// Per-rule state for rules that count connections or packets; indexed by the rule's state slot.
-    var ruleSlots: [RuleSlot]
+    /// Bit N: rule N (of the first 64) can match this connection: its address, port and protocol
+    /// fields hold, and so do its `connection` and `concurrent_over`. None of them changes after the
+    /// connection opens, so they are checked then, not once per packet (`RuleMasks`).
+    var possibleRules: UInt64 = 0
     /// The `sticky` rule that acts on every packet of this connection since it first fired.
     var latchedRule: Int32?
     /// Which end of the key is the client: the endpoints are stored once, in the key.
@@ -41,13 +40,12 @@ public struct Flow: Sendable {
     var countedOpen = true
 
     /// `client`: which of the key's two endpoints opened the connection; the other is the server.
-    init(key: FlowKey, client: Endpoint, sawOpening: Bool, at now: Instant, slotCount: Int) {
+    init(key: FlowKey, client: Endpoint, sawOpening: Bool, at now: Instant) {
         self.key = key
         clientIsLower = key.lower == client
         self.sawOpening = sawOpening
         firstSeen = now
         lastSeen = now
-        ruleSlots = slotCount == 0 ? [] : Array(repeating: RuleSlot(), count: slotCount)
     }
 
     public var transport: Transport { key.transport }
@@ -212,7 +210,7 @@ public struct InjectedReset: Sendable, Equatable {
     public var at: Instant
 }
 
-/// Per-connection state of one stateful rule.
+/// Per-connection state of one stateful rule, kept by the flow table next to the flow.
 struct RuleSlot: Sendable {
     /// This connection's number among those matching the rule's address/port fields; 0 when it does not match them.
     var ordinal: Int32 = 0

@@ -1,23 +1,34 @@
 /// The flow table's storage: flows in numbered slots, read and changed in place through
-/// addressors. An `Array`'s getter returns a copy: calling a method of one flow through it copied
-/// the whole flow and retained its rule-state array (a cache miss on another allocation), on
-/// every packet.
+/// addressors, each followed by its connection's per-rule state (`RuleSlot`s). An `Array`'s
+/// getter returns a copy: calling a method of one flow through it copied the whole flow and
+/// retained its arrays; and a rule state of its own per flow was one more allocation, and one
+/// more cache miss per packet, than state stored next to the flow.
 ///
 /// A reference type: `FlowTable` copies it before changing a shared one (copy on write).
 final class FlowSlots {
-    private var base: UnsafeMutablePointer<Flow>
+    private var base: UnsafeMutableRawPointer
     /// Slots in use, from 0; each holds an initialized flow.
     private(set) var count = 0
     private var capacity: Int
+    /// How many `RuleSlot`s follow each flow.
+    let ruleSlotsPerFlow: Int
+    /// Bytes from one slot to the next: the flow, then its rule state.
+    private let stride: Int
+    private static let ruleStateOffset = MemoryLayout<Flow>.stride
+    private static let alignment = max(MemoryLayout<Flow>.alignment, MemoryLayout<RuleSlot>.alignment)
 
-    /// Room for `capacity` flows before the first growth (address space only until used).
-    init(capacity: Int) {
+    /// Room for `capacity` flows before the first growth (address space only until used), each
+    /// with `ruleSlotsPerFlow` rule states.
+    init(capacity: Int, ruleSlotsPerFlow: Int) {
         self.capacity = max(1, capacity)
-        base = .allocate(capacity: self.capacity)
+        self.ruleSlotsPerFlow = ruleSlotsPerFlow
+        let unaligned = Self.ruleStateOffset + ruleSlotsPerFlow * MemoryLayout<RuleSlot>.stride
+        stride = (unaligned + Self.alignment - 1) / Self.alignment * Self.alignment
+        base = .allocate(byteCount: self.capacity * stride, alignment: Self.alignment)
     }
 
     deinit {
-        base.deinitialize(count: count)
+        for slot in 0..<count { flowAddress(Int32(slot)).deinitialize(count: 1) }
         base.deallocate()
     }
 
@@ -30,27 +41,58 @@ final class FlowSlots {
     /// changes every table that shares this storage: `FlowTable` makes it unique first.
     func mutableAddress(of slot: Int32) -> UnsafeMutablePointer<Flow> {
         precondition(slot >= 0 && Int(slot) < count, "flow slot \(slot) out of 0..<\(count)")
-        return base + Int(slot)
+        return flowAddress(slot)
     }
 
-    /// Adds `flow` in a new slot, `count` before the call.
+    /// Where the rule state `rule` (below `ruleSlotsPerFlow`) of the flow in `slot` lives; as
+    /// `mutableAddress(of:)`.
+    func ruleStateAddress(of slot: Int32, rule: Int) -> UnsafeMutablePointer<RuleSlot> {
+        precondition(slot >= 0 && Int(slot) < count, "flow slot \(slot) out of 0..<\(count)")
+        precondition(rule >= 0 && rule < ruleSlotsPerFlow, "rule state \(rule) out of 0..<\(ruleSlotsPerFlow)")
+        return ruleStates(slot) + rule
+    }
+
+    /// Puts `flow` in `slot` (below `count`), with its rule state cleared.
+    func replace(_ slot: Int32, with flow: Flow) {
+        mutableAddress(of: slot).pointee = flow
+        ruleStates(slot).update(repeating: RuleSlot(), count: ruleSlotsPerFlow)
+    }
+
+    /// Adds `flow`, its rule state cleared, in a new slot: `count` before the call.
     func append(_ flow: Flow) {
         if count == capacity { grow(to: capacity * 2) }
-        (base + count).initialize(to: flow)
+        (base + count * stride).initializeMemory(as: Flow.self, to: flow)
+        (base + count * stride + Self.ruleStateOffset).initializeMemory(as: RuleSlot.self, repeating: RuleSlot(),
+                                                                       count: ruleSlotsPerFlow)
         count += 1
     }
 
-    /// A copy of every flow, for a table whose storage is shared.
+    /// A copy of every flow and its rule state, for a table whose storage is shared.
     func copy() -> FlowSlots {
-        let copy = FlowSlots(capacity: capacity)
-        copy.base.initialize(from: base, count: count)
-        copy.count = count
+        let copy = FlowSlots(capacity: capacity, ruleSlotsPerFlow: ruleSlotsPerFlow)
+        for slot in 0..<Int32(count) {
+            copy.append(self[slot])
+            copy.ruleStates(slot).update(from: ruleStates(slot), count: ruleSlotsPerFlow)
+        }
         return copy
     }
 
+    private func flowAddress(_ slot: Int32) -> UnsafeMutablePointer<Flow> {
+        (base + Int(slot) * stride).assumingMemoryBound(to: Flow.self)
+    }
+
+    private func ruleStates(_ slot: Int32) -> UnsafeMutablePointer<RuleSlot> {
+        (base + Int(slot) * stride + Self.ruleStateOffset).assumingMemoryBound(to: RuleSlot.self)
+    }
+
     private func grow(to newCapacity: Int) {
-        let grown = UnsafeMutablePointer<Flow>.allocate(capacity: newCapacity)
-        grown.moveInitialize(from: base, count: count)
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * stride, alignment: Self.alignment)
+        for slot in 0..<count {
+            let offset = slot * stride
+            grown.advanced(by: offset).initializeMemory(as: Flow.self, to: flowAddress(Int32(slot)).move())
+            grown.advanced(by: offset + Self.ruleStateOffset)
+                .initializeMemory(as: RuleSlot.self, from: ruleStates(Int32(slot)), count: ruleSlotsPerFlow)
+        }
         base.deallocate()
         base = grown
         capacity = newCapacity

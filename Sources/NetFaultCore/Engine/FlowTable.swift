@@ -35,13 +35,14 @@ struct FlowTable {
     private var timeouts: [Int64]
     let capacity: Int
 
-    init(capacity: Int, timeouts: Timeouts) {
+    /// A table of up to `capacity` flows, each with `ruleSlotsPerFlow` rule states.
+    init(capacity: Int, timeouts: Timeouts, ruleSlotsPerFlow: Int) {
         self.capacity = capacity
         self.timeouts = [timeouts.openTCP.nanoseconds, timeouts.datagram.nanoseconds, timeouts.closed.nanoseconds]
         // Sized for the limit up front (address space only until used): growing by doubling would
         // hold the old and the new storage at once, a peak of twice the table at the worst moment.
         let reserved = min(capacity, 1 << 20)
-        flows = FlowSlots(capacity: reserved)
+        flows = FlowSlots(capacity: reserved, ruleSlotsPerFlow: ruleSlotsPerFlow)
         links.reserveCapacity(reserved)
         index = FlowIndex(expected: reserved)
     }
@@ -60,6 +61,18 @@ struct FlowTable {
         }
     }
 
+    /// The per-connection state of the rule whose state slot is `rule`, for the flow in `slot`;
+    /// cleared when the flow is inserted.
+    subscript(slot: Int32, rule rule: Int) -> RuleSlot {
+        unsafeAddress { UnsafePointer(flows.ruleStateAddress(of: slot, rule: rule)) }
+        unsafeMutableAddress {
+            makeUnique()
+            return flows.ruleStateAddress(of: slot, rule: rule)
+        }
+    }
+
+    var isFull: Bool { index.count >= capacity }
+
     /// Copies the flows before a change if another copy of the table shares them.
     private mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&flows) { flows = flows.copy() }
@@ -72,16 +85,14 @@ struct FlowTable {
         return Flow.side(of: packet, client: clientIsLower ? key.lower : key.upper)
     }
 
-    /// Adds a flow; when the table is full, first evicts the least recently active one and returns it.
-    mutating func insert(_ flow: Flow) -> (slot: Int32, evicted: Flow?) {
-        var evicted: Flow?
-        if index.count >= capacity, let oldest = oldestSlot() {
-            evicted = remove(oldest)
-        }
+    /// Adds a flow, with its rule states cleared, to a table that is not full.
+    mutating func insert(_ flow: Flow) -> Int32 {
+        precondition(!isFull, "a full flow table evicts before it inserts")
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            self[slot] = flow
+            makeUnique()
+            flows.replace(slot, with: flow)
         } else {
             slot = Int32(flows.count)
             makeUnique()
@@ -90,7 +101,7 @@ struct FlowTable {
         }
         index.insert(slot, in: flows)
         append(slot, to: kind(of: slot), lastSeen: flow.lastSeen)
-        return (slot, evicted)
+        return slot
     }
 
     /// Marks a flow active now: it moves to the tail of its list (and to another list if it closed).
@@ -115,24 +126,13 @@ struct FlowTable {
         return flow
     }
 
-    /// Whether a flow is idle past its list's timeout: `expire(at:_:)` has work to do.
-    func hasExpired(at now: Instant) -> Bool {
+    /// A flow idle past its list's timeout at `now`, if any: the engine removes them one by one.
+    func expiredSlot(at now: Instant) -> Int32? {
         for kind in ListKind.allCases {
             let head = heads[kind.rawValue]
-            if head >= 0, now.since(links[Int(head)].lastSeen) >= timeouts[kind.rawValue] { return true }
+            if head >= 0, now.since(links[Int(head)].lastSeen) >= timeouts[kind.rawValue] { return head }
         }
-        return false
-    }
-
-    /// Removes every flow idle past its list's timeout, handing each to `expire`.
-    mutating func expire(at now: Instant, _ expire: (Flow) -> Void) {
-        for kind in ListKind.allCases {
-            while heads[kind.rawValue] >= 0 {
-                let slot = heads[kind.rawValue]
-                guard now.since(links[Int(slot)].lastSeen) >= timeouts[kind.rawValue] else { break }
-                expire(remove(slot))
-            }
-        }
+        return nil
     }
 
     /// Every live flow, in no particular order.
@@ -143,14 +143,15 @@ struct FlowTable {
 
     /// What a free slot holds: no flow's key, no arrays to keep alive.
     private static let vacant = Flow(key: FlowKey(transport: .tcp, Endpoint(IPAddress(v4: 0), 0), Endpoint(IPAddress(v4: 0), 0)),
-                                     client: Endpoint(IPAddress(v4: 0), 0), sawOpening: false, at: .zero, slotCount: 0)
+                                     client: Endpoint(IPAddress(v4: 0), 0), sawOpening: false, at: .zero)
 
     private func kind(of slot: Int32) -> ListKind {
         if self[slot].transport != .tcp { return .datagram }
         return self[slot].isClosed ? .closed : .openTCP
     }
 
-    private func oldestSlot() -> Int32? {
+    /// The least recently active flow: the one a full table evicts.
+    func oldestSlot() -> Int32? {
         var best: Int32?
         for head in heads where head >= 0 {
             if best == nil || links[Int(head)].lastSeen < links[Int(best!)].lastSeen { best = head }
