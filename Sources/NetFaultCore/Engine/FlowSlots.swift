@@ -1,12 +1,15 @@
 /// The flow table's storage: flows in numbered slots, read and changed in place through
-/// addressors, each followed by its connection's per-rule state (`RuleSlot`s). An `Array`'s
-/// getter returns a copy: calling a method of one flow through it copied the whole flow and
-/// retained its arrays; and a rule state of its own per flow was one more allocation, and one
-/// more cache miss per packet, than state stored next to the flow.
+/// addressors, each followed by its connection's per-rule state (`RuleSlot`s), and beside them
+/// each slot's place on the table's lists (`FlowTable.Links`). An `Array`'s getter returns a
+/// copy: calling a method of one flow through it copied the whole flow and retained its arrays;
+/// a rule state of its own per flow was one more allocation, and one more cache miss per packet,
+/// than state stored next to the flow; and every change to an array checks that its buffer is
+/// not shared (a call into the runtime), where this storage is checked once per table change.
 ///
 /// A reference type: `FlowTable` copies it before changing a shared one (copy on write).
 final class FlowSlots {
     private var base: UnsafeMutableRawPointer
+    private var linkBase: UnsafeMutablePointer<FlowTable.Links>
     /// Slots in use, from 0; each holds an initialized flow.
     private(set) var count = 0
     private var capacity: Int
@@ -25,11 +28,13 @@ final class FlowSlots {
         let unaligned = Self.ruleStateOffset + ruleSlotsPerFlow * MemoryLayout<RuleSlot>.stride
         stride = (unaligned + Self.alignment - 1) / Self.alignment * Self.alignment
         base = .allocate(byteCount: self.capacity * stride, alignment: Self.alignment)
+        linkBase = .allocate(capacity: self.capacity)
     }
 
     deinit {
         for slot in 0..<count { flowAddress(Int32(slot)).deinitialize(count: 1) }
         base.deallocate()
+        linkBase.deallocate()
     }
 
     /// The flow in `slot` (below `count`), read in place.
@@ -52,15 +57,22 @@ final class FlowSlots {
         return ruleStates(slot) + rule
     }
 
+    /// Where the list links of `slot` (below `count`) live; as `mutableAddress(of:)`.
+    func links(of slot: Int32) -> UnsafeMutablePointer<FlowTable.Links> {
+        precondition(slot >= 0 && Int(slot) < count, "flow slot \(slot) out of 0..<\(count)")
+        return linkBase + Int(slot)
+    }
+
     /// Puts `flow` in `slot` (below `count`), with its rule state cleared.
     func replace(_ slot: Int32, with flow: Flow) {
         mutableAddress(of: slot).pointee = flow
         ruleStates(slot).update(repeating: RuleSlot(), count: ruleSlotsPerFlow)
     }
 
-    /// Adds `flow`, its rule state cleared, in a new slot: `count` before the call.
+    /// Adds `flow`, its rule state cleared and its slot on no list, in a new slot: `count` before the call.
     func append(_ flow: Flow) {
         if count == capacity { grow(to: capacity * 2) }
+        (linkBase + count).initialize(to: FlowTable.Links())
         (base + count * stride).initializeMemory(as: Flow.self, to: flow)
         (base + count * stride + Self.ruleStateOffset).initializeMemory(as: RuleSlot.self, repeating: RuleSlot(),
                                                                        count: ruleSlotsPerFlow)
@@ -74,6 +86,7 @@ final class FlowSlots {
             copy.append(self[slot])
             copy.ruleStates(slot).update(from: ruleStates(slot), count: ruleSlotsPerFlow)
         }
+        copy.linkBase.update(from: linkBase, count: count)
         return copy
     }
 
@@ -95,6 +108,10 @@ final class FlowSlots {
         }
         base.deallocate()
         base = grown
+        let grownLinks = UnsafeMutablePointer<FlowTable.Links>.allocate(capacity: newCapacity)
+        grownLinks.moveInitialize(from: linkBase, count: count)
+        linkBase.deallocate()
+        linkBase = grownLinks
         capacity = newCapacity
     }
 }

@@ -15,8 +15,8 @@ struct FlowTable {
     enum ListKind: Int, CaseIterable { case openTCP, datagram, closed }
 
     /// A slot's place on its list, and its flow's last activity: expiry and eviction read only
-    /// these, never the (large) flow.
-    private struct Links {
+    /// these, never the (large) flow. Kept by `FlowSlots`, beside the flows.
+    struct Links {
         var previous: Int32 = -1
         var next: Int32 = -1
         var list: ListKind = .openTCP
@@ -27,23 +27,24 @@ struct FlowTable {
     /// Every slot's flow; a free slot holds `vacant`. Not optional: unwrapping a `Flow?` copied
     /// the whole flow (and retained its arrays) on every read through the table.
     private var flows: FlowSlots
-    private var links: [Links] = []
     private var index: FlowIndex
     private var freeSlots: [Int32] = []
-    private var heads = [Int32](repeating: -1, count: ListKind.allCases.count)
-    private var tails = [Int32](repeating: -1, count: ListKind.allCases.count)
-    private var timeouts: [Int64]
+    /// Each list's first and last slot, -1 when empty: values, not arrays, so that changing one
+    /// checks no buffer's uniqueness.
+    private var heads = InlineArray<3, Int32>(repeating: -1)
+    private var tails = InlineArray<3, Int32>(repeating: -1)
+    private let timeouts: InlineArray<3, Int64>
     let capacity: Int
 
     /// A table of up to `capacity` flows, each with `ruleSlotsPerFlow` rule states.
     init(capacity: Int, timeouts: Timeouts, ruleSlotsPerFlow: Int) {
         self.capacity = capacity
         self.timeouts = [timeouts.openTCP.nanoseconds, timeouts.datagram.nanoseconds, timeouts.closed.nanoseconds]
+        precondition(ListKind.allCases.count == 3, "one head, tail and timeout per list")
         // Sized for the limit up front (address space only until used): growing by doubling would
         // hold the old and the new storage at once, a peak of twice the table at the worst moment.
         let reserved = min(capacity, 1 << 20)
         flows = FlowSlots(capacity: reserved, ruleSlotsPerFlow: ruleSlotsPerFlow)
-        links.reserveCapacity(reserved)
         index = FlowIndex(expected: reserved)
     }
 
@@ -97,7 +98,6 @@ struct FlowTable {
             slot = Int32(flows.count)
             makeUnique()
             flows.append(flow)
-            links.append(Links())
         }
         index.insert(slot, in: flows)
         append(slot, to: kind(of: slot), lastSeen: flow.lastSeen)
@@ -106,10 +106,11 @@ struct FlowTable {
 
     /// Marks a flow active now: it moves to the tail of its list (and to another list if it closed).
     mutating func touch(_ slot: Int32, at now: Instant) {
+        makeUnique()
         let kind = kind(of: slot)
         // The flow of a busy connection is usually last on its list already.
-        if tails[kind.rawValue] == slot, links[Int(slot)].list == kind {
-            links[Int(slot)].lastSeen = now
+        if tails[kind.rawValue] == slot, links(slot).pointee.list == kind {
+            links(slot).pointee.lastSeen = now
             return
         }
         unlink(slot)
@@ -119,6 +120,7 @@ struct FlowTable {
     @discardableResult
     mutating func remove(_ slot: Int32) -> Flow {
         let flow = self[slot]
+        makeUnique()
         unlink(slot)
         index.remove(slot, in: flows)
         self[slot] = Self.vacant
@@ -130,15 +132,15 @@ struct FlowTable {
     func expiredSlot(at now: Instant) -> Int32? {
         for kind in ListKind.allCases {
             let head = heads[kind.rawValue]
-            if head >= 0, now.since(links[Int(head)].lastSeen) >= timeouts[kind.rawValue] { return head }
+            if head >= 0, now.since(links(head).pointee.lastSeen) >= timeouts[kind.rawValue] { return head }
         }
         return nil
     }
 
     /// Every live flow, in no particular order.
     var all: some Sequence<Flow> {
-        let (flows, links) = (flows, links)
-        return (0..<Int32(flows.count)).lazy.filter { links[Int($0)].live }.map { flows[$0] }
+        let flows = flows
+        return (0..<Int32(flows.count)).lazy.filter { flows.links(of: $0).pointee.live }.map { flows[$0] }
     }
 
     /// What a free slot holds: no flow's key, no arrays to keep alive.
@@ -153,25 +155,31 @@ struct FlowTable {
     /// The least recently active flow: the one a full table evicts.
     func oldestSlot() -> Int32? {
         var best: Int32?
-        for head in heads where head >= 0 {
-            if best == nil || links[Int(head)].lastSeen < links[Int(best!)].lastSeen { best = head }
+        for list in heads.indices where heads[list] >= 0 {
+            let head = heads[list]
+            if best == nil || links(head).pointee.lastSeen < links(best!).pointee.lastSeen { best = head }
         }
         return best
     }
 
+    /// The list links of `slot`. Changed only after `makeUnique()`.
+    private func links(_ slot: Int32) -> UnsafeMutablePointer<Links> { flows.links(of: slot) }
+
+    /// Puts `slot` last on `kind`'s list. The storage is unique (`makeUnique()`).
     private mutating func append(_ slot: Int32, to kind: ListKind, lastSeen: Instant) {
         let list = kind.rawValue
-        links[Int(slot)] = Links(previous: tails[list], next: -1, list: kind, live: true, lastSeen: lastSeen)
-        if tails[list] >= 0 { links[Int(tails[list])].next = slot } else { heads[list] = slot }
+        links(slot).pointee = Links(previous: tails[list], next: -1, list: kind, live: true, lastSeen: lastSeen)
+        if tails[list] >= 0 { links(tails[list]).pointee.next = slot } else { heads[list] = slot }
         tails[list] = slot
     }
 
+    /// Takes `slot` off its list, if on one. The storage is unique (`makeUnique()`).
     private mutating func unlink(_ slot: Int32) {
-        let link = links[Int(slot)]
+        let link = links(slot).pointee
         guard link.live else { return }
         let list = link.list.rawValue
-        if link.previous >= 0 { links[Int(link.previous)].next = link.next } else { heads[list] = link.next }
-        if link.next >= 0 { links[Int(link.next)].previous = link.previous } else { tails[list] = link.previous }
-        links[Int(slot)].live = false
+        if link.previous >= 0 { links(link.previous).pointee.next = link.next } else { heads[list] = link.next }
+        if link.next >= 0 { links(link.next).pointee.previous = link.previous } else { tails[list] = link.previous }
+        links(slot).pointee.live = false
     }
 }
