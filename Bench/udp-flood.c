@@ -60,5 +60,6 @@ int main(int argc, char **argv) {
         }
     }
     printf("%llu\n", sent);
+    if (refused > 0) fprintf(stderr, "udp-flood: %llu calls refused (ICMP error or full queue)\n", refused);
     return 0;
 }

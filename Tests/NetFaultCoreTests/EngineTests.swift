@@ -433,6 +433,24 @@ struct EngineTests {
         #expect(driver.engine.statistics.flowsEvicted == 1)
     }
 
+    /// A connection evicted from a full table is forgotten, not closed: the one that took its
+    /// place began while it was still open, and `concurrent_over` counts it.
+    @Test func anEvictedConnectionStillCountsAsOpenForTheOneReplacingIt() throws {
+        var configuration = Engine.Configuration()
+        configuration.flowCapacity = 3
+        var driver = try EngineDriver("""
+            rules:
+              - {name: busy, match: {server_port: 80, concurrent_over: 3, flags: [syn]}, action: {reject: tcp-reset}}
+            """, configuration: configuration)
+        for index in 0..<3 {
+            var conversation = Conversation(client: "198.18.1.2:\(40000 + index)")
+            for packet in conversation.handshake() { driver.send(packet, at: Int64(index)) }
+        }
+        var fourth = Conversation(client: "198.18.1.2:40003")
+        #expect(driver.send(fourth.syn(), at: 10).verdict == .drop, "three others open when it began")
+        #expect(driver.engine.statistics.flowsEvicted == 1)
+    }
+
     /// `flows:` in the rule file bounds the table and the report's list; the peak is recorded.
     @Test func theRuleFilesFlowLimitsBoundTheTableAndTheList() throws {
         var driver = try EngineDriver("flows: {max_tracked: 2, max_listed: 1}\nrules:\n  - name: r\n    match: {server_port: 9}\n    action: drop\n")

@@ -197,6 +197,9 @@ public struct Engine {
         where rule.matchesEndpoints(client: client, server: server, transport: transport) {
             flow.possibleRules |= 1 << UInt64(index)
         }
+        // The connections open when this one begins include one evicted to make room for it: it
+        // is forgotten, not closed. (A copy only if the eviction changes the counts.)
+        let openAtStart = connectionsOpen
         if table.isFull, let oldest = table.oldestSlot() {
             statistics.flowsEvicted += 1
             retire(oldest, idle: true)
@@ -207,7 +210,7 @@ public struct Engine {
             guard let state = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
             connectionsCounted[state] += 1
             table[slot, rule: state].ordinal = connectionsCounted[state]
-            table[slot, rule: state].othersOpenAtStart = connectionsOpen[state]
+            table[slot, rule: state].othersOpenAtStart = openAtStart[state]
             connectionsOpen[state] += 1
         }
         for (index, rule) in rules.prefix(RuleMasks.ruleCount).enumerated() where rule.countsConnections {

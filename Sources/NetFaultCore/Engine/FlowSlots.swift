@@ -17,16 +17,15 @@ final class FlowSlots {
     let ruleSlotsPerFlow: Int
     /// Bytes from one slot to the next: the flow, then its rule state.
     private let stride: Int
-    private static let ruleStateOffset = MemoryLayout<Flow>.stride
     private static let alignment = max(MemoryLayout<Flow>.alignment, MemoryLayout<RuleSlot>.alignment)
+    private static let ruleStateOffset = roundedUp(MemoryLayout<Flow>.stride, to: MemoryLayout<RuleSlot>.alignment)
 
     /// Room for `capacity` flows before the first growth (address space only until used), each
     /// with `ruleSlotsPerFlow` rule states.
     init(capacity: Int, ruleSlotsPerFlow: Int) {
         self.capacity = max(1, capacity)
         self.ruleSlotsPerFlow = ruleSlotsPerFlow
-        let unaligned = Self.ruleStateOffset + ruleSlotsPerFlow * MemoryLayout<RuleSlot>.stride
-        stride = (unaligned + Self.alignment - 1) / Self.alignment * Self.alignment
+        stride = Self.roundedUp(Self.ruleStateOffset + ruleSlotsPerFlow * MemoryLayout<RuleSlot>.stride, to: Self.alignment)
         base = .allocate(byteCount: self.capacity * stride, alignment: Self.alignment)
         linkBase = .allocate(capacity: self.capacity)
     }
@@ -89,6 +88,8 @@ final class FlowSlots {
         copy.linkBase.update(from: linkBase, count: count)
         return copy
     }
+
+    private static func roundedUp(_ bytes: Int, to alignment: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
 
     private func flowAddress(_ slot: Int32) -> UnsafeMutablePointer<Flow> {
         (base + Int(slot) * stride).assumingMemoryBound(to: Flow.self)

@@ -109,7 +109,7 @@ struct FlowTable {
         makeUnique()
         let kind = kind(of: slot)
         // The flow of a busy connection is usually last on its list already.
-        if tails[kind.rawValue] == slot, links(slot).pointee.list == kind {
+        if tails[kind.rawValue] == slot {
             links(slot).pointee.lastSeen = now
             return
         }
