@@ -153,6 +153,7 @@ public final class Controller {
         let childIndex = descriptors.count
         if let child { descriptors.append(pollfd(fd: child.pidDescriptor, events: Int16(POLLIN), revents: 0)) }
         descriptors += first.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let parkingIndex = first.descriptors.count > 1 ? descriptors.count - 1 : nil
         let start = monotonicNow()
         var nextTick = start + .seconds(1)
         var nextBeat = start
@@ -195,7 +196,7 @@ public final class Controller {
             if let child, descriptors[childIndex].revents != 0, let exit = child.reap() {
                 return "\(child.command[0]) \(exit)"
             }
-            try first.pump()
+            try first.pump(parkingReadable: parkingIndex.map { descriptors[$0].revents != 0 } ?? false)
             now = monotonicNow()
             if now >= nextTick {
                 let status = engine.tick(at: now)

@@ -39,6 +39,9 @@ struct ParkingLot {
 
     var nextDeadline: Instant? { held.nextDeadline }
 
+    /// Packets moved here that have not been read back yet.
+    var awaitsArrivals: Bool { arrivals.count > 0 }
+
     /// Moves `packet`, queued on `diverting`, to the parking queue until `deadline` (nil: until
     /// the run ends, then dropped), with the diverting socket's next flush. It is held from when
     /// `collect` reads it back.

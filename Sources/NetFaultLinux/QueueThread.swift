@@ -70,7 +70,7 @@ final class QueueThread: @unchecked Sendable {
                 continue
             }
             do {
-                try worker.pump()
+                try worker.pump(parkingReadable: descriptors.count > 2 && descriptors[2].revents != 0)
             } catch {
                 fail(error)
             }

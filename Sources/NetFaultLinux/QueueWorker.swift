@@ -44,10 +44,14 @@ final class QueueWorker: @unchecked Sendable {
 
     /// Reads what is queued (up to about 4096 packets, so that a flood never starves the caller's
     /// other duties), gives each packet its verdict, and releases the held packets now due.
-    func pump() throws {
+    ///
+    /// - Parameter parkingReadable: the wait found the parking queue's descriptor (the second of
+    ///   `descriptors`) readable. The parking queue is read then, and whenever packets moved there
+    ///   are still awaited; reading it on every wake-up cost a system call per packet.
+    func pump(parkingReadable: Bool) throws {
         try socket.drain(limit: 4096) { packet in try handle(packet) }
         try sendVerdicts()
-        try parking?.collect()
+        if parkingReadable || parking?.awaitsArrivals == true { try parking?.collect() }
         try parking?.releaseDue(at: monotonicNow())
     }
 
