@@ -1,37 +1,36 @@
 import Benchmark
 import NetFaultCore
 
+/// A rule file for the benchmarks: room for every connection they open, none listed in a report,
+/// and 20 rules, rule `index` named r`index` with the match and action `rule` gives it.
+func twentyRuleFile(_ rule: (Int) -> String) -> String {
+    "flows: {max_tracked: 1100000, max_listed: 0}\nrules:\n"
+        + (0..<20).map { "  - {name: r\($0), \(rule($0))}\n" }.joined()
+}
+
 /// 20 rules of the kinds a lab uses, none acting on the measured traffic (as in Scripts/bench's
 /// arm (d)). Their side, flags and connection fields rule them out before any is walked.
-let twentyRules: String = {
-    var text = "flows: {max_tracked: 1100000, max_listed: 0}\nrules:\n"
-    text += "  - {name: port-9, match: {server_port: 9, flags: [syn]}, action: {reject: tcp-reset}}\n"
-    for index in 1...19 {
-        switch index % 4 {
-        case 0: text += "  - {name: r\(index), match: {server_port: 5201, flags: [syn, fin, rst]}, action: drop}\n"
-        case 1: text += "  - {name: r\(index), match: {server_port: 5201, from: server, after_bytes: 900GB}, action: {reset: both}}\n"
-        case 2: text += "  - {name: r\(index), match: {client: 198.19.0.0/16, server_port: 5201}, action: {delay: 10ms}}\n"
-        default: text += "  - {name: r\(index), match: {server_port: 5201, connection: \"100000000-\"}, action: drop}\n"
-        }
+let twentyRules = twentyRuleFile { index in
+    switch (index, index % 4) {
+    case (0, _): return "match: {server_port: 9, flags: [syn]}, action: {reject: tcp-reset}"
+    case (_, 0): return "match: {server_port: 5201, flags: [syn, fin, rst]}, action: drop"
+    case (_, 1): return "match: {server_port: 5201, from: server, after_bytes: 900GB}, action: {reset: both}"
+    case (_, 2): return "match: {client: 198.19.0.0/16, server_port: 5201}, action: {delay: 10ms}"
+    default: return "match: {server_port: 5201, connection: \"100000000-\"}, action: drop"
     }
-    return text
-}()
+}
 
 /// The worst case: 20 rules on the measured connections' port, none ruled out by side, flags or
 /// connection number, so each packet is checked against every one field by field (and counted
 /// for the `nth` ones).
-let twentyRulesWalked: String = {
-    var text = "flows: {max_tracked: 1100000, max_listed: 0}\nrules:\n"
-    for index in 0..<20 {
-        switch index % 4 {
-        case 0: text += "  - {name: r\(index), match: {server_port: 5201, after_bytes: 900GB}, action: drop}\n"
-        case 1: text += "  - {name: r\(index), match: {server_port: 5201, idle: 1h}, action: drop}\n"
-        case 2: text += "  - {name: r\(index), match: {server_port: 5201, after: 10h}, action: drop}\n"
-        default: text += "  - {name: r\(index), match: {server_port: 5201, nth: 1000000000}, action: drop}\n"
-        }
+let twentyRulesWalked = twentyRuleFile { index in
+    switch index % 4 {
+    case 0: return "match: {server_port: 5201, after_bytes: 900GB}, action: drop"
+    case 1: return "match: {server_port: 5201, idle: 1h}, action: drop"
+    case 2: return "match: {server_port: 5201, after: 10h}, action: drop"
+    default: return "match: {server_port: 5201, nth: 1000000000}, action: drop"
     }
-    return text
-}()
+}
 
 /// The client address and port of connection `index`: distinct for up to 2^24 connections.
 func client(_ index: Int) -> (IPAddress, UInt16) {
