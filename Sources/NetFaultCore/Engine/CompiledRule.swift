@@ -22,6 +22,8 @@ struct CompiledRule {
     /// Index into each flow's `ruleSlots`, when this rule keeps per-connection state.
     let slot: Int?
     let sticky: Bool
+    /// Whether the rule keeps per-rule connection state (ordinals, open-connection counts).
+    let countsConnections: Bool
 
     /// `rule` compiled; `needle` and `slot` are where the engine keeps its payload and its state.
     init(_ rule: Rule, needle: Int?, slot: Int?) {
@@ -43,10 +45,8 @@ struct CompiledRule {
         self.needle = needle
         self.slot = slot
         sticky = rule.sticky
+        countsConnections = match.countsConnections
     }
-
-    /// Whether the rule keeps per-rule connection state (ordinals, open-connection counts).
-    var countsConnections: Bool { connection != nil || concurrentOver != nil }
 
     /// The address/port fields only: what `connection` and `concurrent_over` count connections by.
     func matchesEndpoints(client: Endpoint, server: Endpoint, transport: Transport) -> Bool {

@@ -198,23 +198,24 @@ public struct Engine {
             flow.possibleRules |= 1 << UInt64(index)
         }
         // The connections open when this one begins include one evicted to make room for it: it
-        // is forgotten, not closed. (A copy only if the eviction changes the counts.)
-        let openAtStart = connectionsOpen
+        // is forgotten, not closed. Their counts as they were before the eviction released it.
+        var openBeforeEviction: [Int32]?
         if table.isFull, let oldest = table.oldestSlot() {
+            if slotCount > 0 { openBeforeEviction = connectionsOpen }
             statistics.flowsEvicted += 1
             retire(oldest, idle: true)
         }
         statistics.flowsCreated += 1
         let slot = table.insert(flow)
-        for rule in rules where rule.countsConnections {
+        for (index, rule) in rules.enumerated() where rule.countsConnections {
             guard let state = rule.slot, rule.matchesEndpoints(client: client, server: server, transport: transport) else { continue }
             connectionsCounted[state] += 1
             table[slot, rule: state].ordinal = connectionsCounted[state]
-            table[slot, rule: state].othersOpenAtStart = openAtStart[state]
+            table[slot, rule: state].othersOpenAtStart = openBeforeEviction?[state] ?? connectionsOpen[state]
             connectionsOpen[state] += 1
-        }
-        for (index, rule) in rules.prefix(RuleMasks.ruleCount).enumerated() where rule.countsConnections {
-            if let state = rule.slot, !rule.matchesConnection(table[slot, rule: state]) {
+            // Fixed from now on: a connection outside the rule's `connection`/`concurrent_over`
+            // leaves the rule's bit of its mask.
+            if index < RuleMasks.ruleCount, !rule.matchesConnection(table[slot, rule: state]) {
                 table[slot].possibleRules &= ~(1 << UInt64(index))
             }
         }
