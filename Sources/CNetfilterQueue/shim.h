@@ -44,6 +44,9 @@ static inline int netfault_recvmmsg(int fd, struct netfault_mmsghdr *messages, u
 // pipe2(2) is declared only under _GNU_SOURCE.
 extern int pipe2(int pipefd[2], int flags);
 
+// unshare(2) is declared only under _GNU_SOURCE (a test gives one thread a network namespace of its own).
+extern int unshare(int flags);
+
 // setresuid(2)/setresgid(2) are declared only under _GNU_SOURCE.
 extern int setresuid(uid_t ruid, uid_t euid, uid_t suid);
 extern int setresgid(gid_t rgid, gid_t egid, gid_t sgid);

@@ -68,7 +68,7 @@ public final class Controller {
         let failures = eventfd(0, Int32(EFD_CLOEXEC))
         guard failures >= 0 else { throw SystemError("starting the queue threads", call: "eventfd", errno: errno) }
         defer { Glibc.close(failures) }
-        let threads = try workers.dropFirst().map { try QueueThread($0, failures: failures) }
+        let threads = workers.map { QueueThread($0, failures: failures) }
         let hooks = try InstalledHooks.install(DiversionPlan(ruleSet), backend: hookBackend, log: log)
         let watchdog: WatchdogLink
         do {
@@ -99,7 +99,7 @@ public final class Controller {
             log("netfault: keeping CAP_NET_ADMIN and CAP_NET_RAW only\(user.map { ", as user \($0)" } ?? "")")
             // Capabilities are a thread's own: the queue threads start with what is left.
             for thread in threads { thread.start() }
-            stopReason = try loop(first, engine: engine, signals: signals, end: end, child: child, watchdog: watchdog,
+            stopReason = try loop(engine: engine, signals: signals, end: end, child: child, watchdog: watchdog,
                                   threads: threads, failures: failures)
         } catch {
             stopReason = "error: \(error)"
@@ -117,7 +117,6 @@ public final class Controller {
             failed = true
         }
         for thread in threads { thread.finish() }
-        first.finish()
         do {
             diverted = try hooks.removeCounting()
         } catch {
@@ -143,37 +142,39 @@ public final class Controller {
     /// How long netfault may give no sign of life before its watchdog removes the hooks.
     static let stallMilliseconds: Int32 = 2000
 
-    /// The controller's own loop: the first queue, signals, the watchdog, the wrapped command, the
-    /// other queues' threads' failures, and once a second the engine's expiry and the status line.
-    private func loop(_ first: QueueWorker, engine: SharedEngine, signals: StopSignals, end: Instant?, child: ChildProcess?,
+    /// The controller's own loop, while the queues' threads answer packets: signals, the watchdog,
+    /// the wrapped command, the threads' failures, and once a second the engine's expiry and the
+    /// status line. The watchdog hears a heartbeat only while every queue's thread is moving: a
+    /// stuck queue stops it as surely as a stopped process.
+    private func loop(engine: SharedEngine, signals: StopSignals, end: Instant?, child: ChildProcess?,
                       watchdog: WatchdogLink, threads: [QueueThread], failures: Int32) throws -> String {
         var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: watchdog.process.pidDescriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: failures, events: Int16(POLLIN), revents: 0)]
         let childIndex = descriptors.count
         if let child { descriptors.append(pollfd(fd: child.pidDescriptor, events: Int16(POLLIN), revents: 0)) }
-        descriptors += first.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        let parkingIndex = first.descriptors.count > 1 ? descriptors.count - 1 : nil
         let start = monotonicNow()
         var nextTick = start + .seconds(1)
         var nextBeat = start
         var decisionsAtTick = 0
         var signalsReceived = 0
+        var turnsAtBeat = threads.map { _ in -1 }
         while true {
             var now = monotonicNow()
             if let end, now >= end { return "duration \(ruleSet.duration!.ruleText) elapsed" }
             if now >= nextBeat {
-                watchdog.beat()
+                let turns = threads.map(\.turns)
+                if Self.everyQueueMoved(turns, since: turnsAtBeat) { watchdog.beat() }
+                turnsAtBeat = turns
                 nextBeat = now + .milliseconds(250)
             }
-            var wake = min(nextTick, nextBeat, end ?? .distantFuture)
-            if let due = first.nextDeadline { wake = min(wake, due) }
+            let wake = min(nextTick, nextBeat, end ?? .distantFuture)
             // Rounded up to the next millisecond, so a deadline is never polled for in a busy loop.
             let timeout = Int32(clamping: (max(0, wake.since(now)) + 999_999) / 1_000_000)
             let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw SystemError("waiting for packets", call: "poll", errno: errno)
+                throw SystemError("waiting for signals and the threads", call: "poll", errno: errno)
             }
             if descriptors[0].revents != 0, let signal = signals.take() {
                 guard let child else { return "\(signal.name) received" }
@@ -196,7 +197,6 @@ public final class Controller {
             if let child, descriptors[childIndex].revents != 0, let exit = child.reap() {
                 return "\(child.command[0]) \(exit)"
             }
-            try first.pump(parkingReadable: parkingIndex.map { descriptors[$0].revents != 0 } ?? false)
             now = monotonicNow()
             if now >= nextTick {
                 let status = engine.tick(at: now)
@@ -206,6 +206,12 @@ public final class Controller {
                 nextTick = now + .seconds(1)
             }
         }
+    }
+
+    /// Every queue's thread turned its loop since the last heartbeat (`QueueThread.turns`, then and
+    /// now): none is stuck, so netfault may tell its watchdog it is alive.
+    static func everyQueueMoved(_ turns: [Int], since previous: [Int]) -> Bool {
+        !zip(turns, previous).contains { now, then in now == then }
     }
 
     /// After the faults are lifted (`duration`), a wrapped command still runs: wait for it,

@@ -35,10 +35,12 @@ final class DatagramBatch {
         headers.deallocate()
     }
 
-    /// Reads what `descriptor` holds now, up to `capacity` datagrams, without waiting: the number
-    /// read, or -1 with errno set (EAGAIN when there is nothing).
-    func receive(from descriptor: Int32) -> Int {
-        Int(netfault_recvmmsg(descriptor, headers, UInt32(capacity), Int32(MSG_DONTWAIT)))
+    /// Reads what `descriptor` holds, up to `capacity` datagrams: the number read, or -1 with errno
+    /// set (EAGAIN when there is nothing). Without `waiting`, only what is there now; with it, the
+    /// call first blocks until one datagram arrives (or the socket's SO_RCVTIMEO passes: EAGAIN),
+    /// then takes what else is there without waiting more (MSG_WAITFORONE).
+    func receive(from descriptor: Int32, waiting: Bool = false) -> Int {
+        Int(netfault_recvmmsg(descriptor, headers, UInt32(capacity), waiting ? Int32(MSG_WAITFORONE) : Int32(MSG_DONTWAIT)))
     }
 
     /// Datagram `index` of the last `receive`, valid until the next one.

@@ -1,13 +1,18 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CNetfilterQueue
 import Foundation
 import NetFaultCore
+import Synchronization
 
-/// Runs a `QueueWorker` on a thread of its own (`queues:` above 1), until `finish`. An error
-/// stops only the thread's reading: it is kept for the controller, which the shared `failures`
-/// descriptor wakes, and which then stops the run in order (this thread's last verdicts included).
+/// Runs a `QueueWorker` on a thread of its own, until `finish`. While nothing is held the thread
+/// blocks in the queue socket's receive itself, as the leanest C consumer does (a wait in `poll`
+/// first would cost every packet a wake-up and a system call more); while packets are held it
+/// waits in `poll` on the queue, the parking queue and the next deadline.
+///
+/// An error stops only the thread's reading: it is kept for the controller, which the shared
+/// `failures` descriptor wakes, and which then stops the run in order (this thread's last
+/// verdicts included).
 final class QueueThread: @unchecked Sendable {
     let worker: QueueWorker
     /// Why the thread stopped reading its queue early; nil while it runs. Read by the controller's
@@ -17,22 +22,26 @@ final class QueueThread: @unchecked Sendable {
         defer { failureLock.unlock() }
         return recordedFailure
     }
+    /// Turns of the thread's loop so far. Every turn ends within about
+    /// `QueueSocket.longestWaitMilliseconds` of its start unless the thread is stuck, so a count
+    /// that stops moving is what the controller's heartbeat to the watchdog watches for.
+    var turns: Int { turnCount.load(ordering: .relaxed) }
+
+    private let turnCount = Atomic<Int>(0)
     private var recordedFailure: Error?
     private let failureLock = NSLock()
-    private let finishing: Int32
+    private let finishRequested = Atomic<Bool>(false)
+    /// Signalled by `finish`, for a thread that failed and waits only for that.
+    private let finishSignal = DispatchSemaphore(value: 0)
     private let failures: Int32
     private let done = DispatchSemaphore(value: 0)
     private var started = false
 
     /// `failures`: an eventfd the thread writes to when it fails.
-    init(_ worker: QueueWorker, failures: Int32) throws {
+    init(_ worker: QueueWorker, failures: Int32) {
         self.worker = worker
         self.failures = failures
-        finishing = eventfd(0, Int32(EFD_CLOEXEC))
-        guard finishing >= 0 else { throw SystemError("starting the thread of queue \(worker.socket.queue)", call: "eventfd", errno: errno) }
     }
-
-    deinit { Glibc.close(finishing) }
 
     func start() {
         started = true
@@ -48,31 +57,36 @@ final class QueueThread: @unchecked Sendable {
     /// a thread never started gives them here.
     func finish() {
         guard started else { return worker.finish() }
-        var one: UInt64 = 1
-        _ = write(finishing, &one, 8)
+        finishRequested.store(true, ordering: .sequentiallyConsistent)
+        finishSignal.signal()
+        worker.socket.wake()
         done.wait()
     }
 
     private func run() {
-        var descriptors = ([finishing] + worker.descriptors).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        while true {
-            var timeout: Int32 = -1
-            if recordedFailure == nil, let due = worker.nextDeadline {
-                timeout = Int32(clamping: (max(0, due.since(monotonicNow())) + 999_999) / 1_000_000)
-            }
-            if poll(&descriptors, nfds_t(descriptors.count), timeout) < 0, errno != EINTR {
-                fail(SystemError("waiting for packets on queue \(worker.socket.queue)", call: "poll", errno: errno))
-            }
-            if descriptors[0].revents != 0 { break }
-            guard recordedFailure == nil else {
-                // Only the finish request counts now: wait for it without reading the queue.
-                descriptors = [descriptors[0]]
-                continue
-            }
+        let descriptors = worker.descriptors
+        var polled = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        while !finishRequested.load(ordering: .sequentiallyConsistent) {
+            turnCount.add(1, ordering: .relaxed)
             do {
-                try worker.pump(parkingReadable: descriptors.count > 2 && descriptors[2].revents != 0)
+                if worker.mayWaitInReceive {
+                    try worker.pump(waiting: true, parkingReadable: false)
+                    continue
+                }
+                // Held packets: wait for either queue or the next deadline, never longer than a
+                // blocked receive would.
+                var timeout = QueueSocket.longestWaitMilliseconds
+                if let due = worker.nextDeadline {
+                    timeout = min(timeout, Int32(clamping: (max(0, due.since(monotonicNow())) + 999_999) / 1_000_000))
+                }
+                if poll(&polled, nfds_t(polled.count), timeout) < 0, errno != EINTR {
+                    throw SystemError("waiting for packets on queue \(worker.socket.queue)", call: "poll", errno: errno)
+                }
+                try worker.pump(parkingReadable: polled.count > 1 && polled[1].revents != 0)
             } catch {
                 fail(error)
+                // Only the finish request counts now: wait for it without reading the queue.
+                finishSignal.wait()
             }
         }
         worker.finish()

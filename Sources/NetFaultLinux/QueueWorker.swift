@@ -5,8 +5,8 @@ import NetFaultCore
 
 /// One queue of a run and everything that answers it: its socket, its parking queue, its raw
 /// sockets for injection, and its counts. Each packet goes through the shared engine and gets
-/// exactly one verdict. Used by one thread at a time: the controller's for the first queue, a
-/// `QueueThread` for each other.
+/// exactly one verdict. Used by one thread at a time: its `QueueThread`, then the controller's
+/// for the report.
 final class QueueWorker: @unchecked Sendable {
     let socket: QueueSocket
     /// Where held packets wait; nil when no rule holds.
@@ -38,22 +38,39 @@ final class QueueWorker: @unchecked Sendable {
     /// When the earliest held packet is due.
     var nextDeadline: Instant? { parking?.nextDeadline }
 
-    /// The descriptors to wait on: the queue, and the parking queue (where nothing should arrive
-    /// unasked; what does is let go at once).
+    /// Nothing is held and no moved packet is on its way to the parking queue: the next read may
+    /// block in the queue socket itself (`pump(waiting: true)`), since no deadline falls due
+    /// and nothing is expected elsewhere meanwhile.
+    var mayWaitInReceive: Bool { parking.map { $0.held.isEmpty && !$0.awaitsArrivals } ?? true }
+
+    /// The descriptors to wait on while packets are held: the queue, and the parking queue.
     var descriptors: [Int32] { [socket.fileDescriptor] + (parking.map { [$0.socket.fileDescriptor] } ?? []) }
 
     /// Reads what is queued (up to about 4096 packets, so that a flood never starves the caller's
     /// other duties), gives each packet its verdict, and releases the held packets now due.
     ///
-    /// - Parameter parkingReadable: the wait found the parking queue's descriptor (the second of
-    ///   `descriptors`) readable. The parking queue is read then, and whenever packets moved there
-    ///   are still awaited; reading it on every wake-up cost a system call per packet.
-    func pump(parkingReadable: Bool) throws {
-        try socket.drain(limit: 4096) { packet in try handle(packet) }
+    /// - Parameters:
+    ///   - waiting: block in the read until a packet arrives (or `QueueSocket.wake`, or
+    ///     `QueueSocket.longestWaitMilliseconds`); only when `mayWaitInReceive`.
+    ///   - parkingReadable: a wait found the parking queue's descriptor (the second of
+    ///     `descriptors`) readable. The parking queue is read then, whenever packets moved there
+    ///     are still awaited, and otherwise at least every `QueueSocket.longestWaitMilliseconds`
+    ///     (what arrives there unasked is let go at once); reading it on every wake-up cost a
+    ///     system call per packet.
+    func pump(waiting: Bool = false, parkingReadable: Bool) throws {
+        try socket.drain(limit: 4096, waitingForFirst: waiting) { packet in try handle(packet) }
         try sendVerdicts()
-        if parkingReadable || parking?.awaitsArrivals == true { try parking?.collect() }
-        try parking?.releaseDue(at: monotonicNow())
+        guard parking != nil else { return }
+        let now = monotonicNow()
+        if parkingReadable || parking!.awaitsArrivals || now >= nextParkingCheck {
+            try parking!.collect()
+            nextParkingCheck = now + .milliseconds(Int64(QueueSocket.longestWaitMilliseconds))
+        }
+        try parking!.releaseDue(at: now)
     }
+
+    /// When the parking queue is read next even if nothing is awaited there.
+    private var nextParkingCheck = Instant.zero
 
     private func handle(_ queued: QueuedPacket) throws {
         received += 1

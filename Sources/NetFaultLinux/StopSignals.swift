@@ -5,7 +5,7 @@ import CNetfilterQueue
 import NetFaultCore
 
 /// SIGINT, SIGTERM and SIGHUP delivered as readable events on a descriptor (signalfd) instead of
-/// interrupting the program: the queue loop polls it beside the queue, so a signal at any moment
+/// interrupting the program: the controller's loop polls it, so a signal at any moment
 /// leads to the same orderly stop, and a second Ctrl-C during the stop cannot cut it short.
 public final class StopSignals {
     public let fileDescriptor: Int32

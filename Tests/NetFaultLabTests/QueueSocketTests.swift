@@ -1,0 +1,71 @@
+import CNetfilterQueue
+import Foundation
+import NetFaultLinux
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension LabTests {
+    /// A queue's thread blocks in the socket's receive while nothing is held; these check that it
+    /// comes back when asked (the stop) and, should the request be lost, by itself.
+    @Suite(.timeLimit(.minutes(1))) struct QueueSocketWaits {
+        /// A queue socket bound in a network namespace of its own, made for this test and gone with
+        /// the socket: no traffic reaches it, nothing else sees it.
+        static func isolatedSocket(queue: UInt16) throws -> QueueSocket {
+            final class Outcome: @unchecked Sendable { var result: Result<QueueSocket, Error>? }
+            let outcome = Outcome()
+            let done = DispatchSemaphore(value: 0)
+            // Only this thread enters the new namespace; the socket keeps it alive after the thread ends.
+            let thread = Thread {
+                outcome.result = Result {
+                    guard unshare(Self.newNetworkNamespace) == 0 else {
+                        throw Lab.Failure(description: "unshare(CLONE_NEWNET): \(String(cString: strerror(errno)))")
+                    }
+                    return try QueueSocket(queue: queue, copyBytes: QueueSocket.headerCopyBytes)
+                }
+                done.signal()
+            }
+            thread.start()
+            done.wait()
+            return try outcome.result!.get()
+        }
+
+        /// CLONE_NEWNET, which sched.h declares only under _GNU_SOURCE.
+        static let newNetworkNamespace: Int32 = 0x4000_0000
+
+        /// Reads `socket` blocking, on a thread of its own; returns what the read returned.
+        static func blockedRead(_ socket: QueueSocket, whileDoing action: () -> Void) throws -> Int {
+            final class Outcome: @unchecked Sendable { var result: Result<Int, Error>? }
+            let outcome = Outcome()
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) let reading = socket
+            Thread {
+                outcome.result = Result { try reading.drain(waitingForFirst: true) { _ in } }
+                done.signal()
+            }.start()
+            action()
+            done.wait()
+            return try outcome.result!.get()
+        }
+
+        @Test func aBlockedReadReturnsWhenWoken() throws {
+            let socket = try Self.isolatedSocket(queue: 4711)
+            defer { socket.close() }
+            let packets = try Self.blockedRead(socket) {
+                usleep(20_000)  // most likely blocked by now; a wake-up sent earlier waits in the socket
+                socket.wake()
+            }
+            #expect(packets == 0)
+            #expect(socket.wakeUpsRead == 1, "the read returned on its time limit, not on the wake-up")
+        }
+
+        @Test func aBlockedReadReturnsByItselfWhenNothingArrives() throws {
+            let socket = try Self.isolatedSocket(queue: 4712)
+            defer { socket.close() }
+            let packets = try Self.blockedRead(socket) {}
+            #expect(packets == 0)
+            #expect(socket.wakeUpsRead == 0)
+        }
+    }
+}
