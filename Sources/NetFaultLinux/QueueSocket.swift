@@ -42,12 +42,14 @@ public final class QueueSocket {
     public let copyBytes: UInt32
     public var copiesWholePackets: Bool { copyBytes >= Self.wholePacket }
     public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+    // Used by one thread at a time (its queue's; `wake` touches none of this state): the run-time
+    // exclusivity checks of the per-packet state could never fire, and are off.
     /// Times the kernel said the receive buffer overflowed (ENOBUFS); the queue's own counters say
     /// how many packets that cost.
-    public private(set) var overruns = 0
+    @exclusivity(unchecked) public private(set) var overruns = 0
 
     private let socket: OpaquePointer
-    private var sequence: UInt32 = 1
+    @exclusivity(unchecked) private var sequence: UInt32 = 1
     /// Where `drain` reads queued packets, many per system call (and `configure` its acknowledgements).
     private let batch: DatagramBatch
     private let sendBuffer: UnsafeMutableRawBufferPointer
@@ -216,10 +218,10 @@ public final class QueueSocket {
     }
 
     /// `wake` messages read (and skipped) by `drain`.
-    public private(set) var wakeUpsRead = 0
+    @exclusivity(unchecked) public private(set) var wakeUpsRead = 0
 
     /// Messages too long for their receive slot (never, with slots sized for the copy range).
-    public private(set) var truncatedMessages = 0
+    @exclusivity(unchecked) public private(set) var truncatedMessages = 0
 
     /// Accepts every packet still queued whose id is at most `id` (NFQNL_MSG_VERDICT_BATCH), in one
     /// message; packets already given a verdict are not touched. Sent with the next `flush`.
@@ -254,7 +256,7 @@ public final class QueueSocket {
     }
 
     /// Verdict messages written to `sendBuffer` and not sent yet.
-    private var pendingBytes = 0
+    @exclusivity(unchecked) private var pendingBytes = 0
 
     /// Room for one more message of about `room` bytes, sending what is pending first if needed.
     private func nextMessage(_ type: nfqnl_msg_types, room: Int) throws(SystemError) -> UnsafeMutablePointer<nlmsghdr> {

@@ -5,10 +5,11 @@ import Foundation
 import NetFaultCore
 import Synchronization
 
-/// Runs a `QueueWorker` on a thread of its own, until `finish`. While nothing is held the thread
-/// blocks in the queue socket's receive itself, as the leanest C consumer does (a wait in `poll`
-/// first would cost every packet a wake-up and a system call more); while packets are held it
-/// waits in `poll` on the queue, the parking queue and the next deadline.
+/// Runs a `QueueWorker` on a thread of its own, until `finish`. The thread blocks in the queue
+/// socket's receive itself, as the leanest C consumer does (a wait in `poll` first would cost
+/// every packet a wake-up and a system call more), unless a held packet falls due soon or moved
+/// packets are awaited in the parking queue: then it waits in `poll` on both queues and the
+/// next deadline.
 ///
 /// An error stops only the thread's reading: it is kept for the controller, which the shared
 /// `failures` descriptor wakes, and which then stops the run in order (this thread's last
@@ -73,8 +74,8 @@ final class QueueThread: @unchecked Sendable {
                     try worker.pump(waiting: true, parkingReadable: false)
                     continue
                 }
-                // Held packets: wait for either queue or the next deadline, never longer than a
-                // blocked receive would.
+                // A deadline soon, or arrivals awaited: wait for either queue or the deadline,
+                // never longer than a blocked receive would.
                 var timeout = QueueSocket.longestWaitMilliseconds
                 if let due = worker.nextDeadline {
                     timeout = min(timeout, Int32(clamping: (max(0, due.since(monotonicNow())) + 999_999) / 1_000_000))

@@ -9,22 +9,24 @@ import NetFaultCore
 /// for the report.
 final class QueueWorker: @unchecked Sendable {
     let socket: QueueSocket
+    // One thread at a time (see above): the run-time exclusivity checks of the per-packet state
+    // (a call into the runtime per access) could never fire, and are off.
     /// Where held packets wait; nil when no rule holds.
-    private(set) var parking: ParkingLot?
+    @exclusivity(unchecked) private(set) var parking: ParkingLot?
     let injector: PacketInjector
     private let engine: SharedEngine
-    private(set) var received = 0
+    @exclusivity(unchecked) private(set) var received = 0
     /// Verdicts given in the diverting queue, moves to the parking queue not counted.
-    private(set) var verdicts = 0
-    private(set) var unreadable = 0
+    @exclusivity(unchecked) private(set) var verdicts = 0
+    @exclusivity(unchecked) private(set) var unreadable = 0
     /// Accepted packets whose verdict is still to go: one NFQNL_MSG_VERDICT_BATCH accepts every
     /// queued packet up to the highest id. Every packet read before it has had its own verdict
     /// already (drops, replacements and moves to the parking queue go at once), so the batch
     /// accepts only what it should.
-    private var batchedThrough: UInt32?
-    private var batchedCount = 0
+    @exclusivity(unchecked) private var batchedThrough: UInt32?
+    @exclusivity(unchecked) private var batchedCount = 0
     /// The last packet id read: after an error cut a read short, the stop accepts everything up to it.
-    private var highestRead: UInt32?
+    @exclusivity(unchecked) private var highestRead: UInt32?
 
     /// Binds `queue` (and its parking queue when `ruleSet` holds packets).
     init(queue: UInt16, ruleSet: RuleSet, wholePackets: Bool, engine: SharedEngine) throws {
@@ -38,10 +40,23 @@ final class QueueWorker: @unchecked Sendable {
     /// When the earliest held packet is due.
     var nextDeadline: Instant? { parking?.nextDeadline }
 
-    /// Nothing is held and no moved packet is on its way to the parking queue: the next read may
-    /// block in the queue socket itself (`pump(waiting: true)`), since no deadline falls due
-    /// and nothing is expected elsewhere meanwhile.
-    var mayWaitInReceive: Bool { parking.map { $0.held.isEmpty && !$0.awaitsArrivals } ?? true }
+    /// The next read may block in the queue socket itself (`pump(waiting: true)`); see
+    /// `mayBlockInReceive(awaitingArrivals:nextDeadline:now:)`.
+    var mayWaitInReceive: Bool {
+        guard let parking else { return true }
+        return Self.mayBlockInReceive(awaitingArrivals: parking.awaitsArrivals, nextDeadline: parking.nextDeadline, now: monotonicNow())
+    }
+
+    /// A read may block in the queue socket when no moved packet is on its way to the parking
+    /// queue and no held packet falls due before a blocked read comes back by itself
+    /// (`QueueSocket.longestWaitMilliseconds`, plus a margin: the socket's time limit counts in
+    /// jiffies of up to 10 ms), so nothing else needs watching meanwhile. 50 000 packets held for
+    /// minutes block as cheaply as none.
+    static func mayBlockInReceive(awaitingArrivals: Bool, nextDeadline: Instant?, now: Instant) -> Bool {
+        if awaitingArrivals { return false }
+        guard let due = nextDeadline else { return true }
+        return due.since(now) > Int64(QueueSocket.longestWaitMilliseconds + 20) * 1_000_000
+    }
 
     /// The descriptors to wait on while packets are held: the queue, and the parking queue.
     var descriptors: [Int32] { [socket.fileDescriptor] + (parking.map { [$0.socket.fileDescriptor] } ?? []) }
@@ -70,7 +85,7 @@ final class QueueWorker: @unchecked Sendable {
     }
 
     /// When the parking queue is read next even if nothing is awaited there.
-    private var nextParkingCheck = Instant.zero
+    @exclusivity(unchecked) private var nextParkingCheck = Instant.zero
 
     private func handle(_ queued: QueuedPacket) throws {
         received += 1

@@ -11,11 +11,13 @@ import NetFaultCore
 /// leaves most of the work parallel.
 final class SharedEngine: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var engine: Engine
-    private var captureChooser: FaultedFlowCapture?
+    // Touched only under `mutex`: the run-time exclusivity checks (a call into the runtime per
+    // access, on every packet) could never fire, and are off for the per-packet state.
+    @exclusivity(unchecked) private var engine: Engine
+    @exclusivity(unchecked) private var captureChooser: FaultedFlowCapture?
     private let captureFile: PcapWriter?
     /// Packets decided so far, for the once-a-second status line.
-    private var decisions = 0
+    @exclusivity(unchecked) private var decisions = 0
 
     init(_ engine: Engine, capture: PcapWriter?) {
         self.engine = engine
