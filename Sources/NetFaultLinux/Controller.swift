@@ -116,7 +116,8 @@ public final class Controller {
             stopReason += "; stopping the diversion failed: \(error)"
             failed = true
         }
-        for thread in threads { thread.finish() }
+        for thread in threads { thread.requestFinish() }
+        for thread in threads { thread.awaitFinish() }
         do {
             diverted = try hooks.removeCounting()
         } catch {
@@ -142,6 +143,12 @@ public final class Controller {
     /// How long netfault may give no sign of life before its watchdog removes the hooks.
     static let stallMilliseconds: Int32 = 2000
 
+    /// How often the controller checks that every queue's thread turned, and then beats. Each turn
+    /// ends within `QueueSocket.longestWaitMilliseconds` (and the jiffies it is rounded to), so a
+    /// thread that is merely idle never misses a check; the watchdog fires only after
+    /// `stallMilliseconds` of missed checks in a row.
+    static let beatMilliseconds: Int32 = 250
+
     /// The controller's own loop, while the queues' threads answer packets: signals, the watchdog,
     /// the wrapped command, the threads' failures, and once a second the engine's expiry and the
     /// status line. The watchdog hears a heartbeat only while every queue's thread is moving: a
@@ -166,7 +173,7 @@ public final class Controller {
                 let turns = threads.map(\.turns)
                 if Self.everyQueueMoved(turns, since: turnsAtBeat) { watchdog.beat() }
                 turnsAtBeat = turns
-                nextBeat = now + .milliseconds(250)
+                nextBeat = now + .milliseconds(Int64(Self.beatMilliseconds))
             }
             let wake = min(nextTick, nextBeat, end ?? .distantFuture)
             // Rounded up to the next millisecond, so a deadline is never polled for in a busy loop.

@@ -5,7 +5,7 @@ import Foundation
 import NetFaultCore
 import Synchronization
 
-/// Runs a `QueueWorker` on a thread of its own, until `finish`. The thread blocks in the queue
+/// Runs a `QueueWorker` on a thread of its own, until `requestFinish`. The thread blocks in the queue
 /// socket's receive itself, as the leanest C consumer does (a wait in `poll` first would cost
 /// every packet a wake-up and a system call more), unless a held packet falls due soon or moved
 /// packets are awaited in the parking queue: then it waits in `poll` on both queues and the
@@ -54,13 +54,19 @@ final class QueueThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// Gives the last verdicts (call after the diversion is off) and waits for the thread to end;
-    /// a thread never started gives them here.
-    func finish() {
-        guard started else { return worker.finish() }
+    /// Asks the thread to give its last verdicts and end (call after the diversion is off), without
+    /// waiting: the stop asks every queue's thread first, so that they finish side by side.
+    func requestFinish() {
+        guard started else { return }
         finishRequested.store(true, ordering: .sequentiallyConsistent)
         finishSignal.signal()
         worker.socket.wake()
+    }
+
+    /// Waits for the thread to end after `requestFinish`; a thread never started gives its last
+    /// verdicts here.
+    func awaitFinish() {
+        guard started else { return worker.finish() }
         done.wait()
     }
 
@@ -80,7 +86,8 @@ final class QueueThread: @unchecked Sendable {
                 if let due = worker.nextDeadline {
                     timeout = min(timeout, Int32(clamping: (max(0, due.since(monotonicNow())) + 999_999) / 1_000_000))
                 }
-                if poll(&polled, nfds_t(polled.count), timeout) < 0, errno != EINTR {
+                if poll(&polled, nfds_t(polled.count), timeout) < 0 {
+                    if errno == EINTR { continue }
                     throw SystemError("waiting for packets on queue \(worker.socket.queue)", call: "poll", errno: errno)
                 }
                 try worker.pump(parkingReadable: polled.count > 1 && polled[1].revents != 0)

@@ -34,25 +34,29 @@ extension LabTests {
         /// CLONE_NEWNET, which sched.h declares only under _GNU_SOURCE.
         static let newNetworkNamespace: Int32 = 0x4000_0000
 
-        /// Reads `socket` blocking, on a thread of its own; returns what the read returned.
-        static func blockedRead(_ socket: QueueSocket, whileDoing action: () -> Void) throws -> Int {
+        /// Reads `socket` blocking, on a thread of its own; returns what the read returned and how
+        /// long it took, in seconds. A read still blocked after 5 s fails the test.
+        static func blockedRead(_ socket: QueueSocket, whileDoing action: () -> Void) throws -> (packets: Int, seconds: Double) {
             final class Outcome: @unchecked Sendable { var result: Result<Int, Error>? }
             let outcome = Outcome()
             let done = DispatchSemaphore(value: 0)
             nonisolated(unsafe) let reading = socket
+            let start = DispatchTime.now().uptimeNanoseconds
             Thread {
                 outcome.result = Result { try reading.drain(waitingForFirst: true) { _ in } }
                 done.signal()
             }.start()
             action()
-            done.wait()
-            return try outcome.result!.get()
+            guard done.wait(timeout: .now() + 5) == .success else {
+                throw Lab.Failure(description: "the blocked read did not come back within 5 s")
+            }
+            return (try outcome.result!.get(), Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
 
         @Test func aBlockedReadReturnsWhenWoken() throws {
             let socket = try Self.isolatedSocket(queue: 4711)
             defer { socket.close() }
-            let packets = try Self.blockedRead(socket) {
+            let (packets, _) = try Self.blockedRead(socket) {
                 usleep(20_000)  // most likely blocked by now; a wake-up sent earlier waits in the socket
                 socket.wake()
             }
@@ -63,9 +67,12 @@ extension LabTests {
         @Test func aBlockedReadReturnsByItselfWhenNothingArrives() throws {
             let socket = try Self.isolatedSocket(queue: 4712)
             defer { socket.close() }
-            let packets = try Self.blockedRead(socket) {}
+            let (packets, seconds) = try Self.blockedRead(socket) {}
             #expect(packets == 0)
             #expect(socket.wakeUpsRead == 0)
+            // It waited (a socket that never blocks would make every queue thread spin), and came
+            // back by its own time limit (QueueSocket.longestWaitMilliseconds), not much later.
+            #expect(seconds >= 0.05 && seconds < 2, "the read took \(seconds) s")
         }
     }
 }

@@ -9,4 +9,11 @@ struct HeartbeatTests {
         #expect(!Controller.everyQueueMoved([3], since: [3]))
         #expect(Controller.everyQueueMoved([0], since: [-1]), "the first beat, before any turn is counted")
     }
+
+    /// An idle thread blocked in its receive turns at least every `longestWaitMilliseconds` (plus
+    /// up to 10 ms of jiffies), well within one beat; several missed beats make a stall.
+    @Test func anIdleQueueTurnsWithinEveryBeat() {
+        #expect(QueueSocket.longestWaitMilliseconds + 20 < Controller.beatMilliseconds / 2)
+        #expect(Controller.beatMilliseconds * 4 <= Controller.stallMilliseconds)
+    }
 }

@@ -1,5 +1,5 @@
 /// Packets kept back by `hold`/`delay`, ordered by the time they are due: a binary min-heap, so
-/// the queue loop's poll timeout is `nextDeadline` and releasing costs O(log n) per packet.
+/// a queue's thread waits no longer than `nextDeadline` and releasing costs O(log n) per packet.
 /// Packets due at the same instant leave in the order they arrived.
 ///
 /// Held packets wait in a kernel queue of bounded length; past it, they would be let through
