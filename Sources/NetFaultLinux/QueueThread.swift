@@ -32,7 +32,7 @@ final class QueueThread: @unchecked Sendable {
     private var recordedFailure: Error?
     private let failureLock = NSLock()
     private let finishRequested = Atomic<Bool>(false)
-    /// Signalled by `finish`, for a thread that failed and waits only for that.
+    /// Signalled by `requestFinish`, for a thread that failed and waits only for that.
     private let finishSignal = DispatchSemaphore(value: 0)
     private let failures: Int32
     private let done = DispatchSemaphore(value: 0)
@@ -71,8 +71,7 @@ final class QueueThread: @unchecked Sendable {
     }
 
     private func run() {
-        let descriptors = worker.descriptors
-        var polled = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        var polled = worker.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         while !finishRequested.load(ordering: .sequentiallyConsistent) {
             turnCount.add(1, ordering: .relaxed)
             do {
