@@ -23,13 +23,15 @@ public struct NetlinkMessage {
     /// The messages in `buffer`, in order; a truncated or malformed one ends the sequence.
     public static func messages(in buffer: UnsafeRawBufferPointer) -> Messages { Messages(bytes: buffer) }
 
-    /// For NLMSG_ERROR: the negated errno (0 for an acknowledgement) and the sequence number of the
-    /// request it answers. Nil when the payload is too short to hold them.
+    /// For NLMSG_ERROR: the errno (0 for an acknowledgement; the message carries it negated) and
+    /// the sequence number of the request it answers. Nil when the payload is too short to hold them.
     public var errorCode: (errno: Int32, sequence: UInt32)? {
         guard type == Self.errorType, payload.count >= 4 + Self.headerSize else { return nil }
         let code = Int32(bitPattern: payload.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         let sequence = payload.loadUnaligned(fromByteOffset: 4 + 8, as: UInt32.self)
-        return (-code, sequence)
+        // Wrapping: Int32.min, which no kernel sends, stays a (nonsense, nonzero) error instead of
+        // trapping (found by fuzz-netlink).
+        return (0 &- code, sequence)
     }
 
     /// The attributes after a family header of `headerLength` bytes (`nfgenmsg`: 4).
