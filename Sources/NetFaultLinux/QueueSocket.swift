@@ -17,7 +17,7 @@ public struct QueuedPacket {
 }
 
 /// What the kernel is told about one packet.
-public enum QueueVerdict: Equatable {
+public enum QueueVerdict: Equatable, Sendable {
     case accept
     case drop
     /// Moves the packet to the end of another queue, where it waits for its verdict there (the
@@ -226,17 +226,16 @@ public final class QueueSocket {
     /// Accepts every packet still queued whose id is at most `id` (NFQNL_MSG_VERDICT_BATCH), in one
     /// message; packets already given a verdict are not touched. Sent with the next `flush`.
     public func acceptAll(through id: UInt32) throws(SystemError) {
-        let header = try nextMessage(NFQNL_MSG_VERDICT_BATCH, room: 64)
-        nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), NF_ACCEPT)
-        finishMessage(header)
+        try putVerdict(NFQNL_MSG_VERDICT_BATCH, id: id, verdict: UInt32(NF_ACCEPT))
     }
 
     /// Gives packet `id` its verdict; with `replacement`, the packet leaves as those bytes instead.
     /// Sent with the next `flush`.
     public func verdict(_ id: UInt32, _ verdict: QueueVerdict, replacement: UnsafeRawBufferPointer? = nil) throws(SystemError) {
-        let header = try nextMessage(NFQNL_MSG_VERDICT, room: 64 + (replacement?.count ?? 0))
+        guard let replacement else { return try putVerdict(NFQNL_MSG_VERDICT, id: id, verdict: verdict.kernelValue) }
+        let header = try nextMessage(NFQNL_MSG_VERDICT, room: 64 + replacement.count)
         nfq_nlmsg_verdict_put(header, Int32(bitPattern: id), Int32(bitPattern: verdict.kernelValue))
-        if let replacement, let base = replacement.baseAddress {
+        if let base = replacement.baseAddress {
             nfq_nlmsg_verdict_put_pkt(header, base, UInt32(replacement.count))
         }
         finishMessage(header)
@@ -263,6 +262,13 @@ public final class QueueSocket {
         if pendingBytes + room > sendBuffer.count { try flush() }
         let buffer = (sendBuffer.baseAddress! + pendingBytes).assumingMemoryBound(to: CChar.self)
         return nfq_nlmsg_put(buffer, Int32(type.rawValue), UInt32(queue))!
+    }
+
+    /// A verdict without a packet, written in place (`VerdictMessage`).
+    private func putVerdict(_ type: nfqnl_msg_types, id: UInt32, verdict: UInt32) throws(SystemError) {
+        if pendingBytes + VerdictMessage.size > sendBuffer.count { try flush() }
+        VerdictMessage.write(type, queue: queue, id: id, verdict: verdict, to: sendBuffer.baseAddress! + pendingBytes)
+        pendingBytes += VerdictMessage.size
     }
 
     private func finishMessage(_ header: UnsafeMutablePointer<nlmsghdr>) {

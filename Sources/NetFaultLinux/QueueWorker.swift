@@ -106,7 +106,7 @@ final class QueueWorker: @unchecked Sendable {
         case .replace(let bytes):
             try bytes.withUnsafeBytes { replacement in try verdict(queued.id, .accept, replacement: replacement) }
         }
-        guard !decision.injections.isEmpty else { return }
+        guard decision.hasInjections else { return }
         // What netfault sends itself (RSTs, ICMP errors, copies) must not overtake the packets read
         // before it: their verdicts go first.
         try sendVerdicts()

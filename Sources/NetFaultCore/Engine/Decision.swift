@@ -30,13 +30,21 @@ public struct Decision: Sendable, Equatable {
 
     public var verdict: Verdict
     /// Packets to send, e.g. RSTs, ICMP errors, duplicates; each is a complete IP packet.
-    public var injections: [Injection]
+    public var injections: [Injection] {
+        get { toInject ?? [] }
+        set { toInject = newValue.isEmpty ? nil : newValue }
+    }
+    /// Whether `injections` has any. A test of a register: `injections.isEmpty` reads the array's
+    /// storage, a cache miss on the per-packet path, and the decision's end then releases it.
+    public var hasInjections: Bool { toInject != nil }
+    /// `injections`, nil when there are none (most decisions).
+    private var toInject: [Injection]?
     /// The index of the rule that acted, nil when none did.
     public var rule: Int?
 
     public init(_ verdict: Verdict, injections: [Injection] = [], rule: Int? = nil) {
         self.verdict = verdict
-        self.injections = injections
+        toInject = injections.isEmpty ? nil : injections
         self.rule = rule
     }
 
