@@ -143,8 +143,9 @@ public final class Controller {
     /// How long netfault may give no sign of life before its watchdog removes the hooks.
     static let stallMilliseconds: Int32 = 2000
 
-    /// How often the controller checks that every queue's thread turned, and then beats. Each turn
-    /// ends within `QueueSocket.longestWaitMilliseconds` (and the jiffies it is rounded to), so a
+    /// How often the controller checks that every queue's thread turned or waits for packets, and
+    /// then beats. A thread that waits for packets does so in its socket's receive, or turns
+    /// within `QueueSocket.longestWaitMilliseconds` (and the jiffies it is rounded to), so a
     /// thread that is merely idle never misses a check; the watchdog fires only after
     /// `stallMilliseconds` of missed checks in a row.
     static let beatMilliseconds: Int32 = 250
@@ -165,14 +166,14 @@ public final class Controller {
         var nextBeat = start
         var decisionsAtTick = 0
         var signalsReceived = 0
-        var turnsAtBeat = threads.map { _ in -1 }
+        var progressAtBeat = threads.map { _ in QueueThread.Progress(turns: -1, waitingForPackets: false) }
         while true {
             var now = monotonicNow()
             if let end, now >= end { return "duration \(ruleSet.duration!.ruleText) elapsed" }
             if now >= nextBeat {
-                let turns = threads.map(\.turns)
-                if Self.everyQueueMoved(turns, since: turnsAtBeat) { watchdog.beat() }
-                turnsAtBeat = turns
+                let progress = threads.map(\.progress)
+                if Self.everyQueueIsLive(progress, since: progressAtBeat) { watchdog.beat() }
+                progressAtBeat = progress
                 nextBeat = now + .milliseconds(Int64(Self.beatMilliseconds))
             }
             let wake = min(nextTick, nextBeat, end ?? .distantFuture)
@@ -215,10 +216,11 @@ public final class Controller {
         }
     }
 
-    /// Every queue's thread turned its loop since the last heartbeat (`QueueThread.turns`, then and
-    /// now): none is stuck, so netfault may tell its watchdog it is alive.
-    static func everyQueueMoved(_ turns: [Int], since previous: [Int]) -> Bool {
-        !zip(turns, previous).contains { now, then in now == then }
+    /// Every queue's thread turned its loop since the last heartbeat, or waits for packets in its
+    /// receive now (`QueueThread.progress`, then and now): none is stuck, so netfault may tell its
+    /// watchdog it is alive.
+    static func everyQueueIsLive(_ progress: [QueueThread.Progress], since previous: [QueueThread.Progress]) -> Bool {
+        zip(progress, previous).allSatisfy { now, then in now.waitingForPackets || now.turns != then.turns }
     }
 
     /// After the faults are lifted (`duration`), a wrapped command still runs: wait for it,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CNetfilterQueue
+import Synchronization
 
 /// One packet the kernel queued, borrowed from the receive buffer until the next receive.
 public struct QueuedPacket {
@@ -71,9 +72,14 @@ public final class QueueSocket {
     public static let headerCopyBytes: UInt32 = 512
 
     /// The kernel copies the first `copyBytes` of each packet (`wholePacket`: all of it, up to 64 KiB).
-    public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength, copyBytes: UInt32 = QueueSocket.wholePacket) throws(SystemError) {
+    /// A blocked `drain(waitingForFirst:)` comes back after `waitLimitMilliseconds` at most; nil:
+    /// only when a packet arrives or `wake` is called (every blocked read then saves arming and
+    /// cancelling a kernel timer, about 2% of a forwarded packet's cost in a ping-pong).
+    public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength, copyBytes: UInt32 = QueueSocket.wholePacket,
+                waitLimitMilliseconds: Int32? = QueueSocket.longestWaitMilliseconds) throws(SystemError) {
         self.queue = queue
         self.copyBytes = copyBytes
+        self.waitLimitMilliseconds = waitLimitMilliseconds
         let doing = "binding queue \(queue)"
         guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_CLOEXEC.rawValue)) else {
             throw SystemError(doing, call: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
@@ -103,10 +109,11 @@ public final class QueueSocket {
                 mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
                 mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), flags.bigEndian)
             }
-            // A reader blocked in `drain(waitingForFirst:)` comes back at least this often.
-            var limit = timeval(tv_sec: 0, tv_usec: Int(Self.longestWaitMilliseconds) * 1000)
-            try syscall(doing, "setsockopt(SO_RCVTIMEO)") {
-                setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            if let waitLimitMilliseconds {
+                var limit = timeval(tv_sec: Int(waitLimitMilliseconds / 1000), tv_usec: Int(waitLimitMilliseconds % 1000) * 1000)
+                try syscall(doing, "setsockopt(SO_RCVTIMEO)") {
+                    setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+                }
             }
         } catch {
             close()
@@ -150,15 +157,24 @@ public final class QueueSocket {
         }
     }
 
-    /// How long a reader blocked in `drain(waitingForFirst: true)` waits at most (SO_RCVTIMEO).
+    /// How long a reader blocked in `drain(waitingForFirst: true)` waits at most (SO_RCVTIMEO) on a
+    /// socket made with the default `waitLimitMilliseconds`.
     public static let longestWaitMilliseconds: Int32 = 100
+
+    /// This socket's limit on a blocked read; nil: none.
+    public let waitLimitMilliseconds: Int32?
+
+    /// Whether a reader is blocked in `drain(waitingForFirst: true)` waiting for the first packet
+    /// now: a thread there is idle, not stuck. Safe to read from any thread.
+    public var isWaitingForPackets: Bool { waitingForPackets.load(ordering: .relaxed) }
+    private let waitingForPackets = Atomic<Bool>(false)
 
     /// Reads the messages waiting on the socket, up to about `limit` packets (so the loop around it
     /// keeps its own deadlines under a flood), and hands each queued packet to `handle`, which must
     /// give it a verdict (now, or later by id). Returns the packets read.
     ///
     /// - Parameter waitingForFirst: block until the first message arrives, `wake` is called, or
-    ///   `longestWaitMilliseconds` pass; without it, only what is there now is read. Blocking in
+    ///   `waitLimitMilliseconds` pass; without it, only what is there now is read. Blocking in
     ///   the receive itself, rather than in `poll` before it, saves a wake-up and a system call
     ///   on every packet of a ping-pong: several microseconds of each round trip.
     @discardableResult
@@ -166,7 +182,9 @@ public final class QueueSocket {
         var packets = 0
         var waiting = waitingForFirst
         while packets < limit {
+            if waiting { waitingForPackets.store(true, ordering: .relaxed) }
             let received = batch.receive(from: fileDescriptor, waiting: waiting)
+            if waiting { waitingForPackets.store(false, ordering: .relaxed) }
             if received < 0 {
                 switch errno {
                 case EINTR: continue
@@ -202,17 +220,18 @@ public final class QueueSocket {
 
     /// Wakes a reader blocked in `drain`: a netlink no-op message sent to this socket itself (with
     /// CAP_NET_ADMIN one netlink socket may write to another's port), which `drain` reads and
-    /// skips. Safe to call from any thread while the socket is open; should it fail, the reader
-    /// still comes back within `longestWaitMilliseconds`.
-    public func wake() {
+    /// skips. Safe to call from any thread while the socket is open. Returns whether the message
+    /// was sent; a reader blocked with no `waitLimitMilliseconds` comes back only so (or on a packet).
+    @discardableResult
+    public func wake() -> Bool {
         var header = nlmsghdr(nlmsg_len: UInt32(NetlinkMessage.headerSize), nlmsg_type: UInt16(NLMSG_NOOP), nlmsg_flags: 0,
                               nlmsg_seq: 0, nlmsg_pid: 0)
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
         address.nl_pid = mnl_socket_get_portid(socket)
-        _ = withUnsafePointer(to: &address) { pointer in
+        return withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
-                sendto(fileDescriptor, &header, Int(header.nlmsg_len), Int32(MSG_DONTWAIT), target, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                sendto(fileDescriptor, &header, Int(header.nlmsg_len), Int32(MSG_DONTWAIT), target, socklen_t(MemoryLayout<sockaddr_nl>.size)) >= 0
             }
         }
     }

@@ -23,10 +23,16 @@ final class QueueThread: @unchecked Sendable {
         defer { failureLock.unlock() }
         return recordedFailure
     }
-    /// Turns of the thread's loop so far. Every turn ends within about
-    /// `QueueSocket.longestWaitMilliseconds` of its start unless the thread is stuck, so a count
-    /// that stops moving is what the controller's heartbeat to the watchdog watches for.
-    var turns: Int { turnCount.load(ordering: .relaxed) }
+    /// How far the thread has got, for the controller's heartbeat to the watchdog: a thread that
+    /// neither turns its loop nor waits for packets in the receive is stuck.
+    var progress: Progress { Progress(turns: turnCount.load(ordering: .relaxed), waitingForPackets: worker.socket.isWaitingForPackets) }
+
+    struct Progress: Equatable {
+        /// Turns of the thread's loop so far.
+        var turns: Int
+        /// Blocked in the queue socket's receive for the first packet: idle, however long.
+        var waitingForPackets: Bool
+    }
 
     private let turnCount = Atomic<Int>(0)
     private var recordedFailure: Error?
@@ -67,7 +73,11 @@ final class QueueThread: @unchecked Sendable {
     /// verdicts here.
     func awaitFinish() {
         guard started else { return worker.finish() }
-        done.wait()
+        // A wake-up that could not be sent (the socket's buffer full a moment) is sent again: a
+        // reader with no time limit comes back only so.
+        while done.wait(timeout: .now() + .milliseconds(Int(QueueSocket.longestWaitMilliseconds))) == .timedOut {
+            worker.socket.wake()
+        }
     }
 
     private func run() {

@@ -31,7 +31,10 @@ final class QueueWorker: @unchecked Sendable {
     /// Binds `queue` (and its parking queue when `ruleSet` holds packets).
     init(queue: UInt16, ruleSet: RuleSet, wholePackets: Bool, engine: SharedEngine) throws {
         // Headers are all the engine needs unless a rule reads or rebuilds payload, or --pcap keeps it.
-        socket = try QueueSocket(queue: queue, copyBytes: wholePackets ? QueueSocket.wholePacket : QueueSocket.headerCopyBytes)
+        // Only held packets need the thread back while no packet comes (`mayBlockInReceive`); any
+        // other reader waits for a packet or `wake` alone.
+        socket = try QueueSocket(queue: queue, copyBytes: wholePackets ? QueueSocket.wholePacket : QueueSocket.headerCopyBytes,
+                                 waitLimitMilliseconds: ruleSet.canHold ? QueueSocket.longestWaitMilliseconds : nil)
         parking = ruleSet.canHold ? try ParkingLot(queue: queue, maximumHeld: ruleSet.maxHeld) : nil
         injector = try PacketInjector()
         self.engine = engine
@@ -65,8 +68,8 @@ final class QueueWorker: @unchecked Sendable {
     /// other duties), gives each packet its verdict, and releases the held packets now due.
     ///
     /// - Parameters:
-    ///   - waiting: block in the read until a packet arrives (or `QueueSocket.wake`, or
-    ///     `QueueSocket.longestWaitMilliseconds`); only when `mayWaitInReceive`.
+    ///   - waiting: block in the read until a packet arrives (or `QueueSocket.wake`, or, when
+    ///     packets may be held, `QueueSocket.longestWaitMilliseconds`); only when `mayWaitInReceive`.
     ///   - parkingReadable: a wait found the parking queue's descriptor (the second of
     ///     `descriptors`) readable. The parking queue is read then, whenever packets moved there
     ///     are still awaited, and otherwise at least every `QueueSocket.longestWaitMilliseconds`

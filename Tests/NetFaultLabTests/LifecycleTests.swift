@@ -197,6 +197,37 @@ extension LabTests {
             #expect(netfault.output.contains("the watchdog ended"), "\(netfault.output)")
         }
 
+        /// An idle netfault is not a hung one: with no packet for longer than the watchdog's stall,
+        /// its queue thread waits in the receive (with no time limit unless packets may be held) and
+        /// the heartbeat goes on; the faults stay, and the stop is orderly.
+        @Test(arguments: ["action: {reject: tcp-reset}", "action: {hold: 1s}"])
+        func anIdleRunOutlastsTheWatchdogsStall(_ action: String) throws {
+            let lab = try Lab()
+            defer { lab.close() }
+            _ = try lab.httpServer(files: ["index.html": .filled(10)])
+            let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                hooks: [forward]
+                rules:
+                  - name: idle
+                    match: {server_port: 8080, flags: [syn]}
+                    \(action)
+                """)
+            usleep(3_000_000)  // the stall is 2 s
+            #expect(netfault.isRunning, "\(netfault.output)")
+            #expect(try !lab.netfaultRules(in: lab.middlebox).isEmpty, "the watchdog removed the hooks of an idle run")
+            let curl = try lab.run(lab.client, ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "--max-time", "10",
+                                                lab.url(.v4, "index.html")], timeout: 15)
+            if action.contains("hold") {
+                #expect(curl.status == 0, "\(curl.output)")
+                #expect((Double(curl.output) ?? 0) >= 0.9, "the SYN was held: \(curl.output) s")
+            } else {
+                #expect(curl.status == 7, "refused (curl: couldn't connect): \(curl.status)")
+            }
+            let stopped = lab.stop(netfault)
+            #expect(stopped.status == 0, "\(stopped.output)")
+            #expect(!stopped.output.contains("watchdog ended"), "\(stopped.output)")
+        }
+
         /// In a namespace whose loopback is down (a fresh `ip netns add`), netfault starts, runs its
         /// firewall commands and stops; it once hung there forever in Foundation's `Process`.
         @Test func withLoopbackDownItStartsAndStops() throws {

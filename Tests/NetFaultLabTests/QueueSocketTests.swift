@@ -12,7 +12,7 @@ extension LabTests {
     @Suite(.timeLimit(.minutes(1))) struct QueueSocketWaits {
         /// A queue socket bound in a network namespace of its own, made for this test and gone with
         /// the socket: no traffic reaches it, nothing else sees it.
-        static func isolatedSocket(queue: UInt16) throws -> QueueSocket {
+        static func isolatedSocket(queue: UInt16, waitLimitMilliseconds: Int32? = QueueSocket.longestWaitMilliseconds) throws -> QueueSocket {
             final class Outcome: @unchecked Sendable { var result: Result<QueueSocket, Error>? }
             let outcome = Outcome()
             let done = DispatchSemaphore(value: 0)
@@ -22,7 +22,7 @@ extension LabTests {
                     guard unshare(Self.newNetworkNamespace) == 0 else {
                         throw Lab.Failure(description: "unshare(CLONE_NEWNET): \(String(cString: strerror(errno)))")
                     }
-                    return try QueueSocket(queue: queue, copyBytes: QueueSocket.headerCopyBytes)
+                    return try QueueSocket(queue: queue, copyBytes: QueueSocket.headerCopyBytes, waitLimitMilliseconds: waitLimitMilliseconds)
                 }
                 done.signal()
             }
@@ -53,15 +53,24 @@ extension LabTests {
             return (try outcome.result!.get(), Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
 
+        /// With no time limit, only the wake-up brings the read back (else it fails after 5 s); while
+        /// blocked, the socket says it waits for packets (what the heartbeat counts as idle).
         @Test func aBlockedReadReturnsWhenWoken() throws {
-            let socket = try Self.isolatedSocket(queue: 4711)
+            let socket = try Self.isolatedSocket(queue: 4711, waitLimitMilliseconds: nil)
             defer { socket.close() }
+            #expect(!socket.isWaitingForPackets)
+            var sawWaiting = false
             let (packets, _) = try Self.blockedRead(socket) {
-                usleep(20_000)  // most likely blocked by now; a wake-up sent earlier waits in the socket
-                socket.wake()
+                for _ in 0..<500 where !sawWaiting {
+                    sawWaiting = socket.isWaitingForPackets
+                    usleep(1000)
+                }
+                #expect(socket.wake())
             }
+            #expect(sawWaiting, "the blocked read never said it waits for packets")
+            #expect(!socket.isWaitingForPackets)
             #expect(packets == 0)
-            #expect(socket.wakeUpsRead == 1, "the read returned on its time limit, not on the wake-up")
+            #expect(socket.wakeUpsRead == 1)
         }
 
         @Test func aBlockedReadReturnsByItselfWhenNothingArrives() throws {
