@@ -98,7 +98,7 @@ public final class Controller {
             try Privileges.keepOnlyNetworkAdministration(user: user)
             log("netfault: keeping CAP_NET_ADMIN and CAP_NET_RAW only\(user.map { ", as user \($0)" } ?? "")")
             // Capabilities are a thread's own: the queue threads start with what is left.
-            for thread in threads { thread.start() }
+            for thread in threads { try thread.start() }
             stopReason = try loop(engine: engine, signals: signals, end: end, child: child, watchdog: watchdog,
                                   threads: threads, failures: failures)
         } catch {

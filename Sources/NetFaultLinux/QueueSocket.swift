@@ -109,12 +109,7 @@ public final class QueueSocket {
                 mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
                 mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), flags.bigEndian)
             }
-            if let waitLimitMilliseconds {
-                var limit = timeval(tv_sec: Int(waitLimitMilliseconds / 1000), tv_usec: Int(waitLimitMilliseconds % 1000) * 1000)
-                try syscall(doing, "setsockopt(SO_RCVTIMEO)") {
-                    setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-                }
-            }
+            if let waitLimitMilliseconds { try limitWaits(to: waitLimitMilliseconds) }
         } catch {
             close()
             throw error
@@ -162,7 +157,17 @@ public final class QueueSocket {
     public static let longestWaitMilliseconds: Int32 = 100
 
     /// This socket's limit on a blocked read; nil: none.
-    public let waitLimitMilliseconds: Int32?
+    public private(set) var waitLimitMilliseconds: Int32?
+
+    /// From now on, a blocked read comes back after `milliseconds` at most (SO_RCVTIMEO); for a
+    /// reader that `wake` cannot reach. Call before a read blocks: one already blocked keeps its own.
+    public func limitWaits(to milliseconds: Int32) throws(SystemError) {
+        var limit = timeval(tv_sec: Int(milliseconds / 1000), tv_usec: Int(milliseconds % 1000) * 1000)
+        try syscall("limiting the wait on queue \(queue)", "setsockopt(SO_RCVTIMEO)") {
+            setsockopt(fileDescriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        }
+        waitLimitMilliseconds = milliseconds
+    }
 
     /// Whether a reader is blocked in `drain(waitingForFirst: true)` waiting for the first packet
     /// now: a thread there is idle, not stuck. Safe to read from any thread.

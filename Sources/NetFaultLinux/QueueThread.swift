@@ -50,7 +50,11 @@ final class QueueThread: @unchecked Sendable {
         self.failures = failures
     }
 
-    func start() {
+    func start() throws {
+        // A reader with no time limit comes back at the stop only on a wake-up. netfault keeps
+        // CAP_NET_ADMIN, which sending one needs, so this one (read and skipped first thing)
+        // succeeds; should it fail, the reads get the time limit instead.
+        if !worker.socket.wake() { try worker.socket.limitWaits(to: QueueSocket.longestWaitMilliseconds) }
         started = true
         let thread = Thread { [self] in
             run()

@@ -73,6 +73,29 @@ extension LabTests {
             #expect(socket.wakeUpsRead == 1)
         }
 
+        /// A wake-up needs CAP_NET_ADMIN (netlink's rule for writing to another port): without it
+        /// `wake` says it failed, and a socket given a time limit then brings its reader back alone
+        /// (what `QueueThread.start` does should that ever happen).
+        @Test func withoutNetworkAdministrationTheWakeUpFailsAndATimeLimitStands() throws {
+            let socket = try Self.isolatedSocket(queue: 4713, waitLimitMilliseconds: nil)
+            defer { socket.close() }
+            final class Outcome: @unchecked Sendable { var sent: Bool? }
+            let outcome = Outcome()
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) let waking = socket
+            // Capabilities are a thread's own: only this thread gives them up.
+            Thread {
+                if netfault_capset(0) == 0 { outcome.sent = waking.wake() }
+                done.signal()
+            }.start()
+            done.wait()
+            #expect(outcome.sent == false, "capset failed (nil), or the wake-up went out without CAP_NET_ADMIN (true)")
+            try socket.limitWaits(to: QueueSocket.longestWaitMilliseconds)
+            let (packets, seconds) = try Self.blockedRead(socket) {}
+            #expect(packets == 0 && socket.wakeUpsRead == 0)
+            #expect(seconds >= 0.05 && seconds < 2, "the read took \(seconds) s")
+        }
+
         @Test func aBlockedReadReturnsByItselfWhenNothingArrives() throws {
             let socket = try Self.isolatedSocket(queue: 4712)
             defer { socket.close() }
