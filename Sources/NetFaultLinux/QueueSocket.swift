@@ -79,7 +79,6 @@ public final class QueueSocket {
                 waitLimitMilliseconds: Int32? = QueueSocket.longestWaitMilliseconds) throws(SystemError) {
         self.queue = queue
         self.copyBytes = copyBytes
-        self.waitLimitMilliseconds = waitLimitMilliseconds
         let doing = "binding queue \(queue)"
         guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_CLOEXEC.rawValue)) else {
             throw SystemError(doing, call: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
@@ -153,11 +152,8 @@ public final class QueueSocket {
     }
 
     /// How long a reader blocked in `drain(waitingForFirst: true)` waits at most (SO_RCVTIMEO) on a
-    /// socket made with the default `waitLimitMilliseconds`.
+    /// socket made with the default `waitLimitMilliseconds` of `init`.
     public static let longestWaitMilliseconds: Int32 = 100
-
-    /// This socket's limit on a blocked read; nil: none.
-    public private(set) var waitLimitMilliseconds: Int32?
 
     /// From now on, a blocked read comes back after `milliseconds` at most (SO_RCVTIMEO); for a
     /// reader that `wake` cannot reach. Call before a read blocks: one already blocked keeps its own.
@@ -166,7 +162,6 @@ public final class QueueSocket {
         try syscall("limiting the wait on queue \(queue)", "setsockopt(SO_RCVTIMEO)") {
             setsockopt(fileDescriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         }
-        waitLimitMilliseconds = milliseconds
     }
 
     /// Whether a reader is blocked in `drain(waitingForFirst: true)` waiting for the first packet
@@ -179,7 +174,7 @@ public final class QueueSocket {
     /// give it a verdict (now, or later by id). Returns the packets read.
     ///
     /// - Parameter waitingForFirst: block until the first message arrives, `wake` is called, or
-    ///   `waitLimitMilliseconds` pass; without it, only what is there now is read. Blocking in
+    ///   the socket's time limit passes (if it has one); without it, only what is there now is read. Blocking in
     ///   the receive itself, rather than in `poll` before it, saves a wake-up and a system call
     ///   on every packet of a ping-pong: several microseconds of each round trip.
     @discardableResult
@@ -226,7 +221,7 @@ public final class QueueSocket {
     /// Wakes a reader blocked in `drain`: a netlink no-op message sent to this socket itself (with
     /// CAP_NET_ADMIN one netlink socket may write to another's port), which `drain` reads and
     /// skips. Safe to call from any thread while the socket is open. Returns whether the message
-    /// was sent; a reader blocked with no `waitLimitMilliseconds` comes back only so (or on a packet).
+    /// was sent; a reader blocked with no time limit comes back only so (or on a packet).
     @discardableResult
     public func wake() -> Bool {
         var header = nlmsghdr(nlmsg_len: UInt32(NetlinkMessage.headerSize), nlmsg_type: UInt16(NLMSG_NOOP), nlmsg_flags: 0,
