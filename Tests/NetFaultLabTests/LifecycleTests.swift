@@ -12,13 +12,18 @@ extension LabTests {
             var options: [String] { ["--report", "json", "--hooks", rawValue] }
         }
 
-        static let refuseRules = """
+        /// One rule on the handshakes to the lab's web server (port 8080), with `action`.
+        static func handshakeRules(_ action: String) -> String {
+            """
             hooks: [forward]
             rules:
-              - name: refuse
+              - name: handshakes
                 match: {server_port: 8080, flags: [syn]}
-                action: {reject: tcp-reset}
+                action: \(action)
             """
+        }
+
+        static let refuseRules = handshakeRules("{reject: tcp-reset}")
 
         @Test(arguments: Backend.allCases)
         func sigtermRemovesTheHooksOfBothFamilies(_ backend: Backend) throws {
@@ -56,13 +61,7 @@ extension LabTests {
             let lab = try Lab()
             defer { lab.close() }
             _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let netfault = try lab.netfault(in: lab.middlebox, rules: """
-                hooks: [forward]
-                rules:
-                  - name: hold-handshakes
-                    match: {server_port: 8080, flags: [syn]}
-                    action: {hold: forever}
-                """)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.handshakeRules("{hold: forever}"))
             let curl = try lab.start(lab.client, ["curl", "-s", "-o", "/dev/null", "--max-time", "20", lab.url(.v4, "index.html")])
             usleep(300_000)
             netfault.signal(SIGINT)
@@ -200,18 +199,12 @@ extension LabTests {
         /// An idle netfault is not a hung one: with no packet for longer than the watchdog's stall,
         /// its queue thread waits in the receive (with no time limit unless packets may be held) and
         /// the heartbeat goes on; the faults stay, and the stop is orderly.
-        @Test(arguments: ["action: {reject: tcp-reset}", "action: {hold: 1s}"])
+        @Test(arguments: ["{reject: tcp-reset}", "{hold: 1s}"])
         func anIdleRunOutlastsTheWatchdogsStall(_ action: String) throws {
             let lab = try Lab()
             defer { lab.close() }
             _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let netfault = try lab.netfault(in: lab.middlebox, rules: """
-                hooks: [forward]
-                rules:
-                  - name: idle
-                    match: {server_port: 8080, flags: [syn]}
-                    \(action)
-                """)
+            let netfault = try lab.netfault(in: lab.middlebox, rules: Self.handshakeRules(action))
             usleep(3_000_000)  // the stall is 2 s
             #expect(netfault.isRunning, "\(netfault.output)")
             #expect(try !lab.netfaultRules(in: lab.middlebox).isEmpty, "the watchdog removed the hooks of an idle run")
