@@ -35,12 +35,13 @@ final class DatagramBatch {
         headers.deallocate()
     }
 
-    /// Reads what `descriptor` holds, up to `capacity` datagrams: the number read, or -1 with errno
-    /// set (EAGAIN when there is nothing). Without `waiting`, only what is there now; with it, the
-    /// call first blocks until one datagram arrives (or the socket's SO_RCVTIMEO passes: EAGAIN),
-    /// then takes what else is there without waiting more (MSG_WAITFORONE).
-    func receive(from descriptor: Int32, waiting: Bool = false) -> Int {
-        Int(netfault_recvmmsg(descriptor, headers, UInt32(capacity), waiting ? Int32(MSG_WAITFORONE) : Int32(MSG_DONTWAIT)))
+    /// Reads what `descriptor` holds, up to `count` datagrams (at most `capacity`): the number read,
+    /// or -1 with errno set (EAGAIN when there is nothing). Without `waiting`, only what is there
+    /// now; with it, the call first blocks until one datagram arrives (or the socket's SO_RCVTIMEO
+    /// passes: EAGAIN), then takes what else is there without waiting more (MSG_WAITFORONE).
+    func receive(from descriptor: Int32, waiting: Bool = false, upTo count: Int) -> Int {
+        precondition(count >= 1 && count <= capacity, "a read of \(count) datagrams into \(capacity) slots")
+        return Int(netfault_recvmmsg(descriptor, headers, UInt32(count), waiting ? Int32(MSG_WAITFORONE) : Int32(MSG_DONTWAIT)))
     }
 
     /// Datagram `index` of the last `receive`, valid until the next one.

@@ -73,6 +73,36 @@ extension LabTests {
             #expect(socket.wakeUpsRead == 1)
         }
 
+        /// A message that comes to a blocked reader alone is read alone: the read asks for one
+        /// message, not a batch whose search for a second one finds nothing (a ping-pong's case).
+        @Test func aMessageThatComesAloneIsReadAlone() throws {
+            let socket = try Self.isolatedSocket(queue: 4714, waitLimitMilliseconds: nil)
+            defer { socket.close() }
+            _ = try Self.blockedRead(socket) {
+                for _ in 0..<500 where !socket.isWaitingForPackets { usleep(1000) }
+                usleep(1000)
+                #expect(socket.wake())
+            }
+            #expect(socket.wakeUpsRead == 1)
+            #expect(socket.reads == 1 && socket.singleReads == 1, "\(socket.reads) reads, \(socket.singleReads) of one message")
+        }
+
+        /// Messages already waiting are read in batches: a first read of one finds its message
+        /// there at once and the rest follow many per read, not one per read.
+        @Test func aBacklogIsReadInBatches() throws {
+            let socket = try Self.isolatedSocket(queue: 4715, waitLimitMilliseconds: nil)
+            defer { socket.close() }
+            let backlog = 200
+            for _ in 0..<backlog { #expect(socket.wake()) }
+            while socket.wakeUpsRead < backlog {
+                try socket.drain(waitingForFirst: true) { _ in }
+            }
+            #expect(socket.wakeUpsRead == backlog)
+            // A read that came back late by chance (a busy host) leaves the next one single too: a
+            // few, not one per message.
+            #expect(socket.reads <= 20, "\(socket.reads) reads for \(backlog) waiting messages")
+        }
+
         /// A wake-up needs CAP_NET_ADMIN (netlink's rule for writing to another port): without it
         /// `wake` says it failed, and a socket given a time limit then brings its reader back alone
         /// (what `QueueThread.start` does should that ever happen).
