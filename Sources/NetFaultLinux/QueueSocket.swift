@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CNetfilterQueue
+import NetFaultCore
 import Synchronization
 
 /// One packet the kernel queued, borrowed from the receive buffer until the next receive.
@@ -15,6 +16,9 @@ public struct QueuedPacket {
     public let originalLength: Int?
     /// The kernel has not computed the transport checksum yet (offload); a rewrite must leave it partial.
     public let checksumNotReady: Bool
+    /// When the read that brought it returned: the time every packet of one read is judged at
+    /// (one clock read per read, not per packet).
+    public let readAt: Instant
 }
 
 /// What the kernel is told about one packet.
@@ -192,6 +196,7 @@ public final class QueueSocket {
             if waiting { waitingForPackets.store(true, ordering: .relaxed) }
             let received = batch.receive(from: fileDescriptor, waiting: waiting, upTo: single ? 1 : batch.capacity)
             if waiting { waitingForPackets.store(false, ordering: .relaxed) }
+            let readAt = monotonicNow()
             reads += 1
             if single { singleReads += 1 }
             if received < 0 {
@@ -217,14 +222,14 @@ public final class QueueSocket {
                     }
                     packets += 1
                     try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, originalLength: parsed.originalLength,
-                                            checksumNotReady: parsed.checksumNotReady))
+                                            checksumNotReady: parsed.checksumNotReady, readAt: readAt))
                 }
             }
             if single {
                 // The message was there already (no sleep could be this short): more are likely
                 // behind it, so read on, all at once, and the next blocking read takes a batch too.
                 // It came after a wait: the socket is empty, the verdict goes out now.
-                guard monotonicNow().since(started) < Self.immediateReturnNanoseconds else { return packets }
+                guard readAt.since(started) < Self.immediateReturnNanoseconds else { return packets }
                 expectsBacklog = true
             } else {
                 // A batch read that found one message only: they come one at a time again.

@@ -21,6 +21,8 @@ final class SharedEngine: @unchecked Sendable {
     private let captureFile: PcapWriter?
     /// Packets decided so far, for the once-a-second status line.
     @exclusivity(unchecked) private var decisions = 0
+    /// The latest time a packet was judged at.
+    @exclusivity(unchecked) private var latest = Instant.zero
 
     init(_ engine: Engine, capture: PcapWriter?) {
         self.engine = engine
@@ -28,11 +30,14 @@ final class SharedEngine: @unchecked Sendable {
         captureChooser = capture == nil ? nil : FaultedFlowCapture()
     }
 
-    /// Runs `packet` (as queued: `bytes`) through the engine at the time of the call, and writes it
-    /// to the capture when its connection is faulted.
-    func decide(_ packet: Packet, bytes: UnsafeRawBufferPointer, checksum: ChecksumMode) -> Decision {
+    /// Runs `packet` (as queued: `bytes`) through the engine at `time` (when its read returned), and
+    /// writes it to the capture when its connection is faulted. Queues read on threads of their
+    /// own: a time earlier than one already judged counts as that one, so the engine's clock never
+    /// runs back.
+    func decide(_ packet: Packet, bytes: UnsafeRawBufferPointer, checksum: ChecksumMode, at time: Instant) -> Decision {
         locked {
-            let now = monotonicNow()
+            let now = max(time, latest)
+            latest = now
             let decision = engine.process(packet, at: now, checksum: checksum)
             decisions += 1
             if let captureFile { record(bytes, packet, decision, at: now, to: captureFile) }
@@ -42,8 +47,10 @@ final class SharedEngine: @unchecked Sendable {
 
     /// Once a second: forgets the connections idle past their timeout, and returns the packets
     /// decided so far, the connections tracked, and the faults applied, for the status line.
-    func tick(at now: Instant) -> (decisions: Int, connections: Int, faults: Int) {
+    func tick(at time: Instant) -> (decisions: Int, connections: Int, faults: Int) {
         locked {
+            let now = max(time, latest)
+            latest = now
             engine.expire(at: now)
             return (decisions, engine.trackedFlowCount, engine.ruleStatistics.reduce(0) { $0 + $1.fired })
         }
