@@ -39,7 +39,7 @@ final class DatagramBatch {
     /// or -1 with errno set (EAGAIN when there is nothing). Without `waiting`, only what is there
     /// now; with it, the call first blocks until one datagram arrives (or the socket's SO_RCVTIMEO
     /// passes: EAGAIN), then takes what else is there without waiting more (MSG_WAITFORONE).
-    func receive(from descriptor: Int32, waiting: Bool = false, upTo count: Int) -> Int {
+    func receive(from descriptor: Int32, waiting: Bool, upTo count: Int) -> Int {
         precondition(count >= 1 && count <= capacity, "a read of \(count) datagrams into \(capacity) slots")
         return Int(netfault_recvmmsg(descriptor, headers, UInt32(count), waiting ? Int32(MSG_WAITFORONE) : Int32(MSG_DONTWAIT)))
     }

@@ -21,7 +21,7 @@ final class SharedEngine: @unchecked Sendable {
     private let captureFile: PcapWriter?
     /// Packets decided so far, for the once-a-second status line.
     @exclusivity(unchecked) private var decisions = 0
-    /// The latest time a packet was judged at.
+    /// The latest time the engine ran at (a packet judged, or a tick).
     @exclusivity(unchecked) private var latest = Instant.zero
 
     init(_ engine: Engine, capture: PcapWriter?) {
@@ -36,8 +36,7 @@ final class SharedEngine: @unchecked Sendable {
     /// runs back.
     func decide(_ packet: Packet, bytes: UnsafeRawBufferPointer, checksum: ChecksumMode, at time: Instant) -> Decision {
         locked {
-            let now = max(time, latest)
-            latest = now
+            let now = advanceClock(to: time)
             let decision = engine.process(packet, at: now, checksum: checksum)
             decisions += 1
             if let captureFile { record(bytes, packet, decision, at: now, to: captureFile) }
@@ -49,9 +48,7 @@ final class SharedEngine: @unchecked Sendable {
     /// decided so far, the connections tracked, and the faults applied, for the status line.
     func tick(at time: Instant) -> (decisions: Int, connections: Int, faults: Int) {
         locked {
-            let now = max(time, latest)
-            latest = now
-            engine.expire(at: now)
+            engine.expire(at: advanceClock(to: time))
             return (decisions, engine.trackedFlowCount, engine.ruleStatistics.reduce(0) { $0 + $1.fired })
         }
     }
@@ -59,6 +56,12 @@ final class SharedEngine: @unchecked Sendable {
     /// The engine itself, for the report.
     func withEngine<T>(_ body: (inout Engine) throws -> T) rethrows -> T {
         try locked { try body(&engine) }
+    }
+
+    /// The engine's time for `time`: never earlier than a time it has already judged at. Under the lock.
+    private func advanceClock(to time: Instant) -> Instant {
+        latest = max(time, latest)
+        return latest
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
