@@ -14,8 +14,6 @@ public struct QueuedPacket {
     public let bytes: UnsafeRawBufferPointer
     /// The whole packet's length when `bytes` holds only its beginning; nil when whole.
     public let originalLength: Int?
-    /// The kernel has not computed the transport checksum yet (offload); a rewrite must leave it partial.
-    public let checksumNotReady: Bool
     /// When the read that brought it returned: the time every packet of one read is judged at
     /// (one clock read per read, not per packet).
     public let readAt: Instant
@@ -221,8 +219,7 @@ public final class QueueSocket {
                         continue
                     }
                     packets += 1
-                    try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, originalLength: parsed.originalLength,
-                                            checksumNotReady: parsed.checksumNotReady, readAt: readAt))
+                    try handle(QueuedPacket(id: parsed.id, bytes: parsed.packet, originalLength: parsed.originalLength, readAt: readAt))
                 }
             }
             if single {

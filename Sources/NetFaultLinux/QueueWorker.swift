@@ -100,7 +100,7 @@ final class QueueWorker: @unchecked Sendable {
             unreadable += 1
             return accept(queued.id)
         }
-        let decision = engine.decide(packet, bytes: queued.bytes, checksum: queued.checksumNotReady ? .partial : .full, at: queued.readAt)
+        let decision = engine.decide(packet, bytes: queued.bytes, at: queued.readAt)
         switch decision.verdict {
         case .accept: accept(queued.id)
         case .drop: try verdict(queued.id, .drop)

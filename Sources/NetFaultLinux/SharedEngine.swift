@@ -34,10 +34,10 @@ final class SharedEngine: @unchecked Sendable {
     /// writes it to the capture when its connection is faulted. Queues read on threads of their
     /// own: a time earlier than one already judged counts as that one, so the engine's clock never
     /// runs back.
-    func decide(_ packet: Packet, bytes: UnsafeRawBufferPointer, checksum: ChecksumMode, at time: Instant) -> Decision {
+    func decide(_ packet: Packet, bytes: UnsafeRawBufferPointer, at time: Instant) -> Decision {
         locked {
             let now = advanceClock(to: time)
-            let decision = engine.process(packet, at: now, checksum: checksum)
+            let decision = engine.process(packet, at: now)
             decisions += 1
             if let captureFile { record(bytes, packet, decision, at: now, to: captureFile) }
             return decision

@@ -351,7 +351,7 @@ struct EngineTests {
         datagram[26] = 0x12  // UDP checksum (IPv4 header 20 + 6): no longer the complete one
         datagram[27] = 0x34
         #expect(try !transportChecksumVerifies(datagram))
-        let decision = driver.send(datagram, checksum: .partial)
+        let decision = driver.send(datagram)
         #expect(decision.verdict == .accept)
         #expect(decision.injections.count == 1)
         #expect(try decision.injections.allSatisfy { try transportChecksumVerifies($0.bytes) })

@@ -30,7 +30,7 @@ struct FuzzReplayTests {
         try bytes.withUnsafeBytes { buffer in
             guard let packet = try? Packet(parsing: buffer) else { return }
             _ = packet.quotedHeader
-            var produced = [packet.rewritten(with: HeaderRewrite(window: 1, ttl: 2, truncate: 10), checksum: .full)]
+            var produced = [packet.rewritten(with: HeaderRewrite(window: 1, ttl: 2, truncate: 10))]
             produced += packet.segmented(maxPayload: 500)
             if packet.transport != nil { produced.append(PacketBuilder.icmpUnreachable(.port, quoting: packet, from: packet.destination)) }
             produced += engine.process(packet, at: .zero).injections.map(\.bytes)

@@ -1,7 +1,7 @@
 import Testing
 @testable import NetFaultCore
 
-/// `Packet.rewritten(with:checksum:)`: each field on IPv4 and IPv6, truncation, checksum modes.
+/// `Packet.rewritten(with:)`: each field on IPv4 and IPv6, truncation, complete checksums.
 struct PacketRewriteTests {
     static let tcpV4 = PacketBuilder.tcp(
         source: testAddress("192.0.2.1"), destination: testAddress("198.51.100.2"), sourcePort: 40000,
@@ -22,8 +22,8 @@ struct PacketRewriteTests {
         withIPv6ExtensionHeaders(tcpV6),
     ]
 
-    func rewrite(_ bytes: [UInt8], _ rewrite: HeaderRewrite, _ mode: ChecksumMode = .full) throws -> [UInt8] {
-        try withParsedPacket(bytes) { $0.rewritten(with: rewrite, checksum: mode) }
+    func rewrite(_ bytes: [UInt8], _ rewrite: HeaderRewrite) throws -> [UInt8] {
+        try withParsedPacket(bytes) { $0.rewritten(with: rewrite) }
     }
 
     @Test(arguments: [tcpV4, tcpV6])
@@ -92,54 +92,56 @@ struct PacketRewriteTests {
         #expect(try transportChecksumVerifies(out))
     }
 
-    /// CHECKSUM_PARTIAL: the field holds the folded, uncomplemented pseudo-header sum over the new length.
-    @Test func partialChecksumIPv4() throws {
-        let out = try rewrite(PacketFixtures.ipv4TCPSyn, HeaderRewrite(window: 1), .partial)
-        #expect(Array(out[36..<38]) == [0xec, 0x65])  // fold(pseudo-header sum 0x1ec64), computed by hand
-        #expect(ipv4HeaderVerifies(out))
-    }
-
-    @Test func partialChecksumIPv6Truncated() throws {
-        let out = try rewrite(PacketFixtures.ipv6TCPData, HeaderRewrite(truncate: 2), .partial)
-        #expect(out.count == 62)
-        #expect(Array(out[56..<58]) == [0x5b, 0x91])  // fold(pseudo-header sum over length 22)
-    }
-
-    @Test(arguments: [udpV4, udpV6])
-    func partialChecksumUDP(original: [UInt8]) throws {
-        let out = try rewrite(original, HeaderRewrite(truncate: 4), .partial)
-        try withParsedPacket(out) { packet in
-            let length = packet.bytes.count - packet.transportOffset
-            let expected = foldedSum(pseudoHeaderSum(source: packet.source, destination: packet.destination,
-                                                     protocolNumber: 17, length: length))
-            #expect(packet.bytes.loadBigEndianUInt16(at: packet.transportOffset + 6) == expected)
+    /// `packet` as the kernel queues it when the sender offloaded its checksum (CHECKSUM_PARTIAL:
+    /// veth, virtio, containers): the TCP/UDP field holds only the folded pseudo-header sum.
+    static func offloaded(_ packet: [UInt8]) throws -> [UInt8] {
+        var bytes = packet
+        try withParsedPacket(packet) { parsed in
+            guard let transport = parsed.transport, transport != .icmp else { return }
+            let field = parsed.transportOffset + (transport == .tcp ? 16 : 6)
+            let sum = foldedSum(pseudoHeaderSum(source: parsed.source, destination: parsed.destination,
+                                                protocolNumber: transport == .tcp ? 6 : 17,
+                                                length: parsed.bytes.count - parsed.transportOffset))
+            bytes[field] = UInt8(sum >> 8)
+            bytes[field + 1] = UInt8(sum & 0xff)
         }
+        return bytes
     }
 
-    /// ICMP has no offload: its checksum is complete in either mode.
-    @Test func icmpChecksumAlwaysFull() throws {
+    /// The kernel does not finish the checksum of a packet handed back changed (it marks it
+    /// CHECKSUM_NONE): whatever the change, even the IP header's TOS alone, the transport checksum
+    /// of an offloaded packet leaves complete, or the receiver discards the packet.
+    @Test(arguments: [tcpV4, tcpV6, udpV4, udpV6, withIPv6ExtensionHeaders(tcpV6)],
+          [HeaderRewrite(tos: 4), HeaderRewrite(ttl: 9), HeaderRewrite(window: 0), HeaderRewrite(flags: [.fin, .ack]),
+           HeaderRewrite(truncate: 4), HeaderRewrite()])
+    func offloadedChecksumsLeaveComplete(original: [UInt8], change: HeaderRewrite) throws {
+        let queued = try Self.offloaded(original)
+        #expect(try !transportChecksumVerifies(queued))
+        let out = try rewrite(queued, change)
+        #expect(try transportChecksumVerifies(out))
+        if original[0] >> 4 == 4 { #expect(ipv4HeaderVerifies(out)) }
+    }
+
+    /// With nothing changed, the rewrite of an offloaded packet is the packet as it goes on the wire.
+    @Test func anUnchangedOffloadedPacketComesBackAsOnTheWire() throws {
+        #expect(try rewrite(try Self.offloaded(Self.tcpV4), HeaderRewrite()) == Self.tcpV4)
+        #expect(try rewrite(try Self.offloaded(Self.udpV6), HeaderRewrite()) == Self.udpV6)
+    }
+
+    @Test func icmpChecksumComplete() throws {
         for original in [PacketFixtures.ipv4ICMPEcho, PacketFixtures.ipv6ICMPEcho] {
-            let out = try rewrite(original, HeaderRewrite(truncate: 3), .partial)
+            let out = try rewrite(original, HeaderRewrite(truncate: 3))
             #expect(try transportChecksumVerifies(out))
         }
     }
 
     /// RFC 768: over IPv4 a zero UDP checksum means "none", and stays so.
-    @Test(arguments: [ChecksumMode.full, .partial])
-    func udpV4ZeroChecksumKept(mode: ChecksumMode) throws {
+    @Test func udpV4ZeroChecksumKept() throws {
         var original = Self.udpV4
         original[26] = 0; original[27] = 0
-        let out = try rewrite(original, HeaderRewrite(ttl: 9, truncate: 10), mode)
+        let out = try rewrite(original, HeaderRewrite(ttl: 9, truncate: 10))
         #expect(out[26] == 0 && out[27] == 0)
         #expect(out[24] == 0 && out[25] == 18)  // the UDP length still shrinks
-    }
-
-    /// A packet arriving with only a pseudo-header sum (CHECKSUM_PARTIAL) gets a complete checksum in full mode.
-    @Test func fullModeCompletesPartialChecksum() throws {
-        let partial = try rewrite(Self.tcpV4, HeaderRewrite(), .partial)
-        #expect(!(try transportChecksumVerifies(partial)))
-        let full = try rewrite(partial, HeaderRewrite(), .full)
-        #expect(full == Self.tcpV4)
     }
 
     @Test func ipv4OptionsKept() throws {
@@ -199,9 +201,9 @@ struct PacketRewriteTests {
                                     payload: Array(repeating: 1, count: 1000))
         big[2] = 0; big[3] = 0
         big += [UInt8](repeating: 1, count: 80_000 - big.count)
-        let unchanged = try rewrite(big, HeaderRewrite(ttl: 1), .partial)
+        let unchanged = try rewrite(big, HeaderRewrite(ttl: 1))
         #expect(unchanged.count == 80_000 && unchanged[2] == 0 && unchanged[3] == 0)
-        let cut = try rewrite(big, HeaderRewrite(truncate: 100), .full)
+        let cut = try rewrite(big, HeaderRewrite(truncate: 100))
         #expect(cut.count == 140 && Int(cut[2]) << 8 | Int(cut[3]) == 140)
         #expect(try transportChecksumVerifies(cut))
         #expect(ipv4HeaderVerifies(cut))

@@ -42,14 +42,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     _ = packet.quotedHeader
     _ = packet.unreachableReason
     _ = packet.maximumSegmentSizeOption
-    mustParse(packet.rewritten(with: HeaderRewrite(window: 1, ttl: 2, tos: 3, flags: [.ack], truncate: size % 100), checksum: .full))
-    mustParse(packet.rewritten(with: HeaderRewrite(), checksum: .partial))
+    mustParse(packet.rewritten(with: HeaderRewrite(window: 1, ttl: 2, tos: 3, flags: [.ack], truncate: size % 100)))
+    mustParse(packet.rewritten(with: HeaderRewrite()))
     for piece in packet.segmented(maxPayload: 1 + size % 700) { mustParse(piece) }
     if packet.transport != nil {
         mustParse(PacketBuilder.icmpUnreachable(.port, quoting: packet, from: packet.destination))
     }
     clock += Int64(size) * 1_000_000  // time moves on, so flows expire
-    let decision = engine.process(packet, at: .milliseconds(clock / 1_000_000), checksum: size % 2 == 0 ? .full : .partial)
+    let decision = engine.process(packet, at: .milliseconds(clock / 1_000_000))
     if case .replace(let replacement) = decision.verdict { mustParse(replacement) }
     for injection in decision.injections { mustParse(injection.bytes) }
     return 0

@@ -1,9 +1,9 @@
 extension Engine {
     /// Finds the first rule whose match holds and turns its action into a decision.
-    mutating func decide(_ packet: Packet, flowSlot: Int32, side: Side, at now: Instant, checksum: ChecksumMode) -> Decision {
+    mutating func decide(_ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
         // A `sticky` rule that acted on this connection acts on all its later packets.
         if let latched = table[flowSlot].latchedRule {
-            return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+            return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now)
         }
         // The first 64 rules: only those the masks leave, in order.
         var candidates = table[flowSlot].possibleRules & ruleMasks.candidates(from: side, flags: packet.tcpFlags)
@@ -15,31 +15,29 @@ extension Engine {
             let index = candidates.trailingZeroBitCount
             candidates &= candidates &- 1
             if matches(rules[index], packet, facts, prechecked: true, flowSlot: flowSlot, side: side, at: now) {
-                return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+                return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now)
             }
         }
         guard rulesPastMasks else { return .accept }
         for index in rules.indices.dropFirst(RuleMasks.ruleCount)
         where matches(rules[index], packet, facts, prechecked: false, flowSlot: flowSlot, side: side, at: now) {
-            return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+            return fireFirst(index, packet, flowSlot: flowSlot, side: side, at: now)
         }
         return .accept
     }
 
     /// The first rule that matched acts, and latches onto the connection if `sticky`.
-    private mutating func fireFirst(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
-                                    checksum: ChecksumMode) -> Decision {
+    private mutating func fireFirst(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
         if rules[index].sticky { table[flowSlot].latchedRule = Int32(index) }
-        return fire(index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        return fire(index, packet, flowSlot: flowSlot, side: side, at: now)
     }
 
     /// Rule `index` acts on the packet: counted, recorded on the connection, carried out.
-    private mutating func fire(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
-                               checksum: ChecksumMode) -> Decision {
+    private mutating func fire(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
         let isNewConnection = table[flowSlot].noteFault(rule: index, at: now)
         ruleStatistics[index].fired += 1
         if isNewConnection { ruleStatistics[index].connections += 1 }
-        var decision = act(ruleSet.rules[index].action, rule: index, packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        var decision = act(ruleSet.rules[index].action, rule: index, packet, flowSlot: flowSlot, side: side, at: now)
         decision.rule = index
         return decision
     }
@@ -68,8 +66,7 @@ extension Engine {
         return true
     }
 
-    private mutating func act(_ action: Action, rule: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant,
-                              checksum: ChecksumMode) -> Decision {
+    private mutating func act(_ action: Action, rule: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
         switch action {
         case .pass:
             return .accept
@@ -111,16 +108,16 @@ extension Engine {
             // Only a whole packet can be rebuilt. The queue copies whole packets whenever a rule
             // rewrites or duplicates (`RuleSet.needsWholePackets`); this only keeps a cut one intact.
             guard !packet.isCaptureTruncated else { return .accept }
-            return Decision(.replace(packet.rewritten(with: rewrite, checksum: checksum)))
+            return Decision(.replace(packet.rewritten(with: rewrite)))
         case .duplicate(let copies):
             guard !packet.isCaptureTruncated else { return .accept }
             // A copy leaves through a raw socket, which completes no checksum and sends nothing over
             // the MTU: a GSO super-packet is cut into segments the receiver accepts (its MSS, or a
-            // size any path carries), each with its checksum complete.
+            // size any path carries), and every copy gets its checksums complete (the original may
+            // carry only the pseudo-header sum of an offloaded checksum).
             let announced = Int(table[flowSlot].stats(side.other).maximumSegmentSize)
             let largest = max(1, (announced > 0 ? announced : Self.safeSegmentPayload) - packet.tcpOptionsLength)
-            let pieces = packet.payloadLength > largest || checksum == .partial
-                ? packet.segmented(maxPayload: largest) : [Array(packet.bytes)]
+            let pieces = packet.segmented(maxPayload: largest)
             var injections: [Injection] = []
             for _ in 0..<copies { injections += pieces.map { Injection(bytes: $0, toward: side.other) } }
             return Decision(.accept, injections: injections)

@@ -105,10 +105,7 @@ public struct Engine {
     public var trackedFlowCount: Int { table.count }
 
     /// Decides one packet's fate and accounts for it in its connection.
-    ///
-    /// - Parameter checksum: how a rewritten packet's transport checksum is written; `.partial` when
-    ///   the kernel reports the packet's checksum as not yet computed (GSO/offload).
-    public mutating func process(_ packet: Packet, at now: Instant, checksum: ChecksumMode = .full) -> Decision {
+    public mutating func process(_ packet: Packet, at now: Instant) -> Decision {
         statistics.packets += 1
         expire(at: now)
         guard let transport = packet.transport else {
@@ -133,7 +130,7 @@ public struct Engine {
         }
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
         let side = table.side(of: packet, in: flowSlot)
-        let decision = decide(packet, flowSlot: flowSlot, side: side, at: now, checksum: checksum)
+        let decision = decide(packet, flowSlot: flowSlot, side: side, at: now)
         table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers,
                                held: decision.verdict.isHeld)
         noteIfClosed(flowSlot)

@@ -29,12 +29,3 @@ public enum UnreachableReason: String, Sendable, CaseIterable {
     /// ICMPv4 3/13, ICMPv6 1/1.
     case adminProhibited
 }
-
-/// How a rewritten packet's transport checksum is written.
-public enum ChecksumMode: Sendable {
-    /// The complete checksum, as on the wire.
-    case full
-    /// Only the pseudo-header sum, not complemented: the kernel finishes the checksum on transmit.
-    /// Used when the queue reports the checksum as not ready (CHECKSUM_PARTIAL, e.g. GSO packets).
-    case partial
-}

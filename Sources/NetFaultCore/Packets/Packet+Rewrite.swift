@@ -7,11 +7,13 @@ extension Packet {
     ///   payload length and UDP length shrink to match. Packets without a parsed transport (non-initial
     ///   fragments, other protocols) have no payload to truncate and keep their length.
     ///
-    /// Checksums: the IPv4 header's is always recomputed. The TCP/UDP checksum follows `checksum`:
-    /// `.full` writes the complete checksum; `.partial` writes only the folded, non-complemented
-    /// pseudo-header sum over the new length, which is what the Linux kernel expects in a
-    /// CHECKSUM_PARTIAL skb. The ICMP/ICMPv6 checksum is always complete. UDP over IPv4 whose checksum
-    /// was 0 ("none", RFC 768) keeps 0.
+    /// Checksums: every one is complete, as on the wire: the IPv4 header's, TCP's, UDP's and ICMP's.
+    /// A packet the kernel queued before its checksum was computed (CHECKSUM_PARTIAL: veth, virtio,
+    /// containers) carries only the pseudo-header sum, and the kernel does not finish the checksum of
+    /// a packet handed back changed (`nfqnl_mangle` marks it CHECKSUM_NONE): a partial sum left in
+    /// place makes the receiver discard the packet. A GSO super-packet's checksum is complete over
+    /// the whole; should the kernel cut it into segments, it sums each one anew. UDP over IPv4 whose
+    /// checksum was 0 ("none", RFC 768) keeps 0.
     ///
     /// A first fragment's transport checksum covers the whole datagram, which this packet does not
     /// hold: a TCP window/flags change adjusts it incrementally (RFC 1624) instead, and UDP/ICMP
@@ -20,7 +22,7 @@ extension Packet {
     /// The IPv6 pseudo-header uses the destination in the fixed header; a packet carrying a routing
     /// header (whose final destination is elsewhere, RFC 8200 §8.1) gets a checksum the receiver rejects
     /// in `.full` mode.
-    public func rewritten(with rewrite: HeaderRewrite, checksum: ChecksumMode) -> [UInt8] {
+    public func rewritten(with rewrite: HeaderRewrite) -> [UInt8] {
         var keptPayload = payloadLength
         if let limit = rewrite.truncate, transport != nil {
             keptPayload = min(payloadLength, max(0, limit))
@@ -29,7 +31,7 @@ extension Packet {
         var out = [UInt8](bytes[0..<newLength])
         out.withUnsafeMutableBytes { buffer in
             // The transport first: the IPv4 header checksum comes last and covers nothing after it.
-            rewriteTransport(buffer, rewrite, mode: checksum)
+            rewriteTransport(buffer, rewrite)
             rewriteNetwork(buffer, rewrite)
         }
         assert(out.withUnsafeBytes { (try? Packet(parsing: $0)) != nil }, "a rewritten packet does not parse")
@@ -67,7 +69,7 @@ extension Packet {
     }
 
     /// Changes the transport header of `buffer` in place and rewrites its checksum.
-    private func rewriteTransport(_ buffer: UnsafeMutableRawBufferPointer, _ rewrite: HeaderRewrite, mode: ChecksumMode) {
+    private func rewriteTransport(_ buffer: UnsafeMutableRawBufferPointer, _ rewrite: HeaderRewrite) {
         guard let transport else { return }
         let start = transportOffset
         switch transport {
@@ -83,7 +85,7 @@ extension Packet {
                 let updated = foldedChecksum(UInt32(~old) + UInt32(~foldedSum(before)) + after)
                 buffer.storeBigEndian(updated, at: start + 16)
             } else {
-                storeChecksum(buffer, at: start + 16, protocolNumber: PacketBuilder.ProtocolNumber.tcp, mode: mode)
+                storeChecksum(buffer, at: start + 16, protocolNumber: PacketBuilder.ProtocolNumber.tcp)
             }
         case .udp:
             guard !isFragment else { return }
@@ -93,34 +95,26 @@ extension Packet {
                 buffer.storeBigEndian(UInt16(length <= 0xffff ? length : 0), at: start + 4)
             }
             if family == .v4, UnsafeRawBufferPointer(buffer).loadBigEndianUInt16(at: start + 6) == 0 { return }
-            storeChecksum(buffer, at: start + 6, protocolNumber: PacketBuilder.ProtocolNumber.udp, mode: mode)
+            storeChecksum(buffer, at: start + 6, protocolNumber: PacketBuilder.ProtocolNumber.udp)
         case .icmp:
             guard !isFragment else { return }
             // RFC 792 / RFC 4443 §2.3: checksum at 2; only ICMPv6 covers a pseudo-header.
-            storeChecksum(buffer, at: start + 2, protocolNumber: PacketBuilder.ProtocolNumber.icmp(family), mode: .full)
+            storeChecksum(buffer, at: start + 2, protocolNumber: PacketBuilder.ProtocolNumber.icmp(family))
         }
     }
 
-    /// Writes the transport checksum at `offset`, computed over everything from the transport header on.
-    private func storeChecksum(
-        _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, protocolNumber: UInt8, mode: ChecksumMode
-    ) {
+    /// Writes the complete transport checksum at `offset`, computed over everything from the
+    /// transport header on.
+    private func storeChecksum(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int, protocolNumber: UInt8) {
         let segmentLength = buffer.count - transportOffset
         let pseudo = protocolNumber == PacketBuilder.ProtocolNumber.icmpV4
             ? 0
             : pseudoHeaderSum(source: source, destination: destination, protocolNumber: protocolNumber, length: segmentLength)
-        switch mode {
-        case .partial:
-            // Linux CHECKSUM_PARTIAL: the field holds ~csum_tcpudp_magic(...), i.e. the folded pseudo-header
-            // sum; the device sums from the transport header on and stores the complement on transmit.
-            buffer.storeBigEndian(foldedSum(pseudo), at: offset)
-        case .full:
-            buffer.storeBigEndian(UInt16(0), at: offset)
-            let segment = UnsafeRawBufferPointer(rebasing: buffer[transportOffset...])
-            var value = foldedChecksum(onesComplementSum(segment, initial: pseudo))
-            // RFC 768: a computed UDP checksum of zero goes out as all ones, since zero means "none".
-            if protocolNumber == PacketBuilder.ProtocolNumber.udp, value == 0 { value = 0xffff }
-            buffer.storeBigEndian(value, at: offset)
-        }
+        buffer.storeBigEndian(UInt16(0), at: offset)
+        let segment = UnsafeRawBufferPointer(rebasing: buffer[transportOffset...])
+        var value = foldedChecksum(onesComplementSum(segment, initial: pseudo))
+        // RFC 768: a computed UDP checksum of zero goes out as all ones, since zero means "none".
+        if protocolNumber == PacketBuilder.ProtocolNumber.udp, value == 0 { value = 0xffff }
+        buffer.storeBigEndian(value, at: offset)
     }
 }

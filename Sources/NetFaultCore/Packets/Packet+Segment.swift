@@ -29,7 +29,7 @@ extension Packet {
     /// on the first. A packet that needs no cutting, or is not TCP, comes back whole.
     public func segmented(maxPayload: Int) -> [[UInt8]] {
         guard transport == .tcp, !isFragment, maxPayload > 0, payloadLength > maxPayload else {
-            return [rewritten(with: HeaderRewrite(), checksum: .full)]
+            return [rewritten(with: HeaderRewrite())]
         }
         var pieces: [[UInt8]] = []
         var offset = 0

@@ -97,10 +97,10 @@ struct EngineDriver {
     }
 
     @discardableResult
-    mutating func send(_ bytes: [UInt8], at milliseconds: Int64 = 0, checksum: ChecksumMode = .full) -> Decision {
+    mutating func send(_ bytes: [UInt8], at milliseconds: Int64 = 0) -> Decision {
         bytes.withUnsafeBytes { buffer in
             let packet = try! Packet(parsing: buffer)
-            return engine.process(packet, at: .milliseconds(milliseconds), checksum: checksum)
+            return engine.process(packet, at: .milliseconds(milliseconds))
         }
     }
 

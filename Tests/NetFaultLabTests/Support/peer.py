@@ -53,6 +53,8 @@ def connect(args):
             chunk = b"u" * 16384
             while sent < args.upload:
                 sent += sock.send(chunk[: args.upload - sent])
+        if args.hold:
+            time.sleep(args.hold)
         stage = "receive"
         if args.read:
             while True:
@@ -213,7 +215,7 @@ def udp_blast(args):
             if ahead > 0:
                 time.sleep(ahead)
         try:
-            sock.sendto(b"%d" % index, (args.host, args.port))
+            sock.sendto((b"%d " % index).ljust(args.size, b"x"), (args.host, args.port))
             sent += 1
         except OSError:
             pass
@@ -243,6 +245,54 @@ def udp_sink(args):
         except socket.timeout:
             pass
     outcome(received=received)
+
+
+def udp_inspect(args):
+    """Receive datagrams for `--seconds` and print one JSON line: each one's length and the TOS
+    (IPv4) or traffic class (IPv6) its IP header carried, as the receiving socket saw them."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+    sock.bind(("::", args.port))
+    print("ready", flush=True)
+    datagrams = []
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        sock.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            data, ancillary, _, _ = sock.recvmsg(65536, 256)
+        except socket.timeout:
+            continue
+        tos = None
+        for level, kind, value in ancillary:
+            if (level, kind) in ((socket.IPPROTO_IP, socket.IP_TOS), (socket.IPPROTO_IPV6, socket.IPV6_TCLASS)):
+                tos = int.from_bytes(value[:4], sys.byteorder) if len(value) >= 4 else value[0]
+        datagrams.append({"length": len(data), "tos": tos})
+    outcome(datagrams=datagrams)
+
+
+def eof_server(args):
+    """Accept one connection, read until the peer's FIN (end of file) or `--timeout`; report the
+    bytes read and how long after the first byte the end of file came."""
+    listener = listen(args.port)
+    conn, _ = listener.accept()
+    conn.settimeout(args.timeout)
+    received = 0
+    first = None
+    try:
+        while True:
+            data = conn.recv(65536)
+            if first is None:
+                first = time.monotonic()
+            if not data:
+                outcome(result="eof", received=received, eof_after_s=round(time.monotonic() - first, 3))
+                return
+            received += len(data)
+    except OSError as error:
+        outcome(result="error", errno=error_name(error), received=received)
+    finally:
+        conn.close()
 
 
 def hostile_packets(host):
@@ -335,6 +385,7 @@ def main():
     c.add_argument("--send", default="")
     c.add_argument("--upload", type=int, default=0)
     c.add_argument("--read", action="store_true")
+    c.add_argument("--hold", type=float, default=0, help="seconds to keep the connection open after sending")
     c.add_argument("--timeout", type=float, default=10)
     c.add_argument("--user-timeout-ms", type=int, default=0)
     c.set_defaults(run=connect)
@@ -365,11 +416,20 @@ def main():
     b.add_argument("--count", type=int, default=1000)
     b.add_argument("--rate", type=int, default=0)
     b.add_argument("--bind", default="", help="source address")
+    b.add_argument("--size", type=int, default=0, help="pad each datagram to this many bytes")
     b.set_defaults(run=udp_blast)
     k = commands.add_parser("udp-sink")
     k.add_argument("port", type=int)
     k.add_argument("--seconds", type=float, default=0)
     k.set_defaults(run=udp_sink)
+    i = commands.add_parser("udp-inspect")
+    i.add_argument("port", type=int)
+    i.add_argument("--seconds", type=float, default=3)
+    i.set_defaults(run=udp_inspect)
+    f = commands.add_parser("eof-server")
+    f.add_argument("port", type=int)
+    f.add_argument("--timeout", type=float, default=10)
+    f.set_defaults(run=eof_server)
     u = commands.add_parser("udp-client")
     u.add_argument("host")
     u.add_argument("port", type=int)
