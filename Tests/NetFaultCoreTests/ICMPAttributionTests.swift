@@ -45,7 +45,7 @@ struct ICMPAttributionTests {
         driver.send(unreachable(.adminProhibited, answering: syn, from: "198.18.2.1"))
         let flow = try #require(driver.onlyFlow)
         #expect(flow.outcome() == .unreachable)
-        #expect(flow.socketError(for: .unreachable) == .hostUnreachable)
+        #expect(flow.socketErrors(for: .unreachable).client == .hostUnreachable)
     }
 
     @Test func anUnreachableAfterTheHandshakeChangesNothing() throws {

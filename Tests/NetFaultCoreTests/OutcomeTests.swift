@@ -6,25 +6,30 @@ import Testing
 struct OutcomeTests {
     static let noRules = "rules:\n  - name: none\n    match: {server_port: 1}\n    action: drop\n"
 
-    /// The only connection's outcome and error after `packets` (sent 100 ms apart).
-    func classify(_ packets: [[UInt8]]) throws -> (ConnectionOutcome, SocketError?, Flow) {
+    typealias Errors = RunReport.PerSide<SocketError?>
+
+    /// The only connection's outcome and each side's error after `packets` (sent 100 ms apart).
+    func classify(_ packets: [[UInt8]]) throws -> (ConnectionOutcome, Errors, Flow) {
         try classify(Self.noRules, packets)
     }
 
-    func classify(_ yaml: String, _ packets: [[UInt8]]) throws -> (ConnectionOutcome, SocketError?, Flow) {
+    func classify(_ yaml: String, _ packets: [[UInt8]]) throws -> (ConnectionOutcome, Errors, Flow) {
         var driver = try EngineDriver(yaml)
         for (index, packet) in packets.enumerated() { driver.send(packet, at: Int64(index) * 100) }
         let flow = try #require(driver.onlyFlow)
         let outcome = flow.outcome()
-        return (outcome, flow.socketError(for: outcome), flow)
+        return (outcome, flow.socketErrors(for: outcome), flow)
     }
+
+    /// The client got `error`, the server none.
+    static func clientOnly(_ error: SocketError) -> Errors { Errors(client: error, server: nil) }
 
     @Test func aSYNAnsweredByTheServersRSTIsRefused() throws {
         var c = Conversation()
-        let (outcome, error, _) = try classify([c.syn(), c.rst(from: .server)])
+        let (outcome, errors, _) = try classify([c.syn(), c.refusal()])
         #expect(outcome == .refused)
-        #expect(error == .connectionRefused)
-        #expect(error?.description == "ECONNREFUSED / WSAECONNREFUSED 10061")
+        #expect(errors == Self.clientOnly(.connectionRefused))
+        #expect(errors.client?.description == "ECONNREFUSED / WSAECONNREFUSED 10061")
     }
 
     @Test func aSYNRejectedByNetfaultIsRefusedByThatRule() throws {
@@ -36,9 +41,9 @@ struct OutcomeTests {
 
     @Test func unansweredSYNsTimeOutAndTheirRetransmissionsAreCounted() throws {
         var c = Conversation()
-        let (outcome, error, flow) = try classify([c.syn(), c.synAgain(), c.synAgain()])
+        let (outcome, errors, flow) = try classify([c.syn(), c.synAgain(), c.synAgain()])
         #expect(outcome == .connectTimeout)
-        #expect(error == .connectTimedOut)
+        #expect(errors == Self.clientOnly(.connectTimedOut))
         #expect(flow.fromClient.retransmissions == 2)
     }
 
@@ -54,9 +59,9 @@ struct OutcomeTests {
     @Test func aRetransmittedSYNThatFinallySucceedsIsNoTimeout() throws {
         var c = Conversation()
         let syn = c.syn()
-        let (outcome, error, flow) = try classify([syn, c.synAgain(), c.synAck(), c.ack()])
+        let (outcome, errors, flow) = try classify([syn, c.synAgain(), c.synAck(), c.ack()])
         #expect(outcome == .open)
-        #expect(error == nil)
+        #expect(errors == Errors(client: nil, server: nil))
         #expect(flow.established.map { $0.since(flow.clientSYNAt!) } == 300_000_000, "handshake from the first SYN to the client's ACK")
     }
 
@@ -65,24 +70,24 @@ struct OutcomeTests {
                       ("icmp-admin-prohibited", "[2001:db8:2::2]:80", SocketError.accessDenied)])
     func anICMPUnreachableAnsweringTheSYNIsUnreachable(_ kind: String, _ server: String, _ expected: SocketError) throws {
         var c = Conversation(client: server.hasPrefix("[") ? "[2001:db8:1::2]:40000" : "198.18.1.2:40000", server: server)
-        let (outcome, error, _) = try classify("rules:\n  - name: fw\n    match: {flags: [syn]}\n    action: {reject: \(kind)}\n", [c.syn()])
+        let (outcome, errors, _) = try classify("rules:\n  - name: fw\n    match: {flags: [syn]}\n    action: {reject: \(kind)}\n", [c.syn()])
         #expect(outcome == .unreachable)
-        #expect(error == expected)
+        #expect(errors == Self.clientOnly(expected))
     }
 
     @Test func aUDPDatagramAnsweredByPortUnreachableIsRefused() throws {
         let c = Conversation(server: "198.18.2.2:53")
-        let (outcome, error, _) = try classify("rules:\n  - name: fw\n    match: {protocol: udp}\n    action: {reject: icmp-port-unreachable}\n",
-                                              [c.datagram(from: .client)])
+        let (outcome, errors, _) = try classify("rules:\n  - name: fw\n    match: {protocol: udp}\n    action: {reject: icmp-port-unreachable}\n",
+                                               [c.datagram(from: .client)])
         #expect(outcome == .refused)
-        #expect(error == .connectionRefused)
+        #expect(errors == Self.clientOnly(.connectionRefused))
     }
 
     @Test func theServersRSTResetsAnEstablishedConnection() throws {
         var c = Conversation()
-        let (outcome, error, flow) = try classify(c.handshake() + [c.data(from: .server), c.rst(from: .server)])
+        let (outcome, errors, flow) = try classify(c.handshake() + [c.data(from: .server), c.rst(from: .server)])
         #expect(outcome == .reset)
-        #expect(error == .connectionReset)
+        #expect(errors == Self.clientOnly(.connectionReset), "the server sent the RST: its application got no error")
         #expect(flow.resetOrigin == ResetOrigin(sender: .server, toward: .client))
     }
 
@@ -92,17 +97,18 @@ struct OutcomeTests {
         var packets = c.handshake()
         for _ in 0..<3 { packets.append(c.data(from: .server)) }
         packets.append(c.rst(from: .client))  // the client answering a segment in flight after the reset
-        let (outcome, _, flow) = try classify(yaml, packets)
+        let (outcome, errors, flow) = try classify(yaml, packets)
         #expect(outcome == .reset)
+        #expect(errors == Errors(client: .connectionReset, server: .connectionReset))
         #expect(flow.resetOrigin == ResetOrigin(sender: .netfault(rule: 0), toward: .both))
     }
 
     @Test func dataRetransmittedWithoutAnACKIsAborted() throws {
         var c = Conversation()
-        let (outcome, error, flow) = try classify(c.handshake() + [c.data(from: .client), c.retransmit(from: .client), c.retransmit(from: .client)])
+        let (outcome, errors, flow) = try classify(c.handshake() + [c.data(from: .client), c.retransmit(from: .client), c.retransmit(from: .client)])
         #expect(outcome == .aborted)
-        #expect(error == .connectionAborted)
-        #expect(error?.description == "ETIMEDOUT / WSAECONNABORTED 10053")
+        #expect(errors == Self.clientOnly(.connectionAborted), "the server waits to read and sees nothing")
+        #expect(errors.client?.description == "ETIMEDOUT / WSAECONNABORTED 10053")
         #expect(flow.abortedSide == .client)
         #expect(flow.fromClient.largestRetransmissionGap == 100_000_000)
     }
@@ -174,9 +180,9 @@ extension OutcomeTests {
         var c = Conversation()
         let syn = c.syn()
         let synAck = c.synAck()
-        let (outcome, error, _) = try classify(yaml, [syn, synAck, c.synAgain(), synAck, c.rst(from: .client)])
+        let (outcome, errors, _) = try classify(yaml, [syn, synAck, c.synAgain(), synAck, c.rst(from: .client)])
         #expect(outcome == .connectTimeout)
-        #expect(error == .connectTimedOut)
+        #expect(errors == Self.clientOnly(.connectTimedOut))
     }
 
     @Test func aHeldSYNACKTheClientAcknowledgesCompletesTheHandshake() throws {

@@ -104,9 +104,9 @@ struct RunReportTests {
             netfault stopped: SIGINT received after 1.5s; seed 7.
 
             Connections a fault touched (2 of 2):
-              CONNECTION                            OUTCOME  ERROR                             FAULTS             TIME  PACKETS c/s  RETRANS c/s  RESET BY
-              tcp 198.18.1.2:40001 → 198.18.2.2:80  closed   -                                 slow ×1            60ms  4/4          0/0          -
-              tcp 198.18.1.2:40002 → 198.18.2.2:80  reset    ECONNRESET / WSAECONNRESET 10054  slow ×1, crash ×1  50ms  2/4          0/0          netfault (crash) → both
+              CONNECTION                            OUTCOME  ERROR                                  FAULTS             TIME  PACKETS c/s  RETRANS c/s  RESET BY
+              tcp 198.18.1.2:40001 → 198.18.2.2:80  closed   -                                      slow ×1            60ms  4/4          0/0          -
+              tcp 198.18.1.2:40002 → 198.18.2.2:80  reset    both ECONNRESET / WSAECONNRESET 10054  slow ×1, crash ×1  50ms  2/4          0/0          netfault (crash) → both
 
             Rules:
               crash (reset): fired 1 time on 1 connection  (expected fired >=1, outcome reset: held)
@@ -121,10 +121,11 @@ struct RunReportTests {
 
     @Test func theJSONReportHasEveryDocumentedKey() throws {
         let json = try Self.report().json()
-        for key in ["\"version\": 1", "\"max_tracked\": 262144", "\"peak_tracked\": 2", "\"evicted\": 0", "\"seed\": \"7\"", "\"started_at\": \"2026-11-24T10:00:00Z\"", "\"escaped_fail_open\": 0",
-                    "\"held_peak\": 0", "\"outcome\": \"reset\"", "\"errno\": \"ECONNRESET\"", "\"winsock\": \"WSAECONNRESET\"",
-                    "\"winsock_code\": 10054", "\"sender\": \"netfault\"", "\"rule\": \"crash\"", "\"toward\": \"both\"",
-                    "\"handshake_ms\": 20", "\"errno\": null", "\"reset_by\": null", "\"passed\": false",
+        for key in ["\"version\": 2", "\"max_tracked\": 262144", "\"peak_tracked\": 2", "\"evicted\": 0", "\"seed\": \"7\"", "\"started_at\": \"2026-11-24T10:00:00Z\"", "\"escaped_fail_open\": 0",
+                    "\"held_peak\": 0", "\"outcome\": \"reset\"",
+                    "\"errno\": {\n        \"client\": \"ECONNRESET\",\n        \"server\": \"ECONNRESET\"",
+                    "\"winsock\": {\n        \"client\": \"WSAECONNRESET\"", "\"winsock_code\": {\n        \"client\": 10054", "\"sender\": \"netfault\"", "\"rule\": \"crash\"", "\"toward\": \"both\"",
+                    "\"handshake_ms\": 20", "\"errno\": {\n        \"client\": null,\n        \"server\": null", "\"reset_by\": null", "\"passed\": false",
                     "\"failure\": \"never fired\"", "\"first_ms\": 0"] {
             #expect(json.contains(key), "missing \(key) in \(json)")
         }

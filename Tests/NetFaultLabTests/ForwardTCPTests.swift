@@ -24,7 +24,7 @@ extension LabTests {
             let report = try stopped.report
             #expect(report.rule("refuse")?.fired == 2 && report.rule("refuse")?.connections == 2)
             for connection in report.connections(toPort: 8080) {
-                #expect(connection.outcome == "refused" && connection.errno == "ECONNREFUSED" && connection.winsock_code == 10061)
+                #expect(connection.outcome == "refused" && connection.errno.client == "ECONNREFUSED" && connection.winsock_code.client == 10061)
                 #expect(connection.reset_by?.sender == "netfault" && connection.reset_by?.rule == "refuse" && connection.reset_by?.toward == "client")
             }
             #expect(report.connections(toPort: 8080).count == 2)
@@ -47,7 +47,7 @@ extension LabTests {
             #expect(try lab.curl(family, "index.html", ["--connect-timeout", "3"]).status == 28)
             let report = try lab.stop(netfault).report
             let connection = try #require(report.connections(toPort: 8080).first)
-            #expect(connection.outcome == "connect-timeout" && connection.errno == "ETIMEDOUT" && connection.winsock_code == 10060)
+            #expect(connection.outcome == "connect-timeout" && connection.errno.client == "ETIMEDOUT" && connection.winsock_code.client == 10060)
             #expect(connection.retransmissions.client >= 1, "the client's SYN retransmissions are counted")
         }
 
@@ -103,7 +103,7 @@ extension LabTests {
             // In-flight segments of the reset connections are dropped and reset again: more firings than connections.
             #expect(report.rule("server-crash")?.connections == 2)
             let download = try #require(report.connections(toPort: 8080).first)
-            #expect(download.outcome == "reset" && download.errno == "ECONNRESET" && download.winsock_code == 10054)
+            #expect(download.outcome == "reset" && download.errno.client == "ECONNRESET" && download.winsock_code.client == 10054)
             #expect(download.reset_by?.sender == "netfault" && download.reset_by?.rule == "server-crash" && download.reset_by?.toward == "both")
             #expect(download.bytes.server >= 700 * 1024 && download.bytes.server <= 2_000_000, "\(download.bytes.server) bytes")
             // The capture holds both faulted connections from their SYN to netfault's RSTs, and tcpdump reads it.
@@ -134,7 +134,7 @@ extension LabTests {
             let report = try lab.stop(netfault).report
             let upload = try #require(report.connections(toPort: 9000).first)
             #expect(upload.outcome == "aborted" && upload.aborted_side == "client", "\(upload)")
-            #expect(upload.errno == "ETIMEDOUT" && upload.winsock == "WSAECONNABORTED" && upload.winsock_code == 10053)
+            #expect(upload.errno.client == "ETIMEDOUT" && upload.winsock.client == "WSAECONNABORTED" && upload.winsock_code.client == 10053)
             #expect(upload.retransmissions.client >= 2, "\(upload.retransmissions)")
             // The RTO doubles with each retransmission: the largest gap exceeds the minimum RTO (200 ms).
             #expect(upload.largest_retransmission_gap_ms.client > 200, "\(upload.largest_retransmission_gap_ms)")
@@ -204,7 +204,7 @@ extension LabTests {
             #expect(client["errno"] as? String == errno, "\(client)")
             let report = try lab.stop(netfault).report
             let connection = try #require(report.connections(toPort: 8081).first)
-            #expect(connection.outcome == "unreachable" && connection.errno == errno, "\(connection)")
+            #expect(connection.outcome == "unreachable" && connection.errno.client == errno, "\(connection)")
         }
     }
 }

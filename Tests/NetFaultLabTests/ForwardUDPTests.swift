@@ -74,7 +74,7 @@ extension LabTests {
             #expect((result["errors"] as? [String])?.contains("ECONNREFUSED") == true, "\(result)")
             let report = try lab.stop(netfault).report
             #expect(report.faulted.map(\.outcome) == ["refused"], "\(report.queue)")
-            #expect(report.faulted.first?.errno == "ECONNREFUSED")
+            #expect(report.faulted.first?.errno.client == "ECONNREFUSED")
         }
 
         /// The server's own kernel answers a datagram to a closed port; netfault reads that answer.
@@ -94,7 +94,7 @@ extension LabTests {
             #expect(result["errors"] as? [String] == ["ECONNREFUSED"], "\(result)")
             let report = try lab.stop(netfault).report
             #expect(report.faulted.map(\.outcome) == ["refused"], "\(report.queue)")
-            #expect(report.faulted.first?.errno == "ECONNREFUSED")
+            #expect(report.faulted.first?.errno.client == "ECONNREFUSED")
             #expect(report.connections.allSatisfy { $0.protocol == "udp" }, "the ICMP error forms no connection of its own: \(report.connections)")
         }
 

@@ -89,6 +89,7 @@ extension Engine {
             if table[flowSlot].injectedReset == nil {
                 table[flowSlot].injectedReset = InjectedReset(rule: rule, toward: target, at: now)
             }
+            for reached in [Side.client, .server] where target.includes(reached) { table[flowSlot].noteReset(reaching: reached) }
             return Decision(.drop, injections: injections)
         case .reject(let kind):
             let answer: [UInt8]
@@ -98,6 +99,7 @@ extension Engine {
                 if table[flowSlot].injectedReset == nil {
                     table[flowSlot].injectedReset = InjectedReset(rule: rule, toward: ResetTarget(rawValue: side.rawValue)!, at: now)
                 }
+                table[flowSlot].noteReset(reaching: side)
             case .icmpPortUnreachable, .icmpHostUnreachable, .icmpAdminProhibited:
                 let reason = kind.unreachableReason!
                 answer = PacketBuilder.icmpUnreachable(reason, quoting: packet, from: packet.destination)

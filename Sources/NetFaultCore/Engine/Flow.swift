@@ -32,8 +32,13 @@ public struct Flow: Sendable {
     public let sawOpening: Bool
     /// Whether a SYN-ACK of the server's reached the client (was not dropped by netfault).
     public internal(set) var synAckDelivered = false
-    /// Who sent the first RST that reached its receiver, if any (when: `resetAt`).
+    /// Who sent the first RST that reached its receiver and that the receiver's stack took (RFC
+    /// 5961: an RST out of its window is ignored), if any (when: `resetAt`).
     public internal(set) var resetBy: Side?
+    /// What the first RST that reached each side (the peer's or netfault's) did to its socket; nil
+    /// while none did.
+    public internal(set) var clientReset: ResetEffect?
+    public internal(set) var serverReset: ResetEffect?
     /// An ICMP destination-unreachable netfault answered the client with (a `reject` rule).
     public internal(set) var unreachable: UnreachableReason?
     /// Whether this flow is counted as open for `concurrent_over`.
@@ -88,9 +93,12 @@ public struct Flow: Sendable {
         if side == .client, flags.contains(.syn), !flags.contains(.ack), clientSYNAt == nil { clientSYNAt = now }
         guard delivered else { return }
         if side == .server, flags.contains(.syn), flags.contains(.ack), !held { synAckDelivered = true }
-        if flags.contains(.rst), resetBy == nil {
-            resetBy = side
-            resetAt = now
+        if flags.contains(.rst), acceptsReset(packet, receiver: side.other) {
+            noteReset(reaching: side.other)
+            if resetBy == nil {
+                resetBy = side
+                resetAt = now
+            }
         }
         if closedAt == nil, fromClient.finSeen, fromServer.finSeen { closedAt = now }
         // The client's ACK of the server's SYN completes the handshake, and proves the SYN-ACK arrived.
@@ -130,15 +138,61 @@ public struct DirectionStats: Sendable {
     public internal(set) var nextSequence: UInt32 = 0
     /// The latest acknowledgment of this side's that reached the other side.
     public internal(set) var lastAcknowledgment: UInt32 = 0
+    /// The end of this side's sequence space that reached the other side without a gap: the
+    /// other side's RCV.NXT, as far as the packets tell.
+    public internal(set) var deliveredThrough: UInt32 = 0
     /// The MSS this side announced in its SYN: the largest payload it accepts; 0 when unknown.
     public internal(set) var maximumSegmentSize: UInt16 = 0
+    /// The yes-or-no facts below, one bit each: a million flows pay for every byte.
+    private var facts: Facts = []
+
     /// Whether this side's latest data segment was a retransmission: it was still waiting for an ACK.
-    public internal(set) var lastDataWasRetransmission = false
-    public internal(set) var synSeen = false
+    public internal(set) var lastDataWasRetransmission: Bool {
+        get { facts.contains(.lastDataWasRetransmission) }
+        set { facts.set(.lastDataWasRetransmission, newValue) }
+    }
+    public internal(set) var synSeen: Bool {
+        get { facts.contains(.synSeen) }
+        set { facts.set(.synSeen, newValue) }
+    }
     /// A FIN of this side's reached the other side.
-    public internal(set) var finSeen = false
-    public internal(set) var sequenceKnown = false
-    public internal(set) var acknowledgmentKnown = false
+    public internal(set) var finSeen: Bool {
+        get { facts.contains(.finSeen) }
+        set { facts.set(.finSeen, newValue) }
+    }
+    /// This side sent a FIN (its application closed or shut down writing), delivered or not.
+    public internal(set) var finSent: Bool {
+        get { facts.contains(.finSent) }
+        set { facts.set(.finSent, newValue) }
+    }
+    public internal(set) var sequenceKnown: Bool {
+        get { facts.contains(.sequenceKnown) }
+        set { facts.set(.sequenceKnown, newValue) }
+    }
+    public internal(set) var acknowledgmentKnown: Bool {
+        get { facts.contains(.acknowledgmentKnown) }
+        set { facts.set(.acknowledgmentKnown, newValue) }
+    }
+    /// Whether `deliveredThrough` is known.
+    public internal(set) var deliveredKnown: Bool {
+        get { facts.contains(.deliveredKnown) }
+        set { facts.set(.deliveredKnown, newValue) }
+    }
+
+    private struct Facts: OptionSet, Sendable {
+        let rawValue: UInt8
+        static let lastDataWasRetransmission = Facts(rawValue: 1 << 0)
+        static let synSeen = Facts(rawValue: 1 << 1)
+        static let finSeen = Facts(rawValue: 1 << 2)
+        static let finSent = Facts(rawValue: 1 << 3)
+        static let sequenceKnown = Facts(rawValue: 1 << 4)
+        static let acknowledgmentKnown = Facts(rawValue: 1 << 5)
+        static let deliveredKnown = Facts(rawValue: 1 << 6)
+
+        mutating func set(_ member: Facts, _ value: Bool) {
+            if value { insert(member) } else { remove(member) }
+        }
+    }
 
     mutating func record(_ packet: Packet, at now: Instant, delivered: Bool) {
         packets += 1
@@ -155,6 +209,8 @@ public struct DirectionStats: Sendable {
         let length = packet.sequenceLength
         let start = packet.sequenceNumber
         let end = start &+ length
+        if flags.contains(.fin) { finSent = true }
+        if delivered, length > 0, !flags.contains(.rst) { noteDelivered(from: start, to: end) }
         if flags.contains(.syn) {
             if synSeen, sequenceKnown, !sequenceBefore(nextSequence, end) {
                 noteRetransmission(at: now)
@@ -181,6 +237,17 @@ public struct DirectionStats: Sendable {
             let dataFresh = min(UInt32(packet.payloadLength), fresh)
             payloadBytes += UInt64(dataFresh)
             nextSequence = end
+        }
+    }
+
+    /// Advances `deliveredThrough` over a delivered segment that starts at or before it; a segment
+    /// beyond a gap waits in the receiver's out-of-order queue and moves nothing.
+    private mutating func noteDelivered(from start: UInt32, to end: UInt32) {
+        if !deliveredKnown {
+            deliveredKnown = true
+            deliveredThrough = end
+        } else if !sequenceBefore(deliveredThrough, start), sequenceBefore(deliveredThrough, end) {
+            deliveredThrough = end
         }
     }
 

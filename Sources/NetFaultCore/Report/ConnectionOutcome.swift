@@ -44,4 +44,22 @@ public struct SocketError: Sendable, Equatable, CustomStringConvertible {
     public static let accessDenied = SocketError(errno: "EACCES", winsock: "WSAEACCES", winsockCode: 10013)
     public static let connectionReset = SocketError(errno: "ECONNRESET", winsock: "WSAECONNRESET", winsockCode: 10054)
     public static let connectionAborted = SocketError(errno: "ETIMEDOUT", winsock: "WSAECONNABORTED", winsockCode: 10053)
+    /// A send after the peer's FIN and then its RST: Linux says EPIPE (`tcp_reset()` in
+    /// CLOSE-WAIT); Windows, which has no EPIPE, aborts the connection (WSAECONNABORTED).
+    public static let brokenPipe = SocketError(errno: "EPIPE", winsock: "WSAECONNABORTED", winsockCode: 10053)
+
+    /// The error an RST leaves on a socket.
+    public init(_ effect: ResetEffect) {
+        switch effect {
+        case .refused: self = .connectionRefused
+        case .brokenPipe: self = .brokenPipe
+        case .connectionReset: self = .connectionReset
+        }
+    }
+
+    init(errno: String, winsock: String, winsockCode: Int) {
+        self.errno = errno
+        self.winsock = winsock
+        self.winsockCode = winsockCode
+    }
 }

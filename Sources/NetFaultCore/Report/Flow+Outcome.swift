@@ -31,16 +31,27 @@ extension Flow {
         return nil
     }
 
-    /// What the application got, for outcomes that are errors.
-    public func socketError(for outcome: ConnectionOutcome) -> SocketError? {
+    /// What each side's application got, for outcomes that are errors; nil for a side that got none.
+    ///
+    /// A failed connect is the client's alone. After the handshake, each side's error follows from
+    /// the packets that reached it: the first RST its stack took sets it by the socket's state then
+    /// (`ResetEffect`), and a side whose data went unacknowledged to the end gave up on its own
+    /// (ETIMEDOUT). A side that sent the RST itself, or that only waits to read, got nothing.
+    public func socketErrors(for outcome: ConnectionOutcome) -> RunReport.PerSide<SocketError?> {
+        func clientOnly(_ error: SocketError) -> RunReport.PerSide<SocketError?> { .init(client: error, server: nil) }
         switch outcome {
-        case .refused: return .connectionRefused
-        case .connectTimeout: return .connectTimedOut
+        case .refused: return clientOnly(.connectionRefused)
+        case .connectTimeout: return clientOnly(.connectTimedOut)
         case .unreachable:
-            return unreachable == .adminProhibited && client.address.family == .v6 ? .accessDenied : .hostUnreachable
-        case .reset: return .connectionReset
-        case .aborted: return .connectionAborted
-        case .closed, .open, .idle: return nil
+            return clientOnly(unreachable == .adminProhibited && client.address.family == .v6 ? .accessDenied : .hostUnreachable)
+        case .reset, .aborted:
+            let aborted = abortedSide
+            func error(_ side: Side) -> SocketError? {
+                if let effect = reset(of: side) { return SocketError(effect) }
+                return aborted == side ? .connectionAborted : nil
+            }
+            return .init(client: error(.client), server: error(.server))
+        case .closed, .open, .idle: return .init(client: nil, server: nil)
         }
     }
 

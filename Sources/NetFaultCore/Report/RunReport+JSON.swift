@@ -4,7 +4,7 @@ extension RunReport {
     public func json() -> String {
         let queue = self.queue
         let document = JSONValue.object([
-            ("version", .integer(1)),
+            ("version", .integer(2)),
             ("rule_file", .string(ruleFile)),
             // A string: a 64-bit seed does not survive JavaScript's doubles.
             ("seed", .string(String(seed))),
@@ -68,9 +68,9 @@ extension RunReport {
             ("server", .string(connection.server.description)),
             ("seen_from_start", .bool(connection.seenFromStart)),
             ("outcome", .string(connection.outcome.rawValue)),
-            ("errno", .optional(connection.error) { .string($0.errno) }),
-            ("winsock", .optional(connection.error) { .string($0.winsock) }),
-            ("winsock_code", .optional(connection.error) { .integer(Int64($0.winsockCode)) }),
+            ("errno", sides(connection.errors) { .optional($0) { .string($0.errno) } }),
+            ("winsock", sides(connection.errors) { .optional($0) { .string($0.winsock) } }),
+            ("winsock_code", sides(connection.errors) { .optional($0) { .integer(Int64($0.winsockCode)) } }),
             ("reset_by", .optional(connection.resetBy) { reset in
                 let sender: String
                 switch reset.sender {

@@ -42,7 +42,7 @@ extension RunReport {
             table.append([
                 "\(connection.transport.rawValue) \(connection.client) → \(connection.server)\(connection.seenFromStart ? "" : " (open before)")",
                 connection.outcome.rawValue,
-                connection.error.map { "\($0.errno) / \($0.winsock) \($0.winsockCode)" } ?? "-",
+                connection.errorDescription ?? "-",
                 faults.isEmpty ? "-" : faults,
                 Self.seconds(connection.durationMilliseconds),
                 "\(connection.packets.client)/\(connection.packets.server)",
@@ -86,6 +86,18 @@ extension RunReport {
 
 extension RunReport.ConnectionResult {
     /// `netfault (server-crash) → both`, `server → client`.
+    /// Each side's error, as "client ECONNRESET / WSAECONNRESET 10054", "both ...", or both sides
+    /// named one after the other; nil when neither side got one.
+    public var errorDescription: String? {
+        switch (errors.client, errors.server) {
+        case (nil, nil): return nil
+        case (let client?, let server?) where client == server: return "both \(client)"
+        case (let client?, nil): return "client \(client)"
+        case (nil, let server?): return "server \(server)"
+        case (let client?, let server?): return "client \(client); server \(server)"
+        }
+    }
+
     public var resetDescription: String? {
         guard let reset = resetBy else { return nil }
         switch reset.sender {

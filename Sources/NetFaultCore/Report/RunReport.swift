@@ -83,7 +83,8 @@ public struct RunReport: Sendable {
         /// False when netfault first saw the connection mid-stream (it was open before the run).
         public var seenFromStart: Bool
         public var outcome: ConnectionOutcome
-        public var error: SocketError?
+        /// What each side's application got; nil for a side that got no error.
+        public var errors: PerSide<SocketError?>
         public var resetBy: ResetOrigin?
         /// The name of the rule behind `resetBy` when netfault sent the RST.
         public var resetRule: String?
@@ -166,7 +167,7 @@ extension RunReport {
             let end = flow.endedAt
             connections.append(ConnectionResult(
                 transport: flow.transport, client: flow.client, server: flow.server, seenFromStart: flow.sawOpening,
-                outcome: outcome, error: flow.socketError(for: outcome), resetBy: outcome == .reset || outcome == .refused ? reset : nil,
+                outcome: outcome, errors: flow.socketErrors(for: outcome), resetBy: outcome == .reset || outcome == .refused ? reset : nil,
                 resetRule: outcome == .reset || outcome == .refused ? resetRule : nil,
                 abortedSide: outcome == .aborted ? flow.abortedSide : nil,
                 startMilliseconds: milliseconds(flow.firstSeen.since(start)),

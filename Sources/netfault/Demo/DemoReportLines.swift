@@ -10,9 +10,12 @@ struct DemoReportLines {
         let connections = (report["connections"] as? [[String: Any]] ?? []).filter { !(($0["faults"] as? [Any]) ?? []).isEmpty }
         for connection in connections {
             var line = "  \(connection["client"] ?? "?") → \(connection["server"] ?? "?"): \(connection["outcome"] ?? "?")"
-            if let errno = connection["errno"] as? String, let winsock = connection["winsock"] as? String,
-               let code = connection["winsock_code"] as? Int {
-                line += ", \(errno) / \(winsock) \(code)"
+            for side in ["client", "server"] {
+                if let errno = (connection["errno"] as? [String: Any])?[side] as? String,
+                   let winsock = (connection["winsock"] as? [String: Any])?[side] as? String,
+                   let code = (connection["winsock_code"] as? [String: Any])?[side] as? Int {
+                    line += ", \(side) \(errno) / \(winsock) \(code)"
+                }
             }
             if let reset = connection["reset_by"] as? [String: Any], let sender = reset["sender"] as? String {
                 let rule = (reset["rule"] as? String).map { " (\($0))" } ?? ""

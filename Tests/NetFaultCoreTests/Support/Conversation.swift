@@ -81,6 +81,12 @@ struct Conversation {
             : tcp(from: .server, seq: serverNext, ack: 0, flags: [.rst])
     }
 
+    /// A closed port's answer to the client's SYN: RST|ACK acknowledging it (RFC 9293 §3.10.7.1).
+    func refusal() -> [UInt8] { tcp(from: .server, seq: 0, ack: clientNext, flags: [.rst, .ack]) }
+
+    /// An RST from `side` with sequence number `seq`: a forged one, or one the receiver no longer expects.
+    func rst(from side: Side, seq: UInt32) -> [UInt8] { tcp(from: side, seq: seq, ack: 0, flags: [.rst]) }
+
     func datagram(from side: Side, _ count: Int = 64) -> [UInt8] {
         let (source, destination) = side == .client ? (client, server) : (server, client)
         return PacketBuilder.udp(source: source.address, destination: destination.address, sourcePort: source.port,

@@ -45,9 +45,10 @@ struct Report: Decodable {
         var client: String
         var server: String
         var outcome: String
-        var errno: String?
-        var winsock: String?
-        var winsock_code: Int?
+        /// Each side's error (`{client, server}`, null for a side that got none).
+        var errno: PerSide<String?>
+        var winsock: PerSide<String?>
+        var winsock_code: PerSide<Int?>
         var reset_by: ResetBy?
         var aborted_side: String?
         var handshake_ms: Double?

@@ -352,6 +352,38 @@ def hostile_send(args):
     outcome(kinds=len(packets), sent=sent, tags=[tag for tag, _ in packets])
 
 
+def forge_rst(args):
+    """Send `--count` RSTs from `source`:`sport` to `destination`:`dport` with random sequence
+    numbers (an off-path attacker's guesses), through a raw socket, headers and checksums written here."""
+    import random
+    import struct
+    family = family_of(args.destination)
+    source, destination = socket.inet_pton(family, args.source), socket.inet_pton(family, args.destination)
+    generator = random.Random(args.seed)
+    sock = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for _ in range(args.count):
+        tcp = struct.pack("!HHIIBBHHH", args.sport, args.dport, generator.getrandbits(32), 0, 5 << 4, 0x04, 0, 0, 0)
+        if family == socket.AF_INET:
+            pseudo = source + destination + struct.pack("!BBH", 0, 6, len(tcp))
+        else:
+            pseudo = source + destination + struct.pack("!I3xB", len(tcp), 6)
+        total = sum(struct.unpack("!%dH" % ((len(pseudo) + len(tcp)) // 2), pseudo + tcp))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        tcp = tcp[:16] + struct.pack("!H", ~total & 0xFFFF) + tcp[18:]
+        if family == socket.AF_INET:
+            header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0, source, destination)
+            words = sum(struct.unpack("!10H", header))
+            while words >> 16:
+                words = (words & 0xFFFF) + (words >> 16)
+            header = header[:10] + struct.pack("!H", ~words & 0xFFFF) + header[12:]
+        else:
+            header = struct.pack("!IHBB16s16s", 6 << 28, len(tcp), 6, 64, source, destination)
+        sock.sendto(header + tcp, (args.destination, 0))
+        time.sleep(0.002)
+    outcome(sent=args.count)
+
+
 def tag_sniff(args):
     """Count, per tag, the tagged packets that arrive on any interface, until SIGTERM."""
     import signal
@@ -440,6 +472,14 @@ def main():
     h.add_argument("host")
     h.add_argument("--rounds", type=int, default=1)
     h.set_defaults(run=hostile_send)
+    r = commands.add_parser("forge-rst")
+    r.add_argument("source")
+    r.add_argument("sport", type=int)
+    r.add_argument("destination")
+    r.add_argument("dport", type=int)
+    r.add_argument("--count", type=int, default=50)
+    r.add_argument("--seed", type=int, default=1)
+    r.set_defaults(run=forge_rst)
     t = commands.add_parser("tag-sniff")
     t.set_defaults(run=tag_sniff)
     args = parser.parse_args()
