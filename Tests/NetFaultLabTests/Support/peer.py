@@ -92,11 +92,16 @@ def stream_server(args):
         try:
             conn.settimeout(args.timeout)
             if args.sink:
+                answered = 0
                 while True:
                     data = conn.recv(65536)
                     if not data:
                         break
                     received += len(data)
+                    if args.answer_every and received - answered >= args.answer_every:
+                        # A protocol that answers during an upload: its ACKs ride on these.
+                        conn.sendall(b"ok %d\n" % received)
+                        answered = received
             else:
                 chunk = b"s" * 65536
                 while sent < args.bytes:
@@ -425,6 +430,7 @@ def main():
     s.add_argument("port", type=int)
     s.add_argument("--bytes", type=int, default=0)
     s.add_argument("--sink", action="store_true")
+    s.add_argument("--answer-every", type=int, default=0, help="with --sink: a short answer every N bytes received")
     s.add_argument("--timeout", type=float, default=30)
     s.set_defaults(run=stream_server)
     x = commands.add_parser("echo-server")
