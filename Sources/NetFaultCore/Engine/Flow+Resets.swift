@@ -18,10 +18,9 @@ extension Flow {
     /// once the peer's FIN arrived, `tcp_reset_check()`); one elsewhere in the window gets a
     /// challenge ACK, one outside it is dropped, and neither changes anything. In SYN-SENT
     /// (RFC 9293 §3.10.7.3) only an RST whose ACK acknowledges the SYN is taken. RCV.NXT is known
-    /// from the packets as the end of the peer's sequence space delivered without a gap, or the
-    /// receiver's latest ACK that was delivered (after a gap was filled, the receiver's RCV.NXT
-    /// jumps past data netfault saw out of order, and its ACK says so); when neither is known (a
-    /// connection seen mid-stream, before any data), the RST is taken.
+    /// from the packets as the end of the peer's highest segment delivered, or, while a gap lies
+    /// below it, the receiver's latest ACK that was delivered (it points at the gap); when neither
+    /// is known (a connection seen mid-stream, before any data), the RST is taken.
     func acceptsReset(_ packet: Packet, receiver: Side) -> Bool {
         let own = stats(receiver)
         let peer = stats(receiver.other)

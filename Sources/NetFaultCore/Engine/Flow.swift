@@ -90,6 +90,14 @@ public struct Flow: Sendable {
         }
         guard packet.transport == .tcp else { return }
         let flags = packet.tcpFlags
+        if flags.contains(.ack), !flags.contains(.rst) {
+            // Sent, whether netfault delivers it or not: the other side's data reached this one.
+            if side == .client {
+                fromServer.noteAcknowledged(packet.acknowledgmentNumber)
+            } else {
+                fromClient.noteAcknowledged(packet.acknowledgmentNumber)
+            }
+        }
         if side == .client, flags.contains(.syn), !flags.contains(.ack), clientSYNAt == nil { clientSYNAt = now }
         guard delivered else { return }
         if side == .server, flags.contains(.syn), flags.contains(.ack), !held { synAckDelivered = true }
@@ -123,23 +131,26 @@ public struct Flow: Sendable {
 public struct DirectionStats: Sendable {
     // In order of size, as in `Flow`.
     public internal(set) var packets: UInt64 = 0
-    /// Packets netfault dropped (or held until the run ended) instead of delivering them.
-    public internal(set) var dropped: UInt64 = 0
-    /// Payload bytes of new data (retransmitted bytes are not counted twice).
-    public internal(set) var payloadBytes: UInt64 = 0
+    /// Payload bytes the other side's acknowledgments took in (TCP), or of datagrams delivered (UDP).
+    private var acknowledgedBytes: UInt64 = 0
     /// The longest time between two consecutive retransmissions: the RTO backoff actually seen.
     public internal(set) var largestRetransmissionGap: Int64 = 0
     @PackedInstant public internal(set) var lastRetransmission: Instant? = nil
     /// Data segments (and SYN/FIN) whose whole sequence range had been seen before.
     public internal(set) var retransmissions: UInt32 = 0
+    /// Packets netfault dropped (or held until the run ended) instead of delivering them.
+    public internal(set) var dropped: UInt32 = 0
+    /// The other side's highest acknowledgment of this side's sequence space, delivered or not:
+    /// what it had received in order when it sent it.
+    public internal(set) var acknowledgedThrough: UInt32 = 0
     /// The sequence number of the first SYN seen from this side.
     public internal(set) var initialSequence: UInt32 = 0
     /// The sequence number just past the highest byte seen (RFC 9293 SND.NXT as seen on the wire).
     public internal(set) var nextSequence: UInt32 = 0
     /// The latest acknowledgment of this side's that reached the other side.
     public internal(set) var lastAcknowledgment: UInt32 = 0
-    /// The end of this side's sequence space that reached the other side without a gap: the
-    /// other side's RCV.NXT, as far as the packets tell.
+    /// The end of the highest of this side's segments that reached the other side: the other
+    /// side's RCV.NXT once every gap below it is filled.
     public internal(set) var deliveredThrough: UInt32 = 0
     /// The MSS this side announced in its SYN: the largest payload it accepts; 0 when unknown.
     public internal(set) var maximumSegmentSize: UInt16 = 0
@@ -173,6 +184,11 @@ public struct DirectionStats: Sendable {
         get { facts.contains(.acknowledgmentKnown) }
         set { facts.set(.acknowledgmentKnown, newValue) }
     }
+    /// Whether `acknowledgedThrough` is known.
+    public internal(set) var acknowledgedKnown: Bool {
+        get { facts.contains(.acknowledgedKnown) }
+        set { facts.set(.acknowledgedKnown, newValue) }
+    }
     /// Whether `deliveredThrough` is known.
     public internal(set) var deliveredKnown: Bool {
         get { facts.contains(.deliveredKnown) }
@@ -188,18 +204,64 @@ public struct DirectionStats: Sendable {
         static let sequenceKnown = Facts(rawValue: 1 << 4)
         static let acknowledgmentKnown = Facts(rawValue: 1 << 5)
         static let deliveredKnown = Facts(rawValue: 1 << 6)
+        static let acknowledgedKnown = Facts(rawValue: 1 << 7)
 
         mutating func set(_ member: Facts, _ value: Bool) {
             if value { insert(member) } else { remove(member) }
         }
     }
 
+    /// Payload bytes of new data that reached the other side. TCP: what the other side's
+    /// cumulative acknowledgments took in, SYN and FIN left out, plus what was delivered beyond
+    /// its last acknowledgment (the tail an RST or the run's end cut off before it was
+    /// acknowledged); a packet netfault dropped counts only once a retransmission got through, and
+    /// retransmitted bytes never twice. UDP: the payload of the datagrams delivered.
+    public var payloadBytes: UInt64 {
+        guard deliveredKnown else { return acknowledgedBytes }
+        var from: UInt32
+        if acknowledgedKnown {
+            from = acknowledgedThrough
+        } else if synSeen {
+            from = initialSequence &+ 1
+        } else {
+            return acknowledgedBytes
+        }
+        guard sequenceBefore(from, deliveredThrough) else { return acknowledgedBytes }
+        var tail = deliveredThrough &- from
+        if finSeen, deliveredThrough == nextSequence { tail -= 1 }
+        return acknowledgedBytes + UInt64(tail)
+    }
+
+    /// The other side acknowledged this side's sequence space up to `acknowledgment` (RFC 9293
+    /// SEG.ACK): the new payload it took in is counted. An acknowledgment of more than this side
+    /// sent (a forged or stray one) counts nothing.
+    mutating func noteAcknowledged(_ acknowledgment: UInt32) {
+        if sequenceKnown, sequenceBefore(nextSequence, acknowledgment) { return }
+        guard acknowledgedKnown else {
+            acknowledgedKnown = true
+            acknowledgedThrough = acknowledgment
+            // The first acknowledgment seen (normally the SYN's) sets where counting starts.
+            if synSeen, sequenceBefore(initialSequence &+ 1, acknowledgment) {
+                acknowledgedBytes += UInt64(acknowledgment &- (initialSequence &+ 1))
+                if finSent, acknowledgment == nextSequence { acknowledgedBytes -= 1 }
+            }
+            return
+        }
+        guard sequenceBefore(acknowledgedThrough, acknowledgment) else { return }
+        var fresh = acknowledgment &- acknowledgedThrough
+        // The SYN and the FIN each take a sequence number and carry no payload.
+        if synSeen, acknowledgedThrough == initialSequence { fresh -= 1 }
+        if finSent, acknowledgment == nextSequence { fresh -= 1 }
+        acknowledgedBytes += UInt64(fresh)
+        acknowledgedThrough = acknowledgment
+    }
+
     mutating func record(_ packet: Packet, at now: Instant, delivered: Bool) {
         packets += 1
-        if !delivered { dropped += 1 }
+        if !delivered, dropped < .max { dropped += 1 }
         let flags = packet.tcpFlags
         guard packet.transport == .tcp else {
-            payloadBytes += UInt64(packet.payloadLength)
+            if delivered { acknowledgedBytes += UInt64(packet.payloadLength) }
             return
         }
         if delivered, flags.contains(.ack), !flags.contains(.rst) {
@@ -210,7 +272,7 @@ public struct DirectionStats: Sendable {
         let start = packet.sequenceNumber
         let end = start &+ length
         if flags.contains(.fin) { finSent = true }
-        if delivered, length > 0, !flags.contains(.rst) { noteDelivered(from: start, to: end) }
+        if delivered, length > 0, !flags.contains(.rst) { noteDelivered(through: end) }
         if flags.contains(.syn) {
             if synSeen, sequenceKnown, !sequenceBefore(nextSequence, end) {
                 noteRetransmission(at: now)
@@ -224,7 +286,6 @@ public struct DirectionStats: Sendable {
         guard sequenceKnown else {
             sequenceKnown = true
             nextSequence = end
-            payloadBytes += UInt64(packet.payloadLength)
             return
         }
         if !sequenceBefore(nextSequence, end) {
@@ -233,22 +294,14 @@ public struct DirectionStats: Sendable {
             lastDataWasRetransmission = true
         } else {
             lastDataWasRetransmission = false
-            let fresh = end &- (sequenceBefore(start, nextSequence) ? nextSequence : start)
-            let dataFresh = min(UInt32(packet.payloadLength), fresh)
-            payloadBytes += UInt64(dataFresh)
             nextSequence = end
         }
     }
 
-    /// Advances `deliveredThrough` over a delivered segment that starts at or before it; a segment
-    /// beyond a gap waits in the receiver's out-of-order queue and moves nothing.
-    private mutating func noteDelivered(from start: UInt32, to end: UInt32) {
-        if !deliveredKnown {
-            deliveredKnown = true
-            deliveredThrough = end
-        } else if !sequenceBefore(deliveredThrough, start), sequenceBefore(deliveredThrough, end) {
-            deliveredThrough = end
-        }
+    /// A delivered segment ended at `end`: `deliveredThrough` moves past it.
+    private mutating func noteDelivered(through end: UInt32) {
+        if !deliveredKnown || sequenceBefore(deliveredThrough, end) { deliveredThrough = end }
+        deliveredKnown = true
     }
 
     private mutating func noteRetransmission(at now: Instant) {

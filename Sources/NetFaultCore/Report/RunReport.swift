@@ -178,7 +178,7 @@ extension RunReport {
                 retransmissions: PerSide(client: flow.fromClient.retransmissions, server: flow.fromServer.retransmissions),
                 largestRetransmissionGapMilliseconds: PerSide(client: milliseconds(flow.fromClient.largestRetransmissionGap),
                                                               server: milliseconds(flow.fromServer.largestRetransmissionGap)),
-                dropped: PerSide(client: flow.fromClient.dropped, server: flow.fromServer.dropped),
+                dropped: PerSide(client: UInt64(flow.fromClient.dropped), server: UInt64(flow.fromServer.dropped)),
                 faults: faults.map { fault in
                     let rule = ruleSet.rules[fault.rule]
                     return FaultResult(rule: rule.name, action: rule.action.keyword, count: fault.count,
