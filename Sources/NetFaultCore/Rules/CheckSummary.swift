@@ -11,6 +11,9 @@ public struct CheckSummary: Sendable {
         var lines: [String] = []
         let count = ruleSet.rules.count
         lines.append("\(file.name): valid, \(count) rule\(count == 1 ? "" : "s").")
+        if !file.parameters.isEmpty {
+            lines.append("Parameters (--set NAME=VALUE): " + file.parameters.map { "\($0.name) \($0.value)" }.joined(separator: ", ") + ".")
+        }
         lines.append("")
         let spread = ruleSet.queues > 1 ? ", a thread each, connections spread by their addresses" : ""
         lines.append("Diverted to NFQUEUE \(ruleSet.queueRange)\(spread) (passes untouched whenever netfault is not running):")
@@ -30,6 +33,11 @@ public struct CheckSummary: Sendable {
             let parking = numbers.count == 1 || numbers.last! < numbers.first!
                 ? numbers.map(String.init).joined(separator: ", ") : "\(numbers.first!)-\(numbers.last!)"
             lines.append("Held packets wait in NFQUEUE \(parking), up to \(ruleSet.maxHeld) per queue (max_held).")
+        }
+        if !ruleSet.observe.isEmpty {
+            lines.append("")
+            lines.append("Observed (diverted and reported, never faulted):")
+            for filter in ruleSet.observe { lines.append("  \(filter.summary)") }
         }
         lines.append("")
         lines.append("Rules, first match wins:")

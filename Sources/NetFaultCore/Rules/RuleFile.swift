@@ -8,9 +8,15 @@ public struct RuleFile: Sendable {
     public let name: String
     public let ruleSet: RuleSet
     public let warnings: [RuleFileDiagnostic]
+    /// The file's `parameters` with the values in force (`--set`, else the default), in file order.
+    public var parameters: [Setting] = []
 
-    /// Reads and validates `path`. Files over 1 MiB are refused without being read whole.
-    public static func load(path: String) throws(RuleFileError) -> RuleFile {
+    /// A `--set NAME=VALUE`: a value for one of the file's `parameters`.
+    public typealias Setting = (name: String, value: String)
+
+    /// Reads and validates `path`, with `settings` for its parameters. Files over 1 MiB are
+    /// refused without being read whole.
+    public static func load(path: String, settings: [Setting] = []) throws(RuleFileError) -> RuleFile {
         let limit = YAMLShapeGuard.maximumFileSize
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "does not exist"
@@ -30,11 +36,11 @@ public struct RuleFile: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw RuleFileError(diagnostics: [.init(file: path, line: 0, column: 0, path: "", message: "the file is not UTF-8 text")])
         }
-        return try parse(text, name: path)
+        return try parse(text, name: path, settings: settings)
     }
 
-    /// Validates rule-file text; `name` is used in diagnostics.
-    public static func parse(_ text: String, name: String) throws(RuleFileError) -> RuleFile {
+    /// Validates rule-file text, with `settings` for its parameters; `name` is used in diagnostics.
+    public static func parse(_ text: String, name: String, settings: [Setting] = []) throws(RuleFileError) -> RuleFile {
         func fail(_ line: Int, _ column: Int, _ message: String) -> RuleFileError {
             RuleFileError(diagnostics: [.init(file: name, line: line, column: column, path: "", message: message)])
         }
@@ -64,16 +70,20 @@ public struct RuleFile: Sendable {
         } catch {
             throw fail(0, 0, "malformed YAML: \(error)")
         }
+        var parameters = RuleFileParameters(file: name)
+        let substituted = parameters.substitute(root, settings: settings)
         var reader = RuleFileReader(file: name)
-        let ruleSet = reader.readRuleSet(root)
+        let ruleSet = reader.readRuleSet(substituted)
         // Stable sort: file order, and fields of one node in the order they were checked.
-        let inFileOrder = reader.diagnostics.enumerated().sorted {
+        let inFileOrder = (parameters.diagnostics + reader.diagnostics).enumerated().sorted {
             ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
         }.map(\.element)
         let errors = inFileOrder.filter { $0.severity == .error }
         let warnings = inFileOrder.filter { $0.severity == .warning }
         guard let ruleSet, errors.isEmpty else { throw RuleFileError(diagnostics: errors + warnings) }
-        return RuleFile(name: name, ruleSet: ruleSet, warnings: warnings)
+        var file = RuleFile(name: name, ruleSet: ruleSet, warnings: warnings)
+        file.parameters = parameters.inForce
+        return file
     }
 
     private static func diagnose(_ error: YamlError, name: String) -> RuleFileError {

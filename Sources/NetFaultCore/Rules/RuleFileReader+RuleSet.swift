@@ -1,7 +1,9 @@
 import Yams
 
 extension RuleFileReader {
-    static let topLevelKeys = ["queue", "queues", "hooks", "duration", "seed", "flows", "max_held", "rules"]
+    static let topLevelKeys = ["parameters", "queue", "queues", "hooks", "duration", "seed", "flows", "max_held", "observe", "rules"]
+    /// What an `observe:` filter may name: the fields the diversion is made of.
+    static let observeKeys = ["protocol", "client", "server", "client_port", "server_port"]
     /// More queues than this would mean more threads than any machine netfault runs on needs.
     static let maximumQueues = 16
     static let flowKeys = ["max_tracked", "max_listed"]
@@ -37,18 +39,21 @@ extension RuleFileReader {
                 ruleSet.flows = readFlowLimits(entry.value, path)
             case "max_held":
                 ruleSet.maxHeld = integer(entry.value, path, in: 1...1_000_000, what: "a number of packets") ?? ruleSet.maxHeld
+            case "observe":
+                ruleSet.observe = readObserve(entry.value, path)
             case "rules":
                 sawRules = true
-                ruleSet.rules = readRules(entry.value, path)
+                ruleSet.rules = readRules(entry.value, path, observing: !ruleSet.observe.isEmpty)
             default:
+                // `parameters` were applied before the reading (`RuleFileParameters`).
                 break
             }
         }
         if Int(ruleSet.queue) + ruleSet.queues - 1 > 65535, let node = queuesNode {
             error(node, "queues", "queues \(ruleSet.queue)-\(Int(ruleSet.queue) + ruleSet.queues - 1) go past the last queue, 65535")
         }
-        if !sawRules {
-            error(root, "rules", "is missing: a rule file needs at least one rule")
+        if !sawRules, ruleSet.observe.isEmpty {
+            error(root, "rules", "is missing: a rule file needs at least one rule, or filters to `observe`")
         }
         return ruleSet
     }
@@ -84,9 +89,21 @@ extension RuleFileReader {
         return hooks
     }
 
-    private mutating func readRules(_ node: Node, _ path: String) -> [Rule] {
+    /// Filters of connections to divert and report, never fault: match fields of address, port and protocol only.
+    private mutating func readObserve(_ node: Node, _ path: String) -> [Match] {
+        guard let items = list(node, path, what: "a list of filters such as {server_port: 21}") else { return [] }
+        var filters: [Match] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard mapping(item, itemPath, allowed: Self.observeKeys, what: "a filter")?.count == item.mapping?.count else { continue }
+            filters.append(readMatch(item, itemPath))
+        }
+        return filters
+    }
+
+    private mutating func readRules(_ node: Node, _ path: String, observing: Bool) -> [Rule] {
         guard let items = list(node, path, what: "a list of rules") else { return [] }
-        if items.isEmpty { error(node, path, "is empty: a rule file needs at least one rule") }
+        if items.isEmpty, !observing { error(node, path, "is empty: a rule file needs at least one rule, or filters to `observe`") }
         var rules: [Rule] = []
         var names: [String: Int] = [:]
         for (index, item) in items.enumerated() {

@@ -15,6 +15,8 @@ public struct RuleSet: Sendable {
     public var seed: UInt64?
     /// First match wins.
     public var rules: [Rule] = []
+    /// Connections diverted and reported but never faulted (address, port and protocol fields only).
+    public var observe: [Match] = []
     /// How many connections the engine tracks and the report lists.
     public var flows = FlowLimits()
     /// Packets held (`hold`, `delay`) at once; holding one more lets the earliest due go first.
