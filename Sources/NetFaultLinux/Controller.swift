@@ -52,9 +52,10 @@ public final class Controller {
     }
 
     /// Runs until stopped; with `command`, runs it once the hooks are in place and stops when it
-    /// exits, passing SIGINT, SIGTERM and SIGHUP on to it. Throws only when nothing was installed
-    /// (a refusal at start); an error after start stops the run in order and is reported.
-    public func run(command: [String]? = nil) throws -> Result {
+    /// exits and every connection it opened has closed, or `linger` has passed since, passing
+    /// SIGINT, SIGTERM and SIGHUP on to it. Throws only when nothing was installed (a refusal at
+    /// start); an error after start stops the run in order and is reported.
+    public func run(command: [String]? = nil, linger: Duration = .zero) throws -> Result {
         let signals = try StopSignals()
         let capture = try capturePath.map { try PcapWriter(path: $0) }
         defer { capture?.close() }
@@ -99,7 +100,7 @@ public final class Controller {
             log("netfault: keeping CAP_NET_ADMIN and CAP_NET_RAW only\(user.map { ", as user \($0)" } ?? "")")
             // Capabilities are a thread's own: the queue threads start with what is left.
             for thread in threads { try thread.start() }
-            stopReason = try loop(engine: engine, signals: signals, end: end, child: child, watchdog: watchdog,
+            stopReason = try loop(engine: engine, signals: signals, end: end, child: child, linger: linger, watchdog: watchdog,
                                   threads: threads, failures: failures)
         } catch {
             stopReason = "error: \(error)"
@@ -130,15 +131,21 @@ public final class Controller {
             log("netfault: faults lifted; waiting for \(child.command[0]) (pid \(child.pid)) to exit")
             waitForExit(child, signals: signals)
         }
-        let report = engine.withEngine { engine in
+        var report = engine.withEngine { engine in
             RunReport(engine: engine, ruleFile: ruleFile, stopReason: stopReason,
                       startedAt: ISO8601DateFormatter().string(from: startedAt), start: start, end: stopped, queue: queue)
+        }
+        if let child, let exit = child.exit {
+            report.command = RunReport.CommandResult(arguments: child.command, status: exit.shellStatus, ended: exit.description)
         }
         return Result(report: report, commandExit: child?.exit, failed: failed)
     }
 
     /// "queue 0", or "queues 0-3".
     private var queueNames: String { (ruleSet.queues == 1 ? "queue " : "queues ") + ruleSet.queueRange }
+
+    /// How often a run whose command has exited checks whether its connections have closed.
+    static let lingerCheckMilliseconds: Int64 = 20
 
     /// How long netfault may give no sign of life before its watchdog removes the hooks.
     static let stallMilliseconds: Int32 = 2000
@@ -154,7 +161,7 @@ public final class Controller {
     /// the wrapped command, the threads' failures, and once a second the engine's expiry and the
     /// status line. The watchdog hears a heartbeat only while every queue's thread is moving: a
     /// stuck queue stops it as surely as a stopped process.
-    private func loop(engine: SharedEngine, signals: StopSignals, end: Instant?, child: ChildProcess?,
+    private func loop(engine: SharedEngine, signals: StopSignals, end: Instant?, child: ChildProcess?, linger: Duration,
                       watchdog: WatchdogLink, threads: [QueueThread], failures: Int32) throws -> String {
         var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: watchdog.process.pidDescriptor, events: Int16(POLLIN), revents: 0),
@@ -167,16 +174,21 @@ public final class Controller {
         var decisionsAtTick = 0
         var signalsReceived = 0
         var progressAtBeat = threads.map { _ in QueueThread.Progress(turns: -1, waitingForPackets: false) }
+        // After the command exited: why the run will stop, and until when it watches the
+        // connections close (their last FIN and ACK are part of what it reports).
+        var lingering: (reason: String, until: Instant)?
         while true {
             var now = monotonicNow()
-            if let end, now >= end { return "duration \(ruleSet.duration!.ruleText) elapsed" }
+            if let end, now >= end { return lingering?.reason ?? "duration \(ruleSet.duration!.ruleText) elapsed" }
+            if let lingering, now >= lingering.until || engine.openConnections == 0 { return lingering.reason }
             if now >= nextBeat {
                 let progress = threads.map(\.progress)
                 if Self.everyQueueIsLive(progress, since: progressAtBeat) { watchdog.beat() }
                 progressAtBeat = progress
                 nextBeat = now + .milliseconds(Int64(Self.beatMilliseconds))
             }
-            let wake = min(nextTick, nextBeat, end ?? .distantFuture)
+            var wake = min(nextTick, nextBeat, end ?? .distantFuture)
+            if let lingering { wake = min(wake, lingering.until, now + .milliseconds(Self.lingerCheckMilliseconds)) }
             // Rounded up to the next millisecond, so a deadline is never polled for in a busy loop.
             let timeout = Int32(clamping: (max(0, wake.since(now)) + 999_999) / 1_000_000)
             let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
@@ -185,6 +197,7 @@ public final class Controller {
                 throw SystemError("waiting for signals and the threads", call: "poll", errno: errno)
             }
             if descriptors[0].revents != 0, let signal = signals.take() {
+                if let lingering { return "\(lingering.reason); \(signal.name) received while connections closed" }
                 guard let child else { return "\(signal.name) received" }
                 signalsReceived += 1
                 if signalsReceived >= 3 {
@@ -202,8 +215,11 @@ public final class Controller {
             if descriptors[2].revents != 0, let failure = threads.lazy.compactMap(\.failure).first {
                 throw failure
             }
-            if let child, descriptors[childIndex].revents != 0, let exit = child.reap() {
-                return "\(child.command[0]) \(exit)"
+            if let child, lingering == nil, descriptors[childIndex].revents != 0, let exit = child.reap() {
+                let reason = "\(child.command[0]) \(exit)"
+                guard linger > .zero else { return reason }
+                lingering = (reason, monotonicNow() + linger)
+                descriptors[childIndex].fd = -1  // poll skips it from now on
             }
             now = monotonicNow()
             if now >= nextTick {

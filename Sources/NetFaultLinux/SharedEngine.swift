@@ -58,6 +58,12 @@ final class SharedEngine: @unchecked Sendable {
         try locked { try body(&engine) }
     }
 
+    /// TCP connections seen from their start that are still open: neither both FINs nor an RST
+    /// has ended them. `run` lingers after its command exits until there are none.
+    var openConnections: Int {
+        locked { engine.flows.count { $0.transport == .tcp && $0.sawOpening && !$0.isClosed } }
+    }
+
     /// The engine's time for `time`: never earlier than a time it has already judged at. Under the lock.
     private func advanceClock(to time: Instant) -> Instant {
         latest = max(time, latest)

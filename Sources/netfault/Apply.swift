@@ -15,29 +15,13 @@ extension Netfault {
                 """
         )
 
-        @Argument(help: "The rule file (YAML).")
-        var rules: String
+        @OptionGroup var source: RuleSource
 
         @OptionGroup var options: RunOptions
 
         func run() throws {
-            let result = try options.execute(rules)
+            let result = try options.execute(try source.load(), name: source.rules)
             if result.failed { throw ExitCode.failure }
         }
     }
-}
-
-/// Loads and validates a rule file, printing warnings, or every error and exit status 2.
-func loadRuleFile(_ path: String) throws -> RuleFile {
-    let file: RuleFile
-    do {
-        file = try RuleFile.load(path: path)
-    } catch {
-        printError(error.description)
-        let count = error.errors.count
-        printError("\(path): \(count) error\(count == 1 ? "" : "s"); nothing would be installed")
-        throw ExitStatus.invalidRules
-    }
-    for warning in file.warnings { printError(warning.description) }
-    return file
 }

@@ -9,11 +9,10 @@ extension Netfault {
             discussion: "Runs without root. Exits 0 when the file is valid, 2 with every error otherwise."
         )
 
-        @Argument(help: "The rule file (YAML).")
-        var rules: String
+        @OptionGroup var source: RuleSource
 
         func run() throws {
-            print(CheckSummary(file: try loadRuleFile(rules)).text, terminator: "")
+            print(CheckSummary(file: try source.load()).text, terminator: "")
         }
     }
 }

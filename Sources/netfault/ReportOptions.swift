@@ -31,19 +31,18 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Where the hooks go: auto (nftables owner tables, which the kernel removes if netfault is killed; iptables where the kernel lacks them), nftables, or iptables.")
     var hooks: HookBackend = .auto
 
-    /// Runs the controller on the rule file at `path`, with the status line on a terminal, and
-    /// writes the report. Exits 1 when nothing could be installed.
-    func execute(_ path: String, command: [String]? = nil) throws -> Controller.Result {
-        let file = try loadRuleFile(path)
+    /// Runs the controller on `file` (named `name` in the report), with the status line on a
+    /// terminal, and writes the report. Exits 1 when nothing could be installed.
+    func execute(_ file: RuleFile, name: String, command: [String]? = nil, linger: Duration = .zero) throws -> Controller.Result {
         let seed = seed ?? file.ruleSet.seed ?? UInt64.random(in: 0...UInt64.max)
         let status = isatty(2) == 1 ? StatusLine() : nil
-        let controller = Controller(ruleSet: file.ruleSet, ruleFile: path, seed: seed, capturePath: pcap,
+        let controller = Controller(ruleSet: file.ruleSet, ruleFile: name, seed: seed, capturePath: pcap,
                                     log: { status?.clear(); printError($0) }, progress: status.map { line in { line.show($0) } })
         controller.user = user
         controller.hookBackend = hooks
         let result: Controller.Result
         do {
-            result = try controller.run(command: command)
+            result = try controller.run(command: command, linger: linger)
         } catch {
             printError("netfault: \(error)")
             throw ExitCode.failure

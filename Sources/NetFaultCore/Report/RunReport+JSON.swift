@@ -11,6 +11,10 @@ extension RunReport {
             ("started_at", .string(startedAt)),
             ("duration_ms", .number(durationMilliseconds)),
             ("stop_reason", .string(stopReason)),
+            ("command", .optional(command) { command in
+                .object([("argv", .array(command.arguments.map { .string($0) })), ("status", .integer(Int64(command.status))),
+                         ("ended", .string(command.ended))])
+            }),
             ("queue", .object([
                 ("number", .integer(Int64(queue.queue))),
                 ("packets", .integer(Int64(queue.packets))),

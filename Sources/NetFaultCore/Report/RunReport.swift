@@ -109,6 +109,23 @@ public struct RunReport: Sendable {
         public var isFaulted: Bool { !faults.isEmpty }
     }
 
+    /// The command `netfault run` wrapped, and how it ended; nil for `apply`.
+    public var command: CommandResult?
+
+    public struct CommandResult: Sendable, Equatable {
+        public var arguments: [String]
+        /// What a shell would say: the exit status, or 128 + the signal that ended it.
+        public var status: Int32
+        /// "exit 56", "killed by SIGKILL".
+        public var ended: String
+
+        public init(arguments: [String], status: Int32, ended: String) {
+            self.arguments = arguments
+            self.status = status
+            self.ended = ended
+        }
+    }
+
     public var stopReason: String
     public var seed: UInt64
     /// The wall-clock start, as ISO 8601 (the engine's clock is monotonic).

@@ -13,11 +13,15 @@ public enum EmbeddedPresets {
 # The client sees: send() fails — ETIMEDOUT after TCP_USER_TIMEOUT (or ~15 min by default);
 # Windows: WSAECONNABORTED 10053, "An established connection was aborted by the software in your
 # host machine".
-# Edit: server_port, after_bytes.
-hooks: [forward]
+# Set the parameters below by name: netfault apply ack-loss --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply ack-loss --set server_port=5432 --set after_bytes=1MiB
+  server_port: 8080         # the server's port (or a range, 8000-8100)
+  after_bytes: 100KiB       # carried (both directions) before the server falls silent
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: lose-server-acks
-    match: {server_port: 8080, from: server, after_bytes: 100KiB}
+    match: {server_port: "${server_port}", from: server, after_bytes: "${after_bytes}"}
     action: drop
     expect: {outcome: aborted}
 """##),
@@ -26,27 +30,36 @@ rules:
 # packet) and resets the connection when a packet carries a signature (the EICAR test string).
 # The client sees: clean downloads are slow but complete; the infected one fails — ECONNRESET;
 # Windows: WSAECONNRESET 10054; curl exit 56. Only the connection carrying the signature.
-# Edit: server_port, payload (the signature), the hold.
-hooks: [forward]
+# Set the parameters below by name: netfault apply antivirus --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply antivirus --set signature=MALWARE --set scan_time=1s
+  server_port: 8080         # the server's port (or a range)
+  signature: EICAR-STANDARD-ANTIVIRUS-TEST-FILE   # bytes whose packet resets the connection ("hex:..." for binary)
+  scan_time: 500ms          # how long each data packet of the server's is held while "scanned"
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: signature-match
-    match: {server_port: 8080, from: server, payload: "EICAR-STANDARD-ANTIVIRUS-TEST-FILE"}
+    match: {server_port: "${server_port}", from: server, payload: "${signature}"}
     action: {reset: both}
     expect: {outcome: reset}
   - name: scan-delay
-    match: {server_port: 8080, from: server, after_bytes: 1B}
-    action: {hold: 500ms}
+    match: {server_port: "${server_port}", from: server, after_bytes: 1B}
+    action: {hold: "${scan_time}"}
 """##),
         ("connection-limit", ##"""
 # Emulates: a server or firewall with a connection limit (a full accept backlog, a per-client
 # limit, a SYN-flood protection): beyond 3 open connections, new ones are refused.
 # The client sees: connect() on the 4th and later concurrent connections fails — ECONNREFUSED;
 # Windows: WSAECONNREFUSED 10061; curl exit 7. Once others close, new connections work again.
-# Edit: server_port, concurrent_over.
-hooks: [forward]
+# Set the parameters below by name: netfault apply connection-limit --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply connection-limit --set limit=10
+  server_port: 8080         # the server's port (or a range)
+  limit: 3                  # connections open at once; the next ones are refused
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: over-the-limit
-    match: {server_port: 8080, flags: [syn], concurrent_over: 3}
+    match: {server_port: "${server_port}", flags: [syn], concurrent_over: "${limit}"}
     action: {reject: tcp-reset}
     expect: {outcome: refused}
 """##),
@@ -87,11 +100,14 @@ rules:
 # The client sees: connect() times out — ETIMEDOUT; Windows: WSAETIMEDOUT 10060, "A connection
 # attempt failed because the connected party did not properly respond after a period of time";
 # curl exit 28 with --connect-timeout.
-# Edit: server_port (add `server: ADDRESS` for one host); hooks: [output, input] on your own host.
-hooks: [forward]
+# Set the parameters below by name: netfault apply firewall-drop --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply firewall-drop --set server_port=5432
+  server_port: 8080         # the server's port (or a range)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: drop-syn
-    match: {server_port: 8080, flags: [syn]}
+    match: {server_port: "${server_port}", flags: [syn]}
     action: drop
     expect: {outcome: connect-timeout}
 """##),
@@ -103,11 +119,15 @@ rules:
 # TCP_USER_TIMEOUT (or ~15 min by default); Windows: WSAECONNABORTED 10053, "An established
 # connection was aborted by the software in your host machine". A read just hangs.
 # Variant: a firewall that answers with RSTs instead: `action: {reset: both}` → ECONNRESET (10054).
-# Edit: server_port, idle.
-hooks: [forward]
+# Set the parameters below by name: netfault apply firewall-idle-timeout --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply firewall-idle-timeout --set idle=30s
+  server_port: 8080         # the server's port (or a range)
+  idle: 5s                  # silence after which the firewall forgets a connection
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: forget-idle
-    match: {server_port: 8080, idle: 5s}
+    match: {server_port: "${server_port}", idle: "${idle}"}
     action: drop
     sticky: true
     expect: {outcome: aborted}
@@ -119,15 +139,19 @@ rules:
 # The client sees: port 8080: connect() fails at once — ECONNREFUSED; Windows: WSAECONNREFUSED
 # 10061, "No connection could be made because the target machine actively refused it"; curl exit 7.
 # Port 8443: EHOSTUNREACH ("No route to host"; EACCES over IPv6); Windows: WSAEHOSTUNREACH 10065.
-# Edit: the server_port of each rule; hooks: [output, input] on your own host.
-hooks: [forward]
+# Set the parameters below by name: netfault apply firewall-reject --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply firewall-reject --set reset_port=5432 --set prohibited_port=6379
+  reset_port: 8080          # connections refused with an RST
+  prohibited_port: 8443     # connections answered with ICMP administratively prohibited
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: reject-reset
-    match: {server_port: 8080, flags: [syn]}
+    match: {server_port: "${reset_port}", flags: [syn]}
     action: {reject: tcp-reset}
     expect: {outcome: refused}
   - name: reject-prohibited
-    match: {server_port: 8443, flags: [syn]}
+    match: {server_port: "${prohibited_port}", flags: [syn]}
     action: {reject: icmp-admin-prohibited}
     expect: {outcome: unreachable}
 """##),
@@ -136,18 +160,25 @@ rules:
 # duplicated, and 40 ms ± 10 ms of added latency on the rest, which also reorders some.
 # The client sees: no error, but slower transfers and retransmissions; timeouts in code whose
 # budgets assumed a clean network. Repeat a run exactly with the seed it prints (--seed N).
-# Edit: server_port, the probabilities, the delay and jitter.
-hooks: [forward]
+# Set the parameters below by name: netfault apply flaky-link --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply flaky-link --set loss=0.05 --set delay=100ms
+  server_port: 8080         # the server's port (or a range)
+  loss: 0.02                # probability that a packet is lost
+  duplication: 0.01         # probability that a packet arrives twice
+  delay: 40ms               # one-way latency added to every packet
+  jitter: 10ms              # ± spread of the latency (may reorder)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: loss
-    match: {server_port: 8080, probability: 0.02}
+    match: {server_port: "${server_port}", probability: "${loss}"}
     action: drop
   - name: duplicates
-    match: {server_port: 8080, probability: 0.01}
+    match: {server_port: "${server_port}", probability: "${duplication}"}
     action: {duplicate: 1}
   - name: latency
-    match: {server_port: 8080}
-    action: {delay: 40ms, jitter: 10ms}
+    match: {server_port: "${server_port}"}
+    action: {delay: "${delay}", jitter: "${jitter}"}
 """##),
         ("localhost", ##"""
 # Try netfault on this host's loopback: nothing leaves the machine, no other traffic is touched.
@@ -176,11 +207,15 @@ rules:
 # the client's further data meets an RST.
 # The client sees: send() fails — ECONNRESET (or EPIPE on the next send); Windows:
 # WSAECONNRESET 10054; curl exit 55 "Send failure: Connection reset by peer".
-# Edit: server_port, after_bytes.
-hooks: [forward]
+# Set the parameters below by name: netfault apply proxy-early-close --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply proxy-early-close --set after_bytes=1MiB
+  server_port: 8080         # the server's port (or a range)
+  after_bytes: 64KiB        # carried before the proxy gives up on the upload
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: close-during-upload
-    match: {server_port: 8080, from: client, after_bytes: 64KiB}
+    match: {server_port: "${server_port}", from: client, after_bytes: "${after_bytes}"}
     action: {reject: tcp-reset}
     expect: {outcome: reset}
 """##),
@@ -190,11 +225,15 @@ rules:
 # The client sees: the read fails — ECONNRESET; Windows: WSAECONNRESET 10054, "An existing
 # connection was forcibly closed by the remote host"; curl exit 56 "Connection reset by peer".
 # The server's socket is reset too (ECONNRESET or EPIPE on its next send).
-# Edit: server_port, after_bytes; hooks: [output, input] on your own host.
-hooks: [forward]
+# Set the parameters below by name: netfault apply server-crash --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply server-crash --set server_port=5432 --set after_bytes=1MiB
+  server_port: 8080         # the server's port (or a range)
+  after_bytes: 700KiB       # carried (both directions) before the server "crashes"
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: crash-mid-transfer
-    match: {server_port: 8080, from: server, after_bytes: 700KiB}
+    match: {server_port: "${server_port}", from: server, after_bytes: "${after_bytes}"}
     action: {reset: both}
     expect: {outcome: reset}
 """##),
@@ -204,11 +243,15 @@ rules:
 # packet; new connections work.
 # The client sees: on its old connection, the next read or write fails — ECONNRESET; Windows:
 # WSAECONNRESET 10054; a pooled HTTP client gets "Connection reset by peer" on reuse.
-# Edit: server_port, `after` (how long before the restart the connection began).
-hooks: [forward]
+# Set the parameters below by name: netfault apply server-restart --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply server-restart --set older_than=30s
+  server_port: 8080         # the server's port (or a range)
+  older_than: 5s            # connections older than this are reset: they began before the "restart"
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: restart-forgets-old-connections
-    match: {server_port: 8080, after: 5s}
+    match: {server_port: "${server_port}", after: "${older_than}"}
     action: {reset: both}
     expect: {outcome: reset}
 """##),
@@ -217,12 +260,16 @@ rules:
 # scanning firewall): the server's SYN-ACK is held for 3 s.
 # The client sees: connect() takes 3 s; with a connect timeout under 3 s it fails — ETIMEDOUT;
 # Windows: WSAETIMEDOUT 10060; curl exit 28 with --connect-timeout 2.
-# Edit: server_port, the hold.
-hooks: [forward]
+# Set the parameters below by name: netfault apply slow-handshake --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply slow-handshake --set hold=10s
+  server_port: 8080         # the server's port (or a range)
+  hold: 3s                  # how long the server's SYN-ACK is held
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
 rules:
   - name: hold-syn-ack
-    match: {server_port: 8080, from: server, flags: [syn, ack]}
-    action: {hold: 3s}
+    match: {server_port: "${server_port}", from: server, flags: [syn, ack]}
+    action: {hold: "${hold}"}
 """##),
     ]
 

@@ -73,3 +73,11 @@ extension String {
         String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }
+
+extension Duration {
+    /// A duration as the rule language writes it (`500ms`, `3s`, `2m`, `1h`); nil for anything else.
+    public init?(ruleText text: String) {
+        guard let value = Units.duration(text) else { return nil }
+        self = value
+    }
+}

@@ -12,6 +12,8 @@ final class DemoRunner {
     let lab: LabNetwork
     let directory: URL
     let netfaultPath: String
+    /// `--set NAME=VALUE` for every preset the demo applies.
+    var settings: [String] = []
     private var processes: [LabProcess] = []
 
     init(netfaultPath: String) throws {
@@ -54,7 +56,8 @@ final class DemoRunner {
         let rules = directory.appendingPathComponent("\(scenario.preset).yaml")
         try preset.write(to: rules, atomically: true, encoding: .utf8)
         let reportPath = directory.appendingPathComponent("\(scenario.preset).json").path
-        let netfault = try start(lab.middlebox, [netfaultPath, "apply", rules.path, "--report", "json", "--report-file", reportPath])
+        let netfault = try start(lab.middlebox, [netfaultPath, "apply", rules.path, "--report", "json", "--report-file", reportPath]
+                                                + settings.flatMap { ["--set", $0] })
         guard netfault.waitFor("diverting", timeout: 15, abandon: { demoInterrupted != 0 }) else { throw Failure(description: "netfault did not start: \(netfault.errors)") }
 
         emit("▶ \(scenario.preset): \(scenario.title)  (Rules/\(scenario.preset).yaml)")

@@ -60,8 +60,15 @@ struct Report: Decodable {
         var faults: [Fault]
     }
 
+    struct Command: Decodable {
+        var argv: [String]
+        var status: Int
+        var ended: String
+    }
+
     var seed: String
     var stop_reason: String
+    var command: Command?
     var queue: Queue
     var rules: [Rule]
     var connections: [Connection]
