@@ -14,11 +14,17 @@ struct EmbeddedPresetsTests {
         }
     }
 
-    @Test func everyPresetSaysWhatItEmulatesWhatTheClientSeesAndWhatToEdit() throws {
+    @Test func everyPresetSaysWhatItEmulatesWhatTheClientSeesAndWhatToSet() throws {
         for (name, text) in EmbeddedPresets.all where !["example", "localhost"].contains(name) {
             #expect(text.hasPrefix("# Emulates: "), "\(name)")
             #expect(text.contains("# The client sees: "), "\(name)")
-            #expect(text.contains("# Edit: "), "\(name)")
+            #expect(text.contains("netfault apply \(name) --set NAME=VALUE"), "\(name)")
+            // Every parameter has a default and says what it is; the hooks are one of them.
+            let file = try RuleFile.parse(text, name: name)
+            #expect(file.parameters.contains { $0.name == "hooks" && $0.value == "[forward]" }, "\(name)")
+            let block = text.components(separatedBy: "\nparameters:")[1].components(separatedBy: "\nhooks:")[0]
+            let lines = block.split(separator: "\n").dropFirst()
+            #expect(lines.count == file.parameters.count && lines.allSatisfy { $0.contains("# ") }, "\(name): \(lines)")
             #expect(text.range(of: #"(WSA[A-Z]+ \d{5})"#, options: .regularExpression) != nil || name == "flaky-link", "\(name): the Winsock code")
         }
     }

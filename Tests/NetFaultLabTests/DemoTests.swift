@@ -13,12 +13,15 @@ extension LabTests {
         @Test func theDemoShowsWhatTheClientSawBesideTheReportAndLeavesNothing() throws {
             let lab = try Lab()  // for its process handling and files only
             defer { lab.close() }
-            let demo = try lab.start(nil, [Lab.netfaultPath, "demo", "server-crash"])
+            // The preset's parameter set on the command line: the crash comes after 200 KiB, not 700.
+            let demo = try lab.start(nil, [Lab.netfaultPath, "demo", "server-crash", "--set", "after_bytes=200KiB"])
             #expect(demo.wait(timeout: 60), "the demo did not end within 60 s")
             #expect(demo.status == 0, "\(demo.errors)")
             let output = demo.output
             #expect(output.contains("curl: (56) Recv failure: Connection reset by peer"), "\(output)")
-            #expect(output.contains("reset, ECONNRESET / WSAECONNRESET 10054, reset by netfault (crash-mid-transfer) → both"), "\(output)")
+            let received = output.firstMatch(of: /exit 56 after (\d+) bytes/).flatMap { Int($0.1) } ?? -1
+            #expect(received >= 200 * 1024 && received < 600_000, "\(output)")
+            #expect(output.contains("reset, client ECONNRESET / WSAECONNRESET 10054, server ECONNRESET / WSAECONNRESET 10054, reset by netfault (crash-mid-transfer) → both"), "\(output)")
             #expect(output.contains("rule crash-mid-transfer: fired"), "\(output)")
             #expect(!output.contains("✗"), "\(output)")
             #expect(try Self.namespaces(containing: "nfdemo\(demo.pid)").isEmpty)
