@@ -8,21 +8,7 @@ struct RuleSource: ParsableArguments {
     @Argument(help: "A rule file (YAML), or the name of a preset: \(EmbeddedPresets.all.map(\.name).joined(separator: ", ")).")
     var rules: String
 
-    @Option(name: .customLong("set"), parsing: .singleValue,
-            help: ArgumentHelp("A value for one of the rule file's `parameters` (repeatable): --set server_port=5432.",
-                               valueName: "name=value"))
-    var settings: [String] = []
-
-    func validate() throws {
-        for setting in settings where Self.split(setting) == nil {
-            throw ValidationError("--set \(setting): write NAME=VALUE, such as --set server_port=5432")
-        }
-    }
-
-    static func split(_ setting: String) -> RuleFile.Setting? {
-        guard let equals = setting.firstIndex(of: "="), equals != setting.startIndex else { return nil }
-        return (String(setting[..<equals]), String(setting[setting.index(after: equals)...]))
-    }
+    @OptionGroup var parameters: ParameterSettings
 
     /// Whether `rules` names a preset rather than a file: no file of that name exists, and a preset does.
     var presetText: String? {
@@ -31,7 +17,7 @@ struct RuleSource: ParsableArguments {
 
     /// The rule file, loaded and validated; every error printed and exit status 2 otherwise.
     func load() throws -> RuleFile {
-        let settings = self.settings.compactMap(Self.split)
+        let settings = parameters.settings
         do {
             if let presetText { return Self.loaded(try RuleFile.parse(presetText, name: rules, settings: settings)) }
             if !rules.contains("/"), !rules.hasSuffix(".yaml"), !rules.hasSuffix(".yml"), !FileManager.default.fileExists(atPath: rules) {
@@ -51,5 +37,26 @@ struct RuleSource: ParsableArguments {
     private static func loaded(_ file: RuleFile) -> RuleFile {
         for warning in file.warnings { printError(warning.description) }
         return file
+    }
+}
+
+/// `--set NAME=VALUE`, repeatable: values for a rule file's `parameters`.
+struct ParameterSettings: ParsableArguments {
+    @Option(name: .customLong("set"), parsing: .singleValue,
+            help: ArgumentHelp("A value for one of the rule file's `parameters` (repeatable): --set server_port=5432.",
+                               valueName: "name=value"))
+    var values: [String] = []
+
+    func validate() throws {
+        for value in values where Self.split(value) == nil {
+            throw ValidationError("--set \(value): write NAME=VALUE, such as --set server_port=5432")
+        }
+    }
+
+    var settings: [RuleFile.Setting] { values.compactMap(Self.split) }
+
+    static func split(_ setting: String) -> RuleFile.Setting? {
+        guard let equals = setting.firstIndex(of: "="), equals != setting.startIndex else { return nil }
+        return (String(setting[..<equals]), String(setting[setting.index(after: equals)...]))
     }
 }

@@ -19,15 +19,10 @@ extension Netfault {
         @Argument(help: "One preset to show (default: all). Presets: \(DemoScenario.all.map(\.preset).joined(separator: ", ")).")
         var preset: String?
 
-        @Option(name: .customLong("set"), parsing: .singleValue,
-                help: ArgumentHelp("A value for one of the preset's `parameters` (repeatable): --set after_bytes=300KiB. The demo's servers listen on 8080.",
-                                   valueName: "name=value"))
-        var settings: [String] = []
+        /// Values for the preset's parameters (the demo's servers listen on 8080).
+        @OptionGroup var parameters: ParameterSettings
 
         func validate() throws {
-            for setting in settings where RuleSource.split(setting) == nil {
-                throw ValidationError("--set \(setting): write NAME=VALUE, such as --set after_bytes=300KiB")
-            }
             if let preset, !DemoScenario.all.contains(where: { $0.preset == preset }) {
                 throw ValidationError("no preset '\(preset)'; choose one of \(DemoScenario.all.map(\.preset).joined(separator: ", "))")
             }
@@ -49,7 +44,7 @@ extension Netfault {
             sigaddset(&stops, SIGTERM)
             pthread_sigmask(SIG_UNBLOCK, &stops, nil)
             let runner = try DemoRunner(netfaultPath: try ownExecutablePath())
-            runner.settings = settings
+            runner.settings = parameters.values
             defer { runner.tearDown() }
             print("netfault demo: a private lab — client \(LabNetwork.clientAddress[.v4]!) — middlebox — server \(LabNetwork.serverAddress[.v4]!):8080")
             print("")
