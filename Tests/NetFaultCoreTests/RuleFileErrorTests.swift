@@ -60,7 +60,7 @@ struct RuleFileErrorTests {
         ("sticky not a boolean", rule(action: "drop\n    sticky: yes please"),
          "r.yaml:5:13: rules[0].sticky: 'yes please' is not true or false"),
         ("unknown action", rule(action: "dorp"),
-         "r.yaml:4:13: rules[0].action: 'dorp' is not an action; did you mean 'drop'? (pass, drop, hold, delay, reset, reject, rewrite, duplicate)"),
+         "r.yaml:4:13: rules[0].action: 'dorp' is not an action; did you mean 'drop'? (\(Action.Kind.allCases.map(\.rawValue).joined(separator: ", ")))"),
         ("action missing parameter", rule(action: "hold"),
          "r.yaml:4:13: rules[0].action: hold needs a time: {hold: 3s} or {hold: forever}"),
         ("action missing parameter value", rule(action: "{reset: }"),

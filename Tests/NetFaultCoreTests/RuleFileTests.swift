@@ -54,7 +54,7 @@ struct RuleFileTests {
         #expect(match.connection == ConnectionRange(3, 3))
         #expect(match.concurrentOver == 10)
         #expect(match.probability == 0.1)
-        #expect(set.rules[0].action == .drop)
+        #expect(set.rules[0].action == .drop(.init()))
         #expect(file.warnings.isEmpty)
     }
 
@@ -92,22 +92,22 @@ struct RuleFileTests {
     }
 
     static let actions: [(String, Action)] = [
-        ("pass", .pass),
-        ("drop", .drop),
-        ("{hold: 3s}", .hold(.seconds(3))),
-        ("{hold: forever}", .hold(nil)),
-        ("{delay: 100ms, jitter: 20ms}", .delay(.milliseconds(100), jitter: .milliseconds(20))),
-        ("{delay: 1.5s}", .delay(.milliseconds(1500), jitter: .zero)),
-        ("{reset: client}", .reset(.client)),
-        ("{reset: server}", .reset(.server)),
-        ("{reset: both}", .reset(.both)),
-        ("{reject: tcp-reset}", .reject(.tcpReset)),
-        ("{reject: icmp-port-unreachable}", .reject(.icmpPortUnreachable)),
-        ("{reject: icmp-host-unreachable}", .reject(.icmpHostUnreachable)),
-        ("{reject: icmp-admin-prohibited}", .reject(.icmpAdminProhibited)),
+        ("pass", .pass(.init())),
+        ("drop", .drop(.init())),
+        ("{hold: 3s}", .hold(.init(.seconds(3)))),
+        ("{hold: forever}", .hold(.init(nil))),
+        ("{delay: 100ms, jitter: 20ms}", .delay(.init(.milliseconds(100), jitter: .milliseconds(20)))),
+        ("{delay: 1.5s}", .delay(.init(.milliseconds(1500)))),
+        ("{reset: client}", .reset(.init(.client))),
+        ("{reset: server}", .reset(.init(.server))),
+        ("{reset: both}", .reset(.init(.both))),
+        ("{reject: tcp-reset}", .reject(.init(.tcpReset))),
+        ("{reject: icmp-port-unreachable}", .reject(.init(.icmpPortUnreachable))),
+        ("{reject: icmp-host-unreachable}", .reject(.init(.icmpHostUnreachable))),
+        ("{reject: icmp-admin-prohibited}", .reject(.init(.icmpAdminProhibited))),
         ("{rewrite: {window: 0, ttl: 1, tos: 4, flags: [ack, psh], truncate: 100}}",
-         .rewrite(HeaderRewrite(window: 0, ttl: 1, tos: 4, flags: [.ack, .psh], truncate: 100))),
-        ("{duplicate: 2}", .duplicate(2)),
+         .rewrite(.init(HeaderRewrite(window: 0, ttl: 1, tos: 4, flags: [.ack, .psh], truncate: 100)))),
+        ("{duplicate: 2}", .duplicate(.init(2))),
     ]
 
     @Test(arguments: actions)

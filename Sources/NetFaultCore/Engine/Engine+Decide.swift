@@ -37,7 +37,8 @@ extension Engine {
         let isNewConnection = table[flowSlot].noteFault(rule: index, at: now)
         ruleStatistics[index].fired += 1
         if isNewConnection { ruleStatistics[index].connections += 1 }
-        var decision = act(ruleSet.rules[index].action, rule: index, packet, flowSlot: flowSlot, side: side, at: now)
+        var decision = ruleSet.rules[index].action.decide(packet, ActionContext(rule: index, flowSlot: flowSlot, side: side, now: now),
+                                                          engine: &self)
         decision.rule = index
         return decision
     }
@@ -66,64 +67,19 @@ extension Engine {
         return true
     }
 
-    private mutating func act(_ action: Action, rule: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
-        switch action {
-        case .pass:
-            return .accept
-        case .drop:
-            return Decision(.drop)
-        case .hold(let duration?):
-            return Decision(.acceptAfter(now + duration))
-        case .hold(nil):
-            return Decision(.holdUntilEnd)
-        case .delay(let delay, let jitter):
-            let spread = jitter.nanoseconds
-            let offset = spread == 0 ? 0 : Int64((random.unitInterval() * 2 - 1) * Double(spread))
-            return Decision(.acceptAfter(Instant(nanoseconds: (now + delay).nanoseconds + offset)))
-        case .reset(let target):
-            var injections: [Injection] = []
-            if target.includes(side) { injections.append(Injection(bytes: ResetBuilder.towardSender(of: packet), toward: side)) }
-            if target.includes(side.other) {
-                injections.append(Injection(bytes: ResetBuilder.towardReceiver(of: packet), toward: side.other))
-            }
-            if table[flowSlot].injectedReset == nil {
-                table[flowSlot].injectedReset = InjectedReset(rule: rule, toward: target, at: now)
-            }
-            for reached in [Side.client, .server] where target.includes(reached) { table[flowSlot].noteReset(reaching: reached) }
-            return Decision(.drop, injections: injections)
-        case .reject(let kind):
-            let answer: [UInt8]
-            switch kind {
-            case .tcpReset:
-                answer = ResetBuilder.towardSender(of: packet)
-                if table[flowSlot].injectedReset == nil {
-                    table[flowSlot].injectedReset = InjectedReset(rule: rule, toward: ResetTarget(rawValue: side.rawValue)!, at: now)
-                }
-                table[flowSlot].noteReset(reaching: side)
-            case .icmpPortUnreachable, .icmpHostUnreachable, .icmpAdminProhibited:
-                let reason = kind.unreachableReason!
-                answer = PacketBuilder.icmpUnreachable(reason, quoting: packet, from: packet.destination)
-                if side == .client, table[flowSlot].unreachable == nil { table[flowSlot].unreachable = reason }
-            }
-            return Decision(.drop, injections: [Injection(bytes: answer, toward: side)])
-        case .rewrite(let rewrite):
-            // Only a whole packet can be rebuilt. The queue copies whole packets whenever a rule
-            // rewrites or duplicates (`RuleSet.needsWholePackets`); this only keeps a cut one intact.
-            guard !packet.isCaptureTruncated else { return .accept }
-            return Decision(.replace(packet.rewritten(with: rewrite)))
-        case .duplicate(let copies):
-            guard !packet.isCaptureTruncated else { return .accept }
-            // A copy leaves through a raw socket, which completes no checksum and sends nothing over
-            // the MTU: a GSO super-packet is cut into segments the receiver accepts (its MSS, or a
-            // size any path carries), and every copy gets its checksums complete (the original may
-            // carry only the pseudo-header sum of an offloaded checksum).
-            let announced = Int(table[flowSlot].stats(side.other).maximumSegmentSize)
-            let largest = max(1, (announced > 0 ? announced : Self.safeSegmentPayload) - packet.tcpOptionsLength)
-            let pieces = packet.segmented(maxPayload: largest)
-            var injections: [Injection] = []
-            for _ in 0..<copies { injections += pieces.map { Injection(bytes: $0, toward: side.other) } }
-            return Decision(.accept, injections: injections)
+    /// What netfault's own RSTs did, for the report: the rule that sent the first, and each side
+    /// they reached (its socket's error follows its state now).
+    mutating func noteInjectedReset(by context: ActionContext, toward target: ResetTarget) {
+        if table[context.flowSlot].injectedReset == nil {
+            table[context.flowSlot].injectedReset = InjectedReset(rule: context.rule, toward: target, at: context.now)
         }
+        for reached in [Side.client, .server] where target.includes(reached) { table[context.flowSlot].noteReset(reaching: reached) }
+    }
+
+    /// netfault answered the sender with an ICMP destination unreachable: the client's connect
+    /// fails with it.
+    mutating func noteUnreachable(_ reason: UnreachableReason, by context: ActionContext) {
+        if context.side == .client, table[context.flowSlot].unreachable == nil { table[context.flowSlot].unreachable = reason }
     }
 }
 

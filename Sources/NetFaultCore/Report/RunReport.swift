@@ -167,7 +167,7 @@ extension RunReport {
         let limits = FlowLimits(maxTracked: engine.table.capacity, maxListed: engine.retainedFlows)
         // The connections still tracked fill what the ended ones left of the list's limit: faulted
         // ones first (they are what the report is for), the rest counted by outcome.
-        func faulted(_ flow: Flow) -> Bool { flow.faults.contains { ruleSet.rules[$0.rule].action != .pass } }
+        func faulted(_ flow: Flow) -> Bool { flow.faults.contains { ruleSet.rules[$0.rule].action.kind != .pass } }
         let tracked = engine.flows.map { ($0, $0.outcome()) }
         let budget = max(0, limits.maxListed - ended.count)
         let ranked = tracked.filter { faulted($0.0) } + tracked.filter { !faulted($0.0) }
@@ -176,7 +176,7 @@ extension RunReport {
         var connections: [ConnectionResult] = []
         var outcomesByRule = Array(repeating: [ConnectionOutcome](), count: ruleSet.rules.count)
         for (flow, outcome) in ended.sorted(by: { $0.0.firstSeen < $1.0.firstSeen }) {
-            let faults = flow.faults.filter { ruleSet.rules[$0.rule].action != .pass }
+            let faults = flow.faults.filter { ruleSet.rules[$0.rule].action.kind != .pass }
             for fault in flow.faults { outcomesByRule[fault.rule].append(outcome) }
             let reset = flow.resetOrigin
             var resetRule: String?

@@ -42,29 +42,3 @@ extension Match {
         return "\(n)\(suffix)"
     }
 }
-
-extension Action {
-    public var summary: String {
-        switch self {
-        case .pass: return "let through untouched"
-        case .drop: return "drop silently"
-        case .hold(let duration?): return "hold \(duration.ruleText), then let through"
-        case .hold(nil): return "hold until the run ends, then drop"
-        case .delay(let delay, let jitter):
-            return jitter == .zero ? "delay \(delay.ruleText)" : "delay \(delay.ruleText) ± \(jitter.ruleText)"
-        case .reset(.both): return "drop and reset both sides"
-        case .reset(let target): return "drop and reset the \(target.rawValue)"
-        case .reject(.tcpReset): return "reject with a TCP reset to the sender"
-        case .reject(let kind): return "reject with ICMP \(kind.rawValue.dropFirst(5)) to the sender"
-        case .rewrite(let rewrite):
-            var fields: [String] = []
-            if let window = rewrite.window { fields.append("window \(window)") }
-            if let ttl = rewrite.ttl { fields.append("ttl \(ttl)") }
-            if let tos = rewrite.tos { fields.append("tos \(tos)") }
-            if let flags = rewrite.flags { fields.append("flags \(flags)") }
-            if let truncate = rewrite.truncate { fields.append("payload cut to \(truncate) bytes") }
-            return "rewrite " + fields.joined(separator: ", ")
-        case .duplicate(let copies): return "let through with \(copies) extra \(copies == 1 ? "copy" : "copies")"
-        }
-    }
-}

@@ -1,79 +1,59 @@
 import Yams
 
 extension RuleFileReader {
-    static let actionKeys = ["pass", "drop", "hold", "delay", "jitter", "reset", "reject", "rewrite", "duplicate"]
-    static let rewriteKeys = ["window", "ttl", "tos", "flags", "truncate"]
-    static let maximumDuplicates = 100
+    /// The keys an action mapping may hold: every action's name, and their companion keys.
+    static let actionKeys = Action.Kind.allCases.map(\.rawValue) + Action.Kind.allCases.flatMap { $0.unit.companionKeys }
 
-    /// `drop`, or a one-action mapping such as `{hold: 3s}`. `transport` is nil when the match was
-    /// invalid, so protocol checks are skipped rather than reported twice.
+    /// `drop`, or a one-action mapping such as `{hold: 3s}`, read by the action's unit.
+    /// `transport` is nil when the match was invalid, so protocol checks are skipped rather than
+    /// reported twice.
     mutating func readAction(_ node: Node, _ path: String, transport: Transport?) -> Action? {
+        let names = Action.Kind.allCases.map(\.rawValue)
         if case .scalar(let scalar) = node, !Self.isNull(node) {
-            switch scalar.string {
-            case "pass": return .pass
-            case "drop": return .drop
-            case "hold": error(node, path, "hold needs a time: {hold: 3s} or {hold: forever}")
-            case "delay": error(node, path, "delay needs a time: {delay: 100ms, jitter: 20ms}")
-            case "reset": error(node, path, "reset needs a side: {reset: client | server | both}")
-            case "reject": error(node, path, "reject needs a kind: {reject: tcp-reset | icmp-port-unreachable | icmp-host-unreachable | icmp-admin-prohibited}")
-            case "rewrite": error(node, path, "rewrite needs fields: {rewrite: {window: 0}}")
-            case "duplicate": error(node, path, "duplicate needs a count: {duplicate: 2}")
-            default:
+            guard let kind = Action.Kind(rawValue: scalar.string) else {
                 let hint = Self.closest(to: scalar.string, among: Self.actionKeys).map { "; did you mean '\($0)'?" } ?? ""
-                error(node, path, "'\(scalar.string)' is not an action\(hint) (pass, drop, hold, delay, reset, reject, rewrite, duplicate)")
+                error(node, path, "'\(scalar.string)' is not an action\(hint) (\(names.joined(separator: ", ")))")
+                return nil
             }
-            return nil
+            let reading = ActionReading(node: node, actionPath: path, kind: kind, companions: [:], transport: transport)
+            return kind.unit.read(nil, reading, reader: &self)?.action
         }
         guard let entries = mapping(node, path, allowed: Self.actionKeys, what: "an action") else { return nil }
-        let actions = entries.filter { $0.key != "jitter" }
-        guard actions.count == 1, let entry = actions.first else {
-            let names = actions.map { "'\($0.key)'" }.joined(separator: " and ")
-            error(node, path, actions.isEmpty ? "names no action" : "has \(names): a rule takes exactly one action")
+        let actions = entries.filter { Action.Kind(rawValue: $0.key) != nil }
+        guard actions.count == 1, let entry = actions.first, let kind = Action.Kind(rawValue: entry.key) else {
+            let named = actions.map { "'\($0.key)'" }.joined(separator: " and ")
+            error(node, path, actions.isEmpty ? "names no action" : "has \(named): a rule takes exactly one action")
             return nil
         }
-        let jitter = entries.first { $0.key == "jitter" }
-        if let jitter, entry.key != "delay" {
-            error(jitter.keyNode, "\(path).jitter", "jitter belongs to delay, not \(entry.key)")
-            return nil
-        }
-        let fieldPath = "\(path).\(entry.key)"
-        let value = entry.value
-        switch entry.key {
-        case "pass", "drop":
-            guard Self.isNull(value) else {
-                error(value, fieldPath, "\(entry.key) takes no parameter; write `action: \(entry.key)`")
+        var companions: [String: Entry] = [:]
+        for other in entries where other.key != entry.key {
+            guard kind.unit.companionKeys.contains(other.key) else {
+                let owner = Action.Kind.allCases.first { $0.unit.companionKeys.contains(other.key) }?.rawValue ?? "another action"
+                error(other.keyNode, "\(path).\(other.key)", "\(other.key) belongs to \(owner), not \(entry.key)")
                 return nil
             }
-            return entry.key == "pass" ? .pass : .drop
-        case "hold":
-            if case .scalar(let scalar) = value, scalar.string == "forever" { return .hold(nil) }
-            return boundedDuration(value, fieldPath).map { .hold($0) }
-        case "delay":
-            guard let delay = boundedDuration(value, fieldPath) else { return nil }
-            guard let jitter else { return .delay(delay, jitter: .zero) }
-            guard let spread = duration(jitter.value, "\(path).jitter") else { return nil }
-            guard spread <= delay else {
-                error(jitter.value, "\(path).jitter", "\(spread.ruleText) exceeds the delay \(delay.ruleText): the delay would go below zero")
-                return nil
-            }
-            return .delay(delay, jitter: spread)
-        case "reset":
-            guard requireTCP(transport, value, fieldPath, what: "reset") else { return nil }
-            return keyword(value, fieldPath, as: ResetTarget.self, what: "a reset target").map { .reset($0) }
-        case "reject":
-            guard let kind = keyword(value, fieldPath, as: RejectKind.self, what: "a reject kind") else { return nil }
-            if kind == .tcpReset, !requireTCP(transport, value, fieldPath, what: "reject: tcp-reset") { return nil }
-            return .reject(kind)
-        case "rewrite":
-            return readRewrite(value, fieldPath, transport: transport).map { .rewrite($0) }
-        case "duplicate":
-            return integer(value, fieldPath, in: 1...Self.maximumDuplicates, what: "a number of extra copies").map { .duplicate($0) }
-        default:
-            return nil
+            companions[other.key] = other
         }
+        let reading = ActionReading(node: node, actionPath: path, kind: kind, companions: companions, transport: transport)
+        return kind.unit.read(entry.value, reading, reader: &self)?.action
     }
 
-    private mutating func boundedDuration(_ node: Node, _ path: String) -> Duration? {
+    /// For an action that takes no setting: true unless one was given (`{drop: 3}`).
+    mutating func noSetting(_ setting: Node?, _ reading: ActionReading, _ kind: Action.Kind) -> Bool {
+        guard let setting, !Self.isNull(setting) else { return true }
+        error(setting, reading.path, "\(kind.rawValue) takes no parameter; write `action: \(kind.rawValue)`")
+        return false
+    }
+
+    /// For an action that needs a setting: the setting, or an error saying what it looks like.
+    mutating func requiredSetting(_ setting: Node?, _ reading: ActionReading, _ kind: Action.Kind) -> Node? {
+        if let setting { return setting }
+        error(reading.node, reading.actionPath, "\(kind.rawValue) needs \(kind.unit.settingUsage ?? "a setting")")
+        return nil
+    }
+
+    /// A hold or delay: a duration from 1ms to `maximumHold`.
+    mutating func holdDuration(_ node: Node, _ path: String) -> Duration? {
         guard let value = duration(node, path) else { return nil }
         guard value > .zero, value <= Self.maximumHold else {
             error(node, path, "\(value.ruleText) is outside 1ms-\(Self.maximumHold.ruleText); use `hold: forever` to keep packets until the run ends")
@@ -82,50 +62,15 @@ extension RuleFileReader {
         return value
     }
 
-    private mutating func requireTCP(_ transport: Transport?, _ node: Node, _ path: String, what: String) -> Bool {
+    /// True when the rule matches TCP (or its match was invalid); otherwise an error: `what` needs TCP.
+    mutating func requireTCP(_ transport: Transport?, _ node: Node, _ path: String, what: String) -> Bool {
         guard let transport, transport != .tcp else { return true }
         error(node, path, "\(what) needs TCP, and this rule matches \(transport.rawValue)")
         return false
     }
 
-    private mutating func readRewrite(_ node: Node, _ path: String, transport: Transport?) -> HeaderRewrite? {
-        guard let entries = mapping(node, path, allowed: Self.rewriteKeys, what: "header fields to rewrite") else { return nil }
-        guard !entries.isEmpty else {
-            // With only unknown keys, those were reported already.
-            if case .mapping(let mapping) = node, mapping.count > 0 { return nil }
-            error(node, path, "names no field; give at least one of \(Self.rewriteKeys.joined(separator: ", "))")
-            return nil
-        }
-        var rewrite = HeaderRewrite()
-        var valid = true
-        for entry in entries {
-            let fieldPath = "\(path).\(entry.key)"
-            switch entry.key {
-            case "window":
-                valid = requireTCP(transport, entry.value, fieldPath, what: "rewriting the window") && valid
-                rewrite.window = integer(entry.value, fieldPath, in: 0...UInt16.max, what: "a window")
-                valid = valid && rewrite.window != nil
-            case "ttl":
-                rewrite.ttl = integer(entry.value, fieldPath, in: 0...UInt8.max, what: "a TTL")
-                valid = valid && rewrite.ttl != nil
-            case "tos":
-                rewrite.tos = integer(entry.value, fieldPath, in: 0...UInt8.max, what: "a TOS byte")
-                valid = valid && rewrite.tos != nil
-            case "flags":
-                valid = requireTCP(transport, entry.value, fieldPath, what: "rewriting flags") && valid
-                rewrite.flags = readRewriteFlags(entry.value, fieldPath)
-                valid = valid && rewrite.flags != nil
-            case "truncate":
-                rewrite.truncate = size(entry.value, fieldPath).map { Int(min($0, 65535)) }
-                valid = valid && rewrite.truncate != nil
-            default:
-                break
-            }
-        }
-        return valid ? rewrite : nil
-    }
-
-    private mutating func readRewriteFlags(_ node: Node, _ path: String) -> TCPFlags? {
+    /// A list of TCP flag names: `[ack, psh]`.
+    mutating func tcpFlagList(_ node: Node, _ path: String) -> TCPFlags? {
         guard let items = list(node, path, what: "TCP flags") else { return nil }
         var flags: TCPFlags = []
         for (index, item) in items.enumerated() {

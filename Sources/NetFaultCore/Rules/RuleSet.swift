@@ -30,27 +30,14 @@ public struct RuleSet: Sendable {
         queues == 1 ? "\(queue)" : "\(queue)-\(Int(queue) + queues - 1)"
     }
 
-    /// Whether some rule keeps packets back (`hold`, `delay`).
-    public var canHold: Bool {
-        rules.contains { rule in
-            switch rule.action {
-            case .hold, .delay: return true
-            default: return false
-            }
-        }
-    }
+    /// Whether some rule keeps packets back (`hold`, `delay`): the parking queue is needed.
+    public var canHold: Bool { rules.contains { $0.action.kind.needs.contains(.parking) } }
 
     /// Whether some rule reads or rebuilds whole packets (`payload:`, `rewrite`, `duplicate`). If
     /// none does, the queue need copy only each packet's headers to netfault: the engine decides
     /// from them, and a verdict without a replacement lets the kernel's own packet go on.
     public var needsWholePackets: Bool {
-        rules.contains { rule in
-            if rule.match.payload != nil { return true }
-            switch rule.action {
-            case .rewrite, .duplicate: return true
-            default: return false
-            }
-        }
+        rules.contains { $0.match.payload != nil || $0.action.kind.needs.contains(.wholePackets) }
     }
 
     public init(queue: UInt16 = 0, hooks: [Hook] = [.output, .input], duration: Duration? = nil,
@@ -182,45 +169,14 @@ public struct Match: Sendable {
     public var countsConnections: Bool { connection != nil || concurrentOver != nil }
 }
 
-/// What happens to a packet a rule matched. One case per action, so a new action is handled everywhere.
-public enum Action: Sendable, Equatable {
-    /// Let it through untouched: an exception before a broader rule.
-    case pass
-    /// Discard silently.
-    case drop
-    /// Keep the packet, then let it through; `nil` holds until the run ends, then drops it.
-    case hold(Duration?)
-    /// Let it through after `delay ± jitter` (uniform); may reorder.
-    case delay(Duration, jitter: Duration)
-    /// The packet does not arrive; RSTs go to the named sides.
-    case reset(ResetTarget)
-    /// Answer the sender as a REJECTing firewall would, and drop the packet.
-    case reject(RejectKind)
-    /// Change header fields (or cut the payload) in flight.
-    case rewrite(HeaderRewrite)
-    /// Let it through plus this many extra copies.
-    case duplicate(Int)
-
-    /// The action's name as written in rule files.
-    public var keyword: String {
-        switch self {
-        case .pass: return "pass"
-        case .drop: return "drop"
-        case .hold: return "hold"
-        case .delay: return "delay"
-        case .reset: return "reset"
-        case .reject: return "reject"
-        case .rewrite: return "rewrite"
-        case .duplicate: return "duplicate"
-        }
-    }
-}
-
 /// Who receives the RSTs of a `reset` action.
 public enum ResetTarget: String, Sendable, CaseIterable {
     case client, server, both
 
     public func includes(_ side: Side) -> Bool { self == .both || rawValue == side.rawValue }
+
+    /// The one side.
+    public init(_ side: Side) { self = side == .client ? .client : .server }
 }
 
 /// How a `reject` answers.

@@ -99,7 +99,11 @@ struct EngineDriver {
     var engine: Engine
 
     init(_ yaml: String, seed: UInt64 = 1, configuration: Engine.Configuration? = nil) throws {
-        engine = Engine(ruleSet: try RuleFile.parse(yaml, name: "test.yaml").ruleSet, seed: seed, configuration: configuration)
+        try self.init(try RuleFile.parse(yaml, name: "test.yaml"), seed: seed, configuration: configuration)
+    }
+
+    init(_ file: RuleFile, seed: UInt64 = 1, configuration: Engine.Configuration? = nil) throws {
+        engine = Engine(ruleSet: file.ruleSet, seed: seed, configuration: configuration)
     }
 
     @discardableResult

@@ -1,0 +1,62 @@
+import Testing
+@testable import NetFaultCore
+
+/// Every action, walked through `Action.Kind.allCases`: a new one is covered as soon as it exists,
+/// and this file does not compile until it has a sample.
+struct ActionUnitTests {
+    /// A rule file's action for `kind`, and what its decision on a client's data segment must be.
+    static func sample(_ kind: Action.Kind) -> (text: String, check: (Decision) -> Bool) {
+        switch kind {
+        case .pass: return ("pass", { $0.verdict == .accept && !$0.hasInjections })
+        case .drop: return ("drop", { $0.verdict == .drop && !$0.hasInjections })
+        case .hold: return ("{hold: 3s}", { $0.verdict == .acceptAfter(.milliseconds(3000)) })
+        case .delay: return ("{delay: 100ms}", { $0.verdict == .acceptAfter(.milliseconds(100)) })
+        case .reset: return ("{reset: both}", { $0.verdict == .drop && $0.injections.count == 2 })
+        case .reject: return ("{reject: tcp-reset}", { $0.verdict == .drop && $0.injections.count == 1 })
+        case .rewrite:
+            return ("{rewrite: {ttl: 7}}", { decision in
+                guard case .replace(let bytes) = decision.verdict else { return false }
+                return parsed(bytes) { $0.timeToLive == 7 }
+            })
+        case .duplicate: return ("{duplicate: 2}", { $0.verdict == .accept && $0.injections.count == 2 })
+        }
+    }
+
+    @Test(arguments: Action.Kind.allCases)
+    func everyActionParsesDescribesItselfAndDecides(_ kind: Action.Kind) throws {
+        let sample = Self.sample(kind)
+        let file = try RuleFile.parse("hooks: [forward]\nrules:\n  - name: a\n    match: {server_port: 80, from: client}\n    action: \(sample.text)\n",
+                                      name: "r.yaml")
+        let action = file.ruleSet.rules[0].action
+        #expect(action.kind == kind && action.keyword == kind.rawValue)
+        #expect(!action.summary.isEmpty && CheckSummary(file: file).text.contains(action.summary))
+        #expect(file.ruleSet.canHold == kind.needs.contains(.parking))
+        #expect(file.ruleSet.needsWholePackets == kind.needs.contains(.wholePackets))
+        var driver = try EngineDriver(file)
+        var conversation = Conversation()
+        _ = driver.send(conversation.syn())
+        let decision = driver.send(conversation.data(from: .client))
+        #expect(sample.check(decision), "\(kind): \(decision.verdict)")
+        #expect(decision.rule == 0)
+    }
+
+    /// Written alone, an action that needs a setting says what it looks like.
+    @Test(arguments: Action.Kind.allCases)
+    func aMissingSettingIsExplained(_ kind: Action.Kind) throws {
+        let text = "rules:\n  - name: a\n    action: \(kind.rawValue)\n"
+        guard let usage = kind.unit.settingUsage else {
+            #expect(throws: Never.self) { try RuleFile.parse(text, name: "r.yaml") }
+            return
+        }
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "r.yaml") }
+        #expect(error.description == "r.yaml:3:13: rules[0].action: \(kind.rawValue) needs \(usage)")
+    }
+
+    @Test func theNamesComeFromTheKinds() throws {
+        let error = try #require(throws: RuleFileError.self) {
+            try RuleFile.parse("rules:\n  - name: a\n    action: drpo\n", name: "r.yaml")
+        }
+        let names = Action.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+        #expect(error.description == "r.yaml:3:13: rules[0].action: 'drpo' is not an action; did you mean 'drop'? (\(names))")
+    }
+}
