@@ -47,6 +47,9 @@ extern int pipe2(int pipefd[2], int flags);
 // unshare(2) is declared only under _GNU_SOURCE (a test gives one thread a network namespace of its own).
 extern int unshare(int flags);
 
+// setfsuid(2)/setfsgid(2): files opened for another user are opened with that user's rights.
+#include <sys/fsuid.h>
+
 // setresuid(2)/setresgid(2) are declared only under _GNU_SOURCE.
 extern int setresuid(uid_t ruid, uid_t euid, uid_t suid);
 extern int setresgid(gid_t rgid, gid_t egid, gid_t sgid);

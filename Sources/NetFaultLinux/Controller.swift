@@ -34,19 +34,19 @@ public final class Controller {
     private let log: (String) -> Void
     private let progress: ((Progress) -> Void)?
 
-    /// Where `--pcap` writes the faulted connections' packets; nil for no capture.
-    public let capturePath: String?
+    /// Where `--pcap` writes the faulted connections' packets, opened already; nil for no capture.
+    public let captureFile: OutputFile?
     /// Once started, run as this user (keeping CAP_NET_ADMIN and CAP_NET_RAW); nil: stay root.
     public var user: String?
     /// Where the hooks go: nftables owner tables, or iptables chains.
     public var hookBackend: HookBackend = .auto
 
-    public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, capturePath: String? = nil, log: @escaping (String) -> Void,
+    public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, captureFile: OutputFile? = nil, log: @escaping (String) -> Void,
                 progress: ((Progress) -> Void)? = nil) {
         self.ruleSet = ruleSet
         self.ruleFile = ruleFile
         self.seed = seed
-        self.capturePath = capturePath
+        self.captureFile = captureFile
         self.log = log
         self.progress = progress
     }
@@ -57,13 +57,14 @@ public final class Controller {
     /// start); an error after start stops the run in order and is reported.
     public func run(command: [String]? = nil, linger: Duration = .zero) throws -> Result {
         let signals = try StopSignals()
-        let capture = try capturePath.map { try PcapWriter(path: $0) }
-        defer { capture?.close() }
+        let capture = try captureFile.map { try PcapWriter(file: $0) }
+        var captureOpen = capture != nil
+        defer { if captureOpen { try? capture?.close() } }
         let engine = SharedEngine(Engine(ruleSet: ruleSet, seed: seed), capture: capture)
         // Every queue bound before any packet is diverted to it.
         let workers = try (0..<ruleSet.queues).map { index in
             try QueueWorker(queue: ruleSet.queue + UInt16(index), ruleSet: ruleSet,
-                            wholePackets: ruleSet.needsWholePackets || capturePath != nil, engine: engine)
+                            wholePackets: ruleSet.needsWholePackets || captureFile != nil, engine: engine)
         }
         defer { for worker in workers { worker.close() } }
         let failures = eventfd(0, Int32(EFD_CLOEXEC))
@@ -126,6 +127,16 @@ public final class Controller {
             failed = true
         }
         watchdog.finish()
+        if let capture {
+            // Every packet is in (the queues are closed): a capture that could not be written whole fails the run.
+            captureOpen = false
+            do {
+                try capture.close()
+            } catch {
+                stopReason += "; \(error)"
+                failed = true
+            }
+        }
         let queue = RunReport.QueueStatistics(combining: workers.map(\.statistics), diverted: diverted)
         if let child, child.reap() == nil {
             log("netfault: faults lifted; waiting for \(child.command[0]) (pid \(child.pid)) to exit")

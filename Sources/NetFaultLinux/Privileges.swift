@@ -47,6 +47,9 @@ public enum Privileges {
         return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 40
     }
 
+    /// Whether `user` (a name or numeric id) exists.
+    public static func userExists(_ user: String) -> Bool { (try? lookUp(user)) != nil }
+
     /// The user's uid and primary gid, by name or number.
     static func lookUp(_ user: String) throws(SystemError) -> (uid_t, gid_t) {
         if let entry = getpwnam(user) { return (entry.pointee.pw_uid, entry.pointee.pw_gid) }

@@ -21,4 +21,6 @@ struct Netfault: ParsableCommand {
 enum ExitStatus {
     static let invalidRules = ExitCode(2)
     static let expectationFailed = ExitCode(3)
+    /// A usage error: an option that cannot be used (an unknown user, an output file that cannot be written).
+    static let usage = ExitCode(64)
 }

@@ -32,11 +32,16 @@ struct RunOptions: ParsableArguments {
     var hooks: HookBackend = .auto
 
     /// Runs the controller on `file` (named `name` in the report), with the status line on a
-    /// terminal, and writes the report. Exits 1 when nothing could be installed.
+    /// terminal, and writes the report. Exits 64 when an option cannot be used (a user that does
+    /// not exist, an output file that cannot be written), 1 when nothing could be installed.
     func execute(_ file: RuleFile, name: String, command: [String]? = nil, linger: Duration = .zero) throws -> Controller.Result {
+        let outputs = try openOutputs(ruleFile: name)
+        // A file-size limit (`ulimit -f`) makes a write fail (EFBIG, reported) instead of killing
+        // netfault mid-run with its hooks in place.
+        signal(SIGXFSZ, SIG_IGN)
         let seed = seed ?? file.ruleSet.seed ?? UInt64.random(in: 0...UInt64.max)
         let status = isatty(2) == 1 ? StatusLine() : nil
-        let controller = Controller(ruleSet: file.ruleSet, ruleFile: name, seed: seed, capturePath: pcap,
+        let controller = Controller(ruleSet: file.ruleSet, ruleFile: name, seed: seed, captureFile: outputs.capture,
                                     log: { status?.clear(); printError($0) }, progress: status.map { line in { line.show($0) } })
         controller.user = user
         controller.hookBackend = hooks
@@ -49,25 +54,56 @@ struct RunOptions: ParsableArguments {
         }
         status?.clear()
         if result.failed { printError("netfault: stopped on \(result.report.stopReason)") }
-        try write(result.report)
+        try write(result.report, to: outputs.report)
         return result
     }
 
-    private func write(_ report: RunReport) throws {
+    /// Everything checked before anything is installed: the user, and the report and capture
+    /// files, opened now (never through a link, never a FIFO or a device, owner-only, as
+    /// `--user` when given) so that a path that cannot be written fails the start, not the end.
+    private func openOutputs(ruleFile: String) throws -> (report: OutputFile?, capture: OutputFile?) {
+        func refuse(_ message: String) -> ExitCode {
+            printError("netfault: \(message); nothing was installed")
+            return ExitStatus.usage
+        }
+        if let user, !Privileges.userExists(user) { throw refuse("--user \(user): no such user") }
+        do {
+            let report = try reportFile.map { try OutputFile(path: $0, role: "the report file", user: user) }
+            if let pcap, let reportFile, let report, report.isSameFile(as: pcap) || pcap == reportFile {
+                throw refuse("--pcap \(pcap) is the --report-file \(reportFile): name two files")
+            }
+            if let pcap, FileManager.default.fileExists(atPath: ruleFile),
+               URL(fileURLWithPath: pcap).standardizedFileURL == URL(fileURLWithPath: ruleFile).standardizedFileURL {
+                throw refuse("--pcap \(pcap) is the rule file: name another file")
+            }
+            let capture = try pcap.map { try OutputFile(path: $0, role: "the capture file", user: user) }
+            if let capture, FileManager.default.fileExists(atPath: ruleFile), capture.isSameFile(as: ruleFile) {
+                throw refuse("--pcap \(capture.path) is the rule file: name another file")
+            }
+            return (report, capture)
+        } catch let error as OutputFileError {
+            throw refuse("\(error)")
+        }
+    }
+
+    /// Writes the report to its file, or to standard output; when the file cannot take it, the
+    /// report goes to standard output after the error, and the exit status says so.
+    private func write(_ report: RunReport, to file: OutputFile?) throws {
         let text: String
         switch self.report {
         case .text: text = report.text(all: all)
         case .json: text = report.json()
         case .junit: text = report.junit()
         }
-        guard let reportFile else {
+        guard let file else {
             print(text, terminator: "")
             return
         }
         do {
-            try text.write(toFile: reportFile, atomically: true, encoding: .utf8)
+            try file.write(Array(text.utf8))
+            try file.close()
         } catch {
-            printError("netfault: writing the report to \(reportFile): \(error.localizedDescription); the report follows")
+            printError("netfault: \(error); the report follows")
             print(text, terminator: "")
             throw ExitCode.failure
         }

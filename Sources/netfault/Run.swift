@@ -56,7 +56,7 @@ extension Netfault {
 
         func run() throws {
             guard Self.isRunnable(command[0]) else {
-                printError("netfault: cannot run \(command[0]): no such command in PATH, or not executable; nothing was installed")
+                printError("netfault: cannot run '\(command[0])': no such command in PATH, or not an executable file; nothing was installed")
                 throw ExitCode(127)
             }
             let file = try source.load()
@@ -73,11 +73,18 @@ extension Netfault {
             }
         }
 
-        /// Whether `name` (a path, or a command looked up in PATH) is an executable file.
+        /// Whether `name` (a path, or a command looked up in PATH) is an executable regular file:
+        /// not empty, not a directory (whose search bit reads as executable).
         static func isRunnable(_ name: String) -> Bool {
-            if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) }
+            func runnable(_ path: String) -> Bool {
+                var isDirectory: ObjCBool = false
+                return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                    && FileManager.default.isExecutableFile(atPath: path)
+            }
+            guard !name.isEmpty else { return false }
+            if name.contains("/") { return runnable(name) }
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-            return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+            return path.split(separator: ":").contains { runnable("\($0)/\(name)") }
         }
     }
 }

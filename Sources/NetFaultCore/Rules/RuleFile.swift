@@ -18,6 +18,11 @@ public struct RuleFile: Sendable {
     /// refused without being read whole.
     public static func load(path: String, settings: [Setting] = []) throws(RuleFileError) -> RuleFile {
         let limit = YAMLShapeGuard.maximumFileSize
+        // A FIFO would block the open until someone writes to it, a device would never end.
+        if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType, type != .typeRegular {
+            let what = type == .typeDirectory ? "is a directory" : "is not a regular file (a FIFO, a socket or a device)"
+            throw RuleFileError(diagnostics: [.init(file: path, line: 0, column: 0, path: "", message: "the rule file \(what)")])
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "does not exist"
             throw RuleFileError(diagnostics: [.init(file: path, line: 0, column: 0, path: "", message: "the rule file \(reason)")])
