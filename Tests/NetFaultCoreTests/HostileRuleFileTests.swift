@@ -90,4 +90,32 @@ struct HostileRuleFileTests {
             """
         #expect(try RuleFile.parse(text, name: "r.yaml").ruleSet.rules.count == 1)
     }
+
+    /// What an error quotes of the file is the file's own text: escape sequences in it reach the
+    /// terminal escaped, never raw.
+    @Test func controlCharactersInQuotedTextAreEscaped() throws {
+        let text = "rules:\n  - name: a\n    action: \"\\e]0;owned\\a\\e[2J\"\n"
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "r.yaml") }
+        #expect(!error.description.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(error.description.debugDescription)")
+        #expect(error.description.contains("\\u{1B}]0;owned\\u{7}\\u{1B}[2J"), "\(error.description)")
+    }
+
+    /// A file that is not a rule file (netfault runs as root, and may be pointed at one it should
+    /// not read): the errors quote at most 40 characters of a line.
+    @Test func errorsQuoteOnlyAShortExcerpt() throws {
+        let secret = "root:$y$j9T$verylongsecrethashverylongsecrethashverylongsecrethash:19000:0:99999:7:::"
+        for text in ["\(secret)\ndaemon:*:19000:0:99999:7:::\n", "\(secret): x\n", "rules:\n  - name: a\n    action: \"\(secret)\"\n"] {
+            let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "shadow") }
+            #expect(!error.description.contains(":19000:0:99999"), "\(error.description)")
+            #expect(!error.description.contains("daemon"), "\(error.description)")
+        }
+    }
+
+    /// `fired: "<0"` can never hold: refused, not left to fail every run.
+    @Test func anExpectationThatCanNeverHoldIsRefused() throws {
+        let error = try #require(throws: RuleFileError.self) {
+            try RuleFile.parse("rules:\n  - {name: a, action: drop, expect: {fired: \"<0\"}}\n", name: "r.yaml")
+        }
+        #expect(error.description.hasPrefix("r.yaml:2:45: rules[0].expect.fired: '<0' can never hold"), "\(error.description)")
+    }
 }

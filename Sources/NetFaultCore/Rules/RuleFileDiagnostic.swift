@@ -21,10 +21,32 @@ public struct RuleFileDiagnostic: Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The diagnostic as a line for a terminal. What it quotes of the file (a key, a value) is
+    /// the file's own text: control characters in it are escaped (`\u{1B}`), so that a rule file
+    /// cannot move the cursor, retitle the terminal or hide lines of the output.
     public var description: String {
         let place = line > 0 ? "\(file):\(line):\(column)" : file
         let prefix = severity == .warning ? "warning: " : ""
-        return path.isEmpty ? "\(place): \(prefix)\(message)" : "\(place): \(prefix)\(path): \(message)"
+        let text = path.isEmpty ? "\(place): \(prefix)\(message)" : "\(place): \(prefix)\(path): \(message)"
+        return Self.escapingControlCharacters(text)
+    }
+
+    /// `text` with C0 and C1 control characters and DEL written as `\u{…}`.
+    static func escapingControlCharacters(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }
 

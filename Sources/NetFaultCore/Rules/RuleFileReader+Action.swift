@@ -12,7 +12,7 @@ extension RuleFileReader {
         if case .scalar(let scalar) = node, !Self.isNull(node) {
             guard let kind = Action.Kind(rawValue: scalar.string) else {
                 let hint = Self.closest(to: scalar.string, among: Self.actionKeys).map { "; did you mean '\($0)'?" } ?? ""
-                error(node, path, "'\(scalar.string)' is not an action\(hint) (\(names.joined(separator: ", ")))")
+                error(node, path, "'\(Self.excerpt(scalar.string))' is not an action\(hint) (\(names.joined(separator: ", ")))")
                 return nil
             }
             let reading = ActionReading(node: node, actionPath: path, kind: kind, companions: [:], transport: transport)

@@ -14,6 +14,14 @@ extension RuleFileReader {
 
     /// The whole document. Returns nil when the document is not even a mapping with rules.
     mutating func readRuleSet(_ root: Node) -> RuleSet? {
+        // A mapping none of whose keys is a rule file's (a passwd- or shadow-like file netfault
+        // was pointed at by mistake) is said once, quoting only the start of its first key.
+        if case .mapping(let mapping) = root, let first = mapping.first?.key,
+           !mapping.contains(where: { Self.topLevelKeys.contains($0.key.string ?? "") }) {
+            let shown = first.string.map { "'\(Self.excerpt($0))'" } ?? Self.describe(first)
+            error(first, "", "this is not a rule file: none of its \(mapping.count) top-level keys is a rule file's (the first is \(shown); expected \(Self.topLevelKeys.joined(separator: ", ")))")
+            return nil
+        }
         guard let entries = mapping(root, "", allowed: Self.topLevelKeys, what: "a rule file") else { return nil }
         var ruleSet = RuleSet()
         var sawRules = false
@@ -140,6 +148,10 @@ extension RuleFileReader {
                     continue
                 }
                 if let count = Expectation.Count(parsing: text) {
+                    if count.comparison == .less, count.value == 0 {
+                        error(entry.value, fieldPath, "'\(text)' can never hold: a rule fires 0 times or more (for a rule that must not fire, write 0)")
+                        valid = false
+                    }
                     expectation.fired = count
                 } else {
                     error(entry.value, fieldPath, "'\(text)' is not a count: a number, or >=, >, <=, <, == and a number (\">=1\")")

@@ -30,13 +30,19 @@ struct RuleFileReader {
                                  path: path, message: message))
     }
 
+    /// At most the first 40 characters of a text the file holds, for a message that quotes it:
+    /// a file that is not a rule file (netfault runs as root) shows little of itself.
+    static func excerpt(_ text: String) -> String {
+        let line = text.prefix { $0 != "\n" }
+        return line.count > 40 || line.count < text.count ? String(line.prefix(40)) + "…" : text
+    }
+
     /// A short description of what a node is, for "expected X, found Y" messages.
     static func describe(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar):
             if isNull(node) { return "nothing" }
-            let text = scalar.string.count > 40 ? String(scalar.string.prefix(40)) + "…" : scalar.string
-            return "\"\(text)\""
+            return "\"\(excerpt(scalar.string))\""
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
@@ -63,8 +69,9 @@ struct RuleFileReader {
             }
             guard allowed.contains(key.string) else {
                 let hint = Self.closest(to: key.string, among: allowed).map { "; did you mean '\($0)'?" } ?? ""
-                error(keyNode, Self.join(path, key.string),
-                      "unknown key '\(key.string)'\(hint) (allowed here: \(allowed.joined(separator: ", ")))")
+                let shown = Self.excerpt(key.string)
+                error(keyNode, Self.join(path, shown),
+                      "unknown key '\(shown)'\(hint) (allowed here: \(allowed.joined(separator: ", ")))")
                 continue
             }
             entries.append(Entry(key: key.string, keyNode: keyNode, value: value))
@@ -84,7 +91,7 @@ struct RuleFileReader {
     mutating func integer<T: FixedWidthInteger>(_ node: Node, _ path: String, in range: ClosedRange<T>, what: String) -> T? {
         guard let text = scalar(node, path, expected: what) else { return nil }
         guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = T(text), range.contains(value) else {
-            error(node, path, "\(text) is not \(what) (\(range.lowerBound)-\(range.upperBound))")
+            error(node, path, "\(Self.excerpt(text)) is not \(what) (\(range.lowerBound)-\(range.upperBound))")
             return nil
         }
         return value
@@ -93,7 +100,7 @@ struct RuleFileReader {
     mutating func duration(_ node: Node, _ path: String) -> Duration? {
         guard let text = scalar(node, path, expected: "a duration such as 500ms, 3s, 2m or 1h") else { return nil }
         guard let value = Units.duration(text) else {
-            error(node, path, "\(text) is not a duration: write a number and a unit, ms, s, m or h (500ms, 3s, 2m, 1h)")
+            error(node, path, "\(Self.excerpt(text)) is not a duration: write a number and a unit, ms, s, m or h (500ms, 3s, 2m, 1h)")
             return nil
         }
         return value
@@ -102,7 +109,7 @@ struct RuleFileReader {
     mutating func size(_ node: Node, _ path: String) -> UInt64? {
         guard let text = scalar(node, path, expected: "a size such as 700KiB") else { return nil }
         guard let value = Units.size(text) else {
-            error(node, path, "\(text) is not a size: write a number and B, KB, KiB, MB, MiB, GB or GiB (700KiB)")
+            error(node, path, "\(Self.excerpt(text)) is not a size: write a number and B, KB, KiB, MB, MiB, GB or GiB (700KiB)")
             return nil
         }
         return value
@@ -113,7 +120,7 @@ struct RuleFileReader {
         let names = T.allCases.map(\.rawValue)
         guard let text = scalar(node, path, expected: "\(what): \(names.joined(separator: ", "))") else { return nil }
         guard let value = T(rawValue: text) else {
-            error(node, path, "'\(text)' is not \(what); use one of \(names.joined(separator: ", "))")
+            error(node, path, "'\(Self.excerpt(text))' is not \(what); use one of \(names.joined(separator: ", "))")
             return nil
         }
         return value
