@@ -89,7 +89,7 @@ final class QueueThread: @unchecked Sendable {
         while !finishRequested.load(ordering: .sequentiallyConsistent) {
             turnCount.add(1, ordering: .relaxed)
             do {
-                if worker.mayWaitInReceive {
+                if worker.mayBlockInReceive {
                     try worker.pump(waiting: true, parkingReadable: false)
                     continue
                 }

@@ -45,7 +45,7 @@ final class QueueWorker: @unchecked Sendable {
 
     /// The next read may block in the queue socket itself (`pump(waiting: true)`); see
     /// `mayBlockInReceive(awaitingArrivals:nextDeadline:now:)`.
-    var mayWaitInReceive: Bool {
+    var mayBlockInReceive: Bool {
         guard let parking else { return true }
         return Self.mayBlockInReceive(awaitingArrivals: parking.awaitsArrivals, nextDeadline: parking.nextDeadline, now: monotonicNow())
     }
@@ -69,7 +69,7 @@ final class QueueWorker: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - waiting: block in the read until a packet arrives (or `QueueSocket.wake`, or, when
-    ///     packets may be held, `QueueSocket.longestWaitMilliseconds`); only when `mayWaitInReceive`.
+    ///     packets may be held, `QueueSocket.longestWaitMilliseconds`); only when `mayBlockInReceive`.
     ///   - parkingReadable: a wait found the parking queue's descriptor (the second of
     ///     `descriptors`) readable. The parking queue is read then, whenever packets moved there
     ///     are still awaited, and otherwise at least every `QueueSocket.longestWaitMilliseconds`
@@ -149,7 +149,7 @@ final class QueueWorker: @unchecked Sendable {
     /// The run is over and nothing is diverted any more: accept what is still queued, release what
     /// is held, before the hooks go (the kernel drops whatever is queued when a hook goes, or when
     /// the socket closes). Packets that passed the diversion just before it went off may still be
-    /// on their way into the queue: they are waited for until the queue is quiet for `quietWait`.
+    /// on their way into the queue: they are waited for until the queue is quiet for `quietWaitMilliseconds`.
     func finish() {
         try? sendVerdicts()
         // Whatever an error left unanswered among the packets read (nothing, normally): a batch

@@ -19,7 +19,7 @@ struct CompiledRule {
     let probability: Double?
     /// Index into the engine's `needles`: the bytes the payload must contain.
     let needle: Int?
-    /// Index into each flow's `ruleSlots`, when this rule keeps per-connection state.
+    /// Index into each flow's rule states (`FlowSlots.ruleStates`), when this rule keeps per-connection state.
     let slot: Int?
     let sticky: Bool
     /// Whether the rule keeps per-rule connection state (ordinals, open-connection counts).

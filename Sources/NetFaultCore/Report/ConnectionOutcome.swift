@@ -16,14 +16,6 @@ public enum ConnectionOutcome: String, Sendable, CaseIterable, Codable {
     case open
     /// Silent for longer than the flow timeout, then forgotten (a UDP flow's usual end).
     case idle
-
-    /// Whether the applications got an error.
-    public var isFailure: Bool {
-        switch self {
-        case .refused, .connectTimeout, .unreachable, .reset, .aborted: return true
-        case .closed, .open, .idle: return false
-        }
-    }
 }
 
 /// The error an application got: the POSIX errno and the Windows Sockets code people search for.

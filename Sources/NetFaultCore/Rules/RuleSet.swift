@@ -1,4 +1,4 @@
-/// A validated rule file (rule language version 1). Built only by `RuleSetParser`, so every value
+/// A validated rule file (rule language version 1). Built by `RuleFileReader`, so every value
 /// here has already been checked: ranges hold, names are unique, actions fit their protocol.
 public struct RuleSet: Sendable {
     /// The first NFQUEUE number.
