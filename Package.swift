@@ -34,11 +34,15 @@ let package = Package(
             name: "NetFaultLinux",
             dependencies: ["NetFaultCore", "CNetfilterQueue", "CPcap"]
         ),
+        // Private networks of namespaces and the processes run in them: `netfault lab` and `demo`,
+        // the lab tests, the benchmark.
+        .target(name: "NetFaultLab", dependencies: ["NetFaultCore", "NetFaultLinux"]),
         .executableTarget(
             name: "netfault",
             dependencies: [
                 "NetFaultCore",
                 "NetFaultLinux",
+                "NetFaultLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,7 +51,7 @@ let package = Package(
         // Real traffic between network namespaces; runs the built `netfault` binary. Needs root.
         .testTarget(
             name: "NetFaultLabTests",
-            dependencies: ["netfault", "NetFaultLinux"],
+            dependencies: ["netfault", "NetFaultLinux", "NetFaultLab"],
             exclude: ["Support/peer.py"]
         ),
     ]

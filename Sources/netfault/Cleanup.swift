@@ -17,7 +17,7 @@ extension Netfault {
         var queue: UInt16?
 
         func run() throws {
-            let installer = HookInstaller()
+            let installer = IptablesHooks()
             do {
                 let queues = try queue.map { [$0] } ?? installer.installedQueues()
                 var removed: [UInt16] = []

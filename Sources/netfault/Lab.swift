@@ -1,4 +1,5 @@
 import ArgumentParser
+import NetFaultLab
 import NetFaultLinux
 
 extension Netfault {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NetFaultCore
+import NetFaultLab
 import NetFaultLinux
 
 extension Netfault {

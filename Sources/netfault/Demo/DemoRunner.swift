@@ -1,5 +1,6 @@
 import Foundation
 import NetFaultCore
+import NetFaultLab
 import NetFaultLinux
 
 /// Runs demo scenarios in a private lab: for each, the preset on the middlebox, a real server and

@@ -1,4 +1,5 @@
 import Foundation
+import NetFaultLab
 import NetFaultLinux
 #if canImport(Glibc)
 import Glibc

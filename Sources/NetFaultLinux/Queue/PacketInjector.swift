@@ -6,7 +6,7 @@ import NetFaultCore
 
 /// Sends complete IP packets the engine built (RSTs, ICMP errors, duplicates) through raw sockets,
 /// headers included. Each carries `mark`, which the hooks exclude, so none is queued again.
-public final class PacketInjector {
+public final class PacketInjector: PacketSender {
     /// The socket mark on every injected packet; the hooks' first rule returns packets carrying it.
     public static let mark: UInt32 = 0x6e66_0001
 
@@ -15,7 +15,6 @@ public final class PacketInjector {
     public private(set) var sent = 0
     /// Sends the kernel refused (no route, a full buffer); counted, never fatal.
     public private(set) var failures = 0
-    public private(set) var lastFailure: SystemError?
 
     public init() throws(SystemError) {
         ipv4 = try Self.rawSocket(family: AF_INET)
@@ -83,7 +82,6 @@ public final class PacketInjector {
         }
         if result < 0 {
             failures += 1
-            lastFailure = SystemError("injecting a packet to \(address)", call: "sendto", errno: errno)
         } else {
             sent += 1
         }

@@ -1,5 +1,6 @@
 import Foundation
 import NetFaultCore
+import NetFaultLinux
 
 /// A private network of three namespaces, client — middlebox — server, joined by veth pairs, with
 /// addresses from the benchmarking ranges only (198.18.0.0/15, 2001:db8::/32). The middlebox
@@ -101,7 +102,7 @@ public struct LabNetwork: Sendable {
     static func run(_ command: [String], doing: String) throws -> String {
         let result = try CommandOutput.of(command)
         guard result.status == 0 else {
-            throw HookInstaller.CommandError(doing: doing, command: command.joined(separator: " "), status: result.status,
+            throw CommandError(doing: doing, command: command.joined(separator: " "), status: result.status,
                                              output: result.errors)
         }
         return result.output

@@ -15,7 +15,7 @@ import Synchronization
 /// `failures` descriptor wakes, and which then stops the run in order (this thread's last
 /// verdicts included).
 final class QueueThread: @unchecked Sendable {
-    let worker: QueueWorker
+    let worker: LiveQueueWorker
     /// Why the thread stopped reading its queue early; nil while it runs. Read by the controller's
     /// thread, so behind a lock.
     var failure: Error? {
@@ -45,7 +45,7 @@ final class QueueThread: @unchecked Sendable {
     private var started = false
 
     /// `failures`: an eventfd the thread writes to when it fails.
-    init(_ worker: QueueWorker, failures: Int32) {
+    init(_ worker: LiveQueueWorker, failures: Int32) {
         self.worker = worker
         self.failures = failures
     }
@@ -99,10 +99,7 @@ final class QueueThread: @unchecked Sendable {
                 if let due = worker.nextDeadline {
                     timeout = min(timeout, Int32(clamping: (max(0, due.since(monotonicNow())) + 999_999) / 1_000_000))
                 }
-                if poll(&polled, nfds_t(polled.count), timeout) < 0 {
-                    if errno == EINTR { continue }
-                    throw SystemError("waiting for packets on queue \(worker.socket.queue)", call: "poll", errno: errno)
-                }
+                try waitForEvents(&polled, timeoutMilliseconds: timeout, "waiting for packets on queue \(worker.socket.queue)")
                 try worker.pump(parkingReadable: polled.count > 1 && polled[1].revents != 0)
             } catch {
                 fail(error)

@@ -93,15 +93,11 @@ final class NftSocket {
         var kept: [UInt8] = []
         var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         while true {
-            let count = poll(&ready, 1, Self.answerTimeoutMilliseconds)
+            let count = try syscall(doing, "poll(NETLINK_NETFILTER)") { poll(&ready, 1, Self.answerTimeoutMilliseconds) }
             if count == 0 { throw SystemError(doing, call: "nf_tables: no answer within \(Self.answerTimeoutMilliseconds) ms", errno: ETIMEDOUT) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SystemError(doing, call: "poll(NETLINK_NETFILTER)", errno: errno)
-            }
-            let received = receiveBuffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let received = retryingInterrupts { receiveBuffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
             if received < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EAGAIN { continue }
                 throw SystemError(doing, call: "recv(NETLINK_NETFILTER)", errno: errno)
             }
             let finished = receiveBuffer.withUnsafeBytes { buffer in

@@ -1,22 +1,10 @@
 import Foundation
 import NetFaultCore
 
-/// Installs and removes `HookRules` with iptables-restore/ip6tables-restore (`--noflush`: one
+/// Installs and removes `IptablesRules` with iptables-restore/ip6tables-restore (`--noflush`: one
 /// transaction each, nothing else in the tables touched). Debian's iptables is iptables-nft; the
 /// NFQUEUE target reaches the kernel through nft's xtables compatibility layer.
-public struct HookInstaller: Sendable {
-    public struct CommandError: Error, CustomStringConvertible, Sendable {
-        public var doing: String
-        public var command: String
-        public var status: Int32
-        public var output: String
-
-        public var description: String {
-            let detail = output.trimmingCharacters(in: .whitespacesAndNewlines)
-            return "\(doing): \(command) exited with \(status)\(detail.isEmpty ? "" : ": \(detail)")"
-        }
-    }
-
+public struct IptablesHooks: Sendable {
     public init() {}
 
     static func tool(_ family: IPAddress.Family, _ suffix: String) -> String {
@@ -25,8 +13,8 @@ public struct HookInstaller: Sendable {
 
     /// Installs the diversion for every family the rules need. Refuses when netfault's chain for
     /// the queue is already there (a controller killed without cleanup), and installs nothing then.
-    public func install(_ rules: HookRules) throws {
-        for family in [IPAddress.Family.v4, .v6] where HookRules.isInstalled(queue: rules.queue, saved: try save(family)) {
+    public func install(_ rules: IptablesRules) throws {
+        for family in [IPAddress.Family.v4, .v6] where IptablesRules.isInstalled(queue: rules.queue, saved: try save(family)) {
             throw Self.staleChain(queue: rules.queue)
         }
         do {
@@ -44,7 +32,7 @@ public struct HookInstaller: Sendable {
     /// The refusal to start over the chain a killed netfault left for `queue`.
     static func staleChain(queue: UInt16) -> CommandError {
         CommandError(doing: "installing hooks for queue \(queue)", command: "iptables-save", status: 0,
-                     output: "chain \(HookRules.chainName(queue: queue)) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(queue)` first")
+                     output: "chain \(IptablesRules.chainName(queue: queue)) is already installed, left by a netfault that did not stop cleanly; run `netfault cleanup --queue \(queue)` first")
     }
 
     /// Removes netfault's chain for `queue` and every jump to it, in both families. Returns how
@@ -63,8 +51,8 @@ public struct HookInstaller: Sendable {
         for family in [IPAddress.Family.v4, .v6] {
             do {
                 try detach(queue: queue, family: family)
-                diverted += HookRules.divertedPackets(queue: queue, savedWithCounters: try save(family, counters: true))
-                if let script = HookRules.removalScript(queue: queue, saved: try save(family)) {
+                diverted += IptablesRules.divertedPackets(queue: queue, savedWithCounters: try save(family, counters: true))
+                if let script = IptablesRules.removalScript(queue: queue, saved: try save(family)) {
                     try run(Self.tool(family, "-restore"), ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
                     removed += 1
                 }
@@ -83,7 +71,7 @@ public struct HookInstaller: Sendable {
     }
 
     private func detach(queue: UInt16, family: IPAddress.Family) throws {
-        if let script = HookRules.detachScript(queue: queue, saved: try save(family)) {
+        if let script = IptablesRules.detachScript(queue: queue, saved: try save(family)) {
             try run(Self.tool(family, "-restore"), ["--noflush"], input: script, doing: "removing hooks for queue \(queue)")
         }
     }

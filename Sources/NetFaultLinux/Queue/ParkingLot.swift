@@ -9,31 +9,25 @@ import NetFaultCore
 /// kernel looks each single verdict's id up by walking the queue from its oldest packet, past
 /// every held one. In the parking queue the diverting queue stays short, and packets released
 /// in the order they were held are found first.
-struct ParkingLot {
+struct ParkingLot<Queue: PacketQueue> {
     /// Room in the parking queue beyond `maximumHeld` for packets moved but not yet read back
     /// (at most one read of the diverting queue's worth).
-    static let margin = 8192
+    static var margin: Int { 8192 }
 
-    let socket: QueueSocket
+    /// The parking queue, with the verdicts of held packets.
+    private(set) var ledger: VerdictLedger<Queue>
+    var socket: Queue { ledger.queue }
     /// Held packets by their id in the parking queue, earliest due first.
     private(set) var held: HoldQueue
     private var arrivals = ParkingArrivals()
     /// Verdicts given to held packets.
-    private(set) var verdicts = 0
+    var verdicts: Int { ledger.verdicts }
     /// Moved packets that never arrived: the kernel let them go on (fail-open) before their time.
     private(set) var passedByKernel = 0
 
-    /// Binds the parking queue of `queue`, with room for `maximumHeld` packets.
-    init(queue: UInt16, maximumHeld: Int) throws {
-        let parking = RuleSet.parkingQueue(for: queue)
-        do {
-            socket = try QueueSocket(queue: parking, maximumLength: UInt32(maximumHeld + Self.margin),
-                                     copyBytes: UInt32(ParkingArrivals.fingerprintBytes))
-        } catch {
-            var refusal = error
-            refusal.doing = "binding queue \(parking), where queue \(queue)'s held packets wait"
-            throw refusal
-        }
+    /// Holds up to `maximumHeld` packets in `parking`.
+    init(_ parking: Queue, maximumHeld: Int) {
+        ledger = VerdictLedger(parking)
         held = HoldQueue(limit: maximumHeld, capacity: min(maximumHeld, 4096))
     }
 
@@ -42,11 +36,11 @@ struct ParkingLot {
     /// Packets moved here that have not been read back yet.
     var awaitsArrivals: Bool { arrivals.count > 0 }
 
-    /// Moves `packet`, queued on `diverting`, to the parking queue until `deadline` (nil: until
-    /// the run ends, then dropped), with the diverting socket's next flush. It is held from when
-    /// `collect` reads it back.
-    mutating func park(_ packet: QueuedPacket, until deadline: Instant?, from diverting: QueueSocket) throws {
-        try diverting.verdict(packet.id, .requeue(socket.queue))
+    /// Moves `packet` from the `diverting` queue to the parking queue (the verdict that moves it
+    /// leaves with `diverting`'s next send) and holds it until `deadline` (nil: until the run
+    /// ends, then dropped) from when `collect` reads it back.
+    mutating func park<Diverting>(_ packet: QueuedPacket, until deadline: Instant?, from diverting: VerdictLedger<Diverting>) throws {
+        try diverting.move(packet.id, to: socket.queue)
         let length = packet.originalLength ?? packet.bytes.count
         arrivals.expect(.init(fingerprint: ParkingArrivals.fingerprint(packet.bytes, length: length), deadline: deadline))
     }
@@ -57,11 +51,11 @@ struct ParkingLot {
     /// kernel's answer to a verdict for a packet it already dropped): an unread socket would keep
     /// the loop's poll returning at once.
     mutating func collect() throws {
-        try socket.drain { packet in
+        try socket.drain(limit: .max, waitingForFirst: false) { packet in
             let fingerprint = ParkingArrivals.fingerprint(packet.bytes, length: packet.originalLength ?? packet.bytes.count)
             guard let (expected, skipped) = arrivals.arrived(fingerprint) else {
                 // Not moved here by netfault (a stranger): let go at once.
-                return try socket.verdict(packet.id, .accept)
+                return try socket.verdict(packet.id, .accept, replacement: nil)
             }
             passedByKernel += skipped
             if let early = held.hold(packet.id, until: expected.deadline) { try release(early) }
@@ -98,7 +92,22 @@ struct ParkingLot {
     }
 
     private mutating func release(_ entry: HoldQueue.Entry) throws {
-        try socket.verdict(entry.packetID, entry.acceptAtEnd ? .accept : .drop)
-        verdicts += 1
+        try ledger.verdict(entry.packetID, entry.acceptAtEnd ? .accept : .drop)
+    }
+}
+
+extension ParkingLot where Queue == QueueSocket {
+    /// Binds the parking queue of `queue`, with room for `maximumHeld` packets.
+    static func bind(for queue: UInt16, maximumHeld: Int) throws -> ParkingLot {
+        let parking = RuleSet.parkingQueue(for: queue)
+        do {
+            let socket = try QueueSocket(queue: parking, maximumLength: UInt32(maximumHeld + margin),
+                                         copyBytes: UInt32(ParkingArrivals.fingerprintBytes))
+            return ParkingLot(socket, maximumHeld: maximumHeld)
+        } catch {
+            var refusal = error
+            refusal.doing = "binding queue \(parking), where queue \(queue)'s held packets wait"
+            throw refusal
+        }
     }
 }

@@ -3,9 +3,9 @@ import NetFaultCore
 @testable import NetFaultLinux
 
 /// The iptables-restore text netfault installs and removes, checked without root.
-struct HookRulesTests {
-    static func rules(_ yaml: String) throws -> HookRules {
-        HookRules(DiversionPlan(try RuleFile.parse(yaml, name: "r.yaml").ruleSet))
+struct IptablesRulesTests {
+    static func rules(_ yaml: String) throws -> IptablesRules {
+        IptablesRules(DiversionPlan(try RuleFile.parse(yaml, name: "r.yaml").ruleSet))
     }
 
     /// `queues: 4` spreads connections over queues 3-6 with the kernel's own balancing.
@@ -99,7 +99,7 @@ struct HookRulesTests {
         """
 
     @Test func removalNamesOnlyThisQueuesJumpsAndChain() {
-        #expect(HookRules.removalScript(queue: 0, saved: Self.saved) == """
+        #expect(IptablesRules.removalScript(queue: 0, saved: Self.saved) == """
             *mangle
             -D FORWARD -j NETFAULT-0
             -D INPUT ! -i lo -j NETFAULT-0
@@ -109,13 +109,13 @@ struct HookRulesTests {
             COMMIT
 
             """)
-        #expect(HookRules.removalScript(queue: 2, saved: Self.saved) == nil)
-        #expect(HookRules.isInstalled(queue: 1, saved: Self.saved))
-        #expect(!HookRules.isInstalled(queue: 2, saved: Self.saved))
+        #expect(IptablesRules.removalScript(queue: 2, saved: Self.saved) == nil)
+        #expect(IptablesRules.isInstalled(queue: 1, saved: Self.saved))
+        #expect(!IptablesRules.isInstalled(queue: 2, saved: Self.saved))
     }
 
     @Test func detachingRemovesOnlyTheJumps() {
-        #expect(HookRules.detachScript(queue: 0, saved: Self.saved) == """
+        #expect(IptablesRules.detachScript(queue: 0, saved: Self.saved) == """
             *mangle
             -D FORWARD -j NETFAULT-0
             -D INPUT ! -i lo -j NETFAULT-0
@@ -123,7 +123,7 @@ struct HookRulesTests {
             COMMIT
 
             """)
-        #expect(HookRules.detachScript(queue: 1, saved: ":NETFAULT-1 - [0:0]\n") == nil)
+        #expect(IptablesRules.detachScript(queue: 1, saved: ":NETFAULT-1 - [0:0]\n") == nil)
     }
 
     @Test func divertedPacketsSumTheQueueRulesCounters() {
@@ -137,9 +137,9 @@ struct HookRulesTests {
             [9:900] -A NETFAULT-1 -p tcp -j NFQUEUE --queue-num 1 --queue-bypass
             COMMIT
             """
-        #expect(HookRules.divertedPackets(queue: 0, savedWithCounters: saved) == 107)
-        #expect(HookRules.divertedPackets(queue: 1, savedWithCounters: saved) == 9)
-        #expect(HookRules.divertedPackets(queue: 2, savedWithCounters: saved) == 0)
+        #expect(IptablesRules.divertedPackets(queue: 0, savedWithCounters: saved) == 107)
+        #expect(IptablesRules.divertedPackets(queue: 1, savedWithCounters: saved) == 9)
+        #expect(IptablesRules.divertedPackets(queue: 2, savedWithCounters: saved) == 0)
     }
 
     @Test func queueCountersParseTheProcFile() {

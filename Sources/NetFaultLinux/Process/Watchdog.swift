@@ -37,9 +37,8 @@ public struct Watchdog {
         var stopping = false
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
-            let ready = poll(&descriptor, 1, stopping ? -1 : stallMilliseconds)
+            let ready = retryingInterrupts { poll(&descriptor, 1, stopping ? -1 : stallMilliseconds) }
             if ready < 0 {
-                if errno == EINTR { continue }
                 return remove(because: "the heartbeat could not be watched (\(String(cString: strerror(errno))))")
             }
             if ready == 0 {
@@ -60,7 +59,7 @@ public struct Watchdog {
                 try NftHookTables.remove(queue: queue, throughInherited: ownerSocket)
                 removed = true
             } else {
-                removed = try HookInstaller().remove(queue: queue) > 0
+                removed = try IptablesHooks().remove(queue: queue) > 0
             }
             let text = "\(reason): \(removed ? "removed the hooks of queue \(queue); traffic passes" : "no hooks were left")"
             log("netfault watchdog: \(text)")

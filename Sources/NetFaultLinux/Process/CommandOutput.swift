@@ -4,16 +4,16 @@ import Glibc
 import CNetfilterQueue
 
 /// What an external command (ip, iptables-restore...) left: its status and both output streams.
-struct CommandOutput: Sendable {
-    var status: Int32
-    var output: String
-    var errors: String
+public struct CommandOutput: Sendable {
+    public var status: Int32
+    public var output: String
+    public var errors: String
 
     /// Runs `command` (a path, or a name looked up in PATH) to its end, with `input` on its standard
     /// input. Input is written and both outputs are read in one poll loop, so a child that fills one
     /// pipe while netfault waits on another cannot hang either. Plain system calls, no run loop:
     /// this works in a namespace whose loopback is down, where Foundation's `Process` hangs.
-    static func of(_ command: [String], input: String? = nil) throws(SystemError) -> CommandOutput {
+    public static func of(_ command: [String], input: String? = nil) throws(SystemError) -> CommandOutput {
         let doing = "running \(command[0])"
         var output: [Int32] = [-1, -1]
         var errors: [Int32] = [-1, -1]
@@ -43,23 +43,20 @@ struct CommandOutput: Sendable {
         while !open.isEmpty {
             var descriptors = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if !pending.isEmpty { descriptors.append(pollfd(fd: inputEnds[1], events: Int16(POLLOUT), revents: 0)) }
-            if poll(&descriptors, nfds_t(descriptors.count), -1) < 0 {
-                if errno == EINTR { continue }
-                throw SystemError(doing, call: "poll", errno: errno)
-            }
+            try waitForEvents(&descriptors, timeoutMilliseconds: -1, doing)
             for descriptor in descriptors where descriptor.revents != 0 {
                 if descriptor.fd == inputEnds[1] {
-                    let sent = pending.withUnsafeBytes { send(descriptor.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                    let sent = retryingInterrupts { pending.withUnsafeBytes { send(descriptor.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) } }
                     if sent > 0 { pending = pending.dropFirst(sent) }
                     // A child that exits without reading all its input: its status says how that went.
-                    if sent < 0, errno != EAGAIN, errno != EINTR { pending = [] }
+                    if sent < 0, errno != EAGAIN { pending = [] }
                     if pending.isEmpty { shutdown(descriptor.fd, Int32(SHUT_WR)) }
                     continue
                 }
-                let count = buffer.withUnsafeMutableBytes { read(descriptor.fd, $0.baseAddress, $0.count) }
+                let count = retryingInterrupts { buffer.withUnsafeMutableBytes { read(descriptor.fd, $0.baseAddress, $0.count) } }
                 if count > 0 {
                     collected[descriptor.fd]! += buffer[0..<count]
-                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                } else if count == 0 || errno != EAGAIN {
                     open.removeAll { $0 == descriptor.fd }
                 }
             }

@@ -3,8 +3,8 @@ import NetFaultCore
 /// The firewall rules that divert a rule set's traffic to its queue, as iptables-restore input for
 /// the mangle table: a chain of netfault's own (`NETFAULT-<queue>`) that returns injected packets
 /// and queues the rest with `--queue-bypass`, jumped to from each hook's built-in chain.
-/// Pure text, so it is tested without root; `HookInstaller` feeds it to the kernel.
-public struct HookRules: Sendable {
+/// Pure text, so it is tested without root; `IptablesHooks` feeds it to the kernel.
+public struct IptablesRules: Sendable {
     public let queue: UInt16
     public let hooks: [Hook]
     public let plan: DiversionPlan

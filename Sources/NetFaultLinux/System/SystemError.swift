@@ -38,17 +38,3 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
         EMSGSIZE: "EMSGSIZE", ENETUNREACH: "ENETUNREACH", EHOSTUNREACH: "EHOSTUNREACH", ENOTSUP: "EOPNOTSUPP",
     ]
 }
-
-/// Runs a call that returns -1 and sets errno on failure, retrying EINTR; throws with `doing` and
-/// `call` otherwise.
-@discardableResult
-func syscall<Result: BinaryInteger>(_ doing: @autoclosure () -> String, _ call: String,
-                                     _ body: () -> Result) throws(SystemError) -> Result {
-    while true {
-        let result = body()
-        if result >= 0 { return result }
-        let error = Glibc.errno
-        if error == EINTR { continue }
-        throw SystemError(doing(), call: call, errno: error)
-    }
-}

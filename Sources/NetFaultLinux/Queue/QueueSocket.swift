@@ -192,14 +192,13 @@ public final class QueueSocket {
             let single = waiting && !expectsBacklog
             let started = single ? monotonicNow() : .zero
             if waiting { waitingForPackets.store(true, ordering: .relaxed) }
-            let received = batch.receive(from: fileDescriptor, waiting: waiting, upTo: single ? 1 : batch.capacity)
+            let received = retryingInterrupts { batch.receive(from: fileDescriptor, waiting: waiting, upTo: single ? 1 : batch.capacity) }
             if waiting { waitingForPackets.store(false, ordering: .relaxed) }
             let readAt = monotonicNow()
             reads += 1
             if single { singleReads += 1 }
             if received < 0 {
                 switch errno {
-                case EINTR: continue
                 case EAGAIN: return packets
                 case ENOBUFS:
                     overruns += 1
@@ -298,11 +297,7 @@ public final class QueueSocket {
     /// sending fails, the verdicts stay pending for the next flush (the run's stop tries again).
     public func flush() throws(SystemError) {
         guard pendingBytes > 0 else { return }
-        while mnl_socket_sendto(socket, sendBuffer.baseAddress, pendingBytes) < 0 {
-            let code = errno
-            if code == EINTR { continue }
-            throw SystemError("sending verdicts on queue \(queue)", call: "mnl_socket_sendto", errno: code)
-        }
+        try syscall("sending verdicts on queue \(queue)", "mnl_socket_sendto") { mnl_socket_sendto(socket, sendBuffer.baseAddress, pendingBytes) }
         pendingBytes = 0
     }
 
@@ -325,5 +320,12 @@ public final class QueueSocket {
 
     private func finishMessage(_ header: UnsafeMutablePointer<nlmsghdr>) {
         pendingBytes += (Int(header.pointee.nlmsg_len) + 3) & ~3
+    }
+}
+
+extension QueueSocket: PacketQueue {
+    public func awaitPacket(milliseconds: Int32) -> Bool {
+        var descriptors = [pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)]
+        return ((try? waitForEvents(&descriptors, timeoutMilliseconds: milliseconds, "waiting on queue \(queue)")) ?? 0) > 0
     }
 }

@@ -18,14 +18,14 @@ public enum HookBackend: String, Sendable, CaseIterable {
 /// The hooks of one run, as installed.
 enum InstalledHooks {
     case ownerTables(NftHookTables)
-    case iptables(HookInstaller, queue: UInt16)
+    case iptables(IptablesHooks, queue: UInt16)
 
     /// Installs `plan` with `backend`; `log` hears which was used and why.
     static func install(_ plan: DiversionPlan, backend: HookBackend, log: (String) -> Void) throws -> InstalledHooks {
-        let iptables = HookInstaller()
+        let iptables = IptablesHooks()
         // A chain left by an earlier iptables run would queue every packet a second time.
         if backend != .iptables, let leftover = try? iptables.installedQueues(), leftover.contains(plan.queue) {
-            throw HookInstaller.staleChain(queue: plan.queue)
+            throw IptablesHooks.staleChain(queue: plan.queue)
         }
         if backend != .iptables {
             do {
@@ -33,11 +33,11 @@ enum InstalledHooks {
                 log("netfault: hooks in nftables table \(NftDiversion.tableName(queue: plan.queue)) (owner flag: the kernel removes it if netfault dies)")
                 return .ownerTables(tables)
             } catch let unavailable as NftHookTables.Unavailable where backend == .auto {
-                log("netfault: \(unavailable); falling back to iptables chain \(HookRules.chainName(queue: plan.queue)), which the watchdog or `netfault cleanup` removes if netfault dies")
+                log("netfault: \(unavailable); falling back to iptables chain \(IptablesRules.chainName(queue: plan.queue)), which the watchdog or `netfault cleanup` removes if netfault dies")
             }
         }
-        try iptables.install(HookRules(plan))
-        if backend == .iptables { log("netfault: hooks in iptables chain \(HookRules.chainName(queue: plan.queue)) (--hooks iptables)") }
+        try iptables.install(IptablesRules(plan))
+        if backend == .iptables { log("netfault: hooks in iptables chain \(IptablesRules.chainName(queue: plan.queue)) (--hooks iptables)") }
         return .iptables(iptables, queue: plan.queue)
     }
 

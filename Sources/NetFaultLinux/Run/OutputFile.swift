@@ -45,8 +45,7 @@ public final class OutputFile {
             _ = setfsuid(identity.uid)
         }
         let flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
-        var opened: Int32
-        repeat { opened = open(path, flags, S_IRUSR | S_IWUSR) } while opened < 0 && errno == EINTR
+        let opened = retryingInterrupts { open(path, flags, S_IRUSR | S_IWUSR) }
         let openError = errno
         if identity != nil {
             _ = setfsuid(0)
@@ -72,9 +71,10 @@ public final class OutputFile {
     public func write(_ bytes: [UInt8]) throws(OutputFileError) {
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written) }
+            let result = retryingInterrupts {
+                bytes.withUnsafeBytes { buffer in Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written) }
+            }
             if result < 0 {
-                if errno == EINTR { continue }
                 throw OutputFileError(path: path, role: role, reason: "could not be written: \(String(cString: strerror(errno)))")
             }
             written += result

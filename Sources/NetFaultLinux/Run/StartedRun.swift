@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import NetFaultCore
+
+/// What a run holds between its start and its stop sequence: everything the stop must undo.
+/// The queues, the failure descriptor and an unclosed capture are released when it goes.
+final class StartedRun {
+    let signals: StopSignals
+    let engine: SharedEngine
+    let workers: [LiveQueueWorker]
+    let threads: [QueueThread]
+    /// An eventfd a queue's thread writes to when it fails.
+    let failures: Int32
+    let hooks: InstalledHooks
+    let watchdog: WatchdogLink
+    /// The `--pcap` capture; nil once closed by the stop (or for none).
+    var capture: PcapWriter?
+    /// The wrapped command, once started (`netfault run`).
+    var child: ChildProcess?
+    let start: Instant
+    let startedAt: Date
+
+    init(signals: StopSignals, engine: SharedEngine, workers: [LiveQueueWorker], threads: [QueueThread], failures: Int32,
+         hooks: InstalledHooks, watchdog: WatchdogLink, capture: PcapWriter?) {
+        self.signals = signals
+        self.engine = engine
+        self.workers = workers
+        self.threads = threads
+        self.failures = failures
+        self.hooks = hooks
+        self.watchdog = watchdog
+        self.capture = capture
+        start = monotonicNow()
+        startedAt = Date()
+    }
+
+    deinit {
+        try? capture?.close()
+        for worker in workers { worker.close() }
+        close(failures)
+    }
+}
