@@ -51,8 +51,7 @@ let package = Package(
         // Real traffic between network namespaces; runs the built `netfault` binary. Needs root.
         .testTarget(
             name: "NetFaultLabTests",
-            dependencies: ["netfault", "NetFaultLinux", "NetFaultLab"],
-            exclude: ["Support/peer.py"]
+            dependencies: ["netfault", "NetFaultLinux", "NetFaultLab"]
         ),
     ]
 )

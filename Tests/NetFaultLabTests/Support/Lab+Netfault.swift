@@ -18,7 +18,9 @@ extension Lab {
             .deletingLastPathComponent().appendingPathComponent("Rules/\(name).yaml").path
     }
 
-    static let peerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peer.py").path
+    /// The lab's peer program, Lab/peer.py (the demo, soak and bench run the same one).
+    static let peerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Lab/peer.py").path
 
     /// Starts `netfault apply --report json` with `rules` in `namespace` and waits until its hooks are installed.
     func netfault(in namespace: String, rules: String, _ options: [String] = ["--report", "json"]) throws -> Background {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Real socket clients and servers for netfault's lab tests.
+"""Real socket clients and servers for netfault's lab: the tests, `netfault demo` (which carries a copy,
+Sources/NetFaultLab/EmbeddedPeer.swift, made by Scripts/embed-presets), Scripts/soak and Scripts/bench.
 
 Every client prints one JSON line on stdout: what the application saw, with the errno name when a
 call failed, so a test can assert "ECONNRESET after 812 KB" instead of guessing from exit codes.
