@@ -47,7 +47,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NetFaultCoreTests", dependencies: ["NetFaultCore"]),
-        .testTarget(name: "NetFaultLinuxTests", dependencies: ["NetFaultLinux", "NetFaultCore"]),
+        .testTarget(name: "NetFaultLinuxTests", dependencies: ["NetFaultLinux", "NetFaultCore", "NetFaultLab"]),
         // Real traffic between network namespaces; runs the built `netfault` binary. Needs root.
         .testTarget(
             name: "NetFaultLabTests",

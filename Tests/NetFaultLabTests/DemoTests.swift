@@ -28,34 +28,34 @@ extension LabTests {
         }
 
         @Test func anInterruptedDemoRemovesItsLab() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            let demo = try lab.start(nil, [Lab.netfaultPath, "demo"])
-            #expect(demo.waitFor("▶ firewall-drop", timeout: 30), "\(demo.errors)")
-            demo.signal(SIGINT)
-            #expect(demo.wait(timeout: 30), "the demo did not stop within 30 s of SIGINT")
-            #expect(demo.status == 130, "\(demo.errors)")
-            #expect(try Self.namespaces(containing: "nfdemo\(demo.pid)").isEmpty)
+            try withLab { lab in
+                let demo = try lab.start(nil, [Lab.netfaultPath, "demo"])
+                #expect(demo.waitFor("▶ firewall-drop", timeout: 30), "\(demo.errors)")
+                demo.signal(SIGINT)
+                #expect(demo.wait(timeout: 30), "the demo did not stop within 30 s of SIGINT")
+                #expect(demo.status == 130, "\(demo.errors)")
+                #expect(try Self.namespaces(containing: "nfdemo\(demo.pid)").isEmpty)
+            }
         }
 
         @Test func labUpPrintsHowToUseItAndDownRemovesIt() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            let name = "\(lab.id)-user"
-            defer { _ = try? lab.run(nil, [Lab.netfaultPath, "lab", "down", "--name", name]) }
-            let up = try lab.run(nil, [Lab.netfaultPath, "lab", "up", "--name", name])
-            #expect(up.status == 0, "\(up.errors)")
-            #expect(up.output.contains("sudo ip netns exec \(name)-client curl"), "\(up.output)")
-            #expect(try Self.namespaces(containing: name).sorted() == ["\(name)-client", "\(name)-mbox", "\(name)-server"])
-            // The lab carries traffic between its ends.
-            let ping = try lab.run(nil, ["/usr/sbin/ip", "netns", "exec", "\(name)-client", "python3", "-c",
-                                         "import socket; socket.create_connection(('198.18.2.2', 9), timeout=3)"])
-            #expect(ping.errors.contains("ConnectionRefusedError"), "the server's stack answered: \(ping.errors)")
-            let again = try lab.run(nil, [Lab.netfaultPath, "lab", "up", "--name", name])
-            #expect(again.status == 1 && again.errors.contains("is up already"))
-            let down = try lab.run(nil, [Lab.netfaultPath, "lab", "down", "--name", name])
-            #expect(down.status == 0 && down.output.contains("removed"))
-            #expect(try Self.namespaces(containing: name).isEmpty)
+            try withLab { lab in
+                let name = "\(lab.id)-user"
+                defer { _ = try? lab.run(nil, [Lab.netfaultPath, "lab", "down", "--name", name]) }
+                let up = try lab.run(nil, [Lab.netfaultPath, "lab", "up", "--name", name])
+                #expect(up.status == 0, "\(up.errors)")
+                #expect(up.output.contains("sudo ip netns exec \(name)-client curl"), "\(up.output)")
+                #expect(try Self.namespaces(containing: name).sorted() == ["\(name)-client", "\(name)-mbox", "\(name)-server"])
+                // The lab carries traffic between its ends.
+                let ping = try lab.run(nil, ["/usr/sbin/ip", "netns", "exec", "\(name)-client", "python3", "-c",
+                                             "import socket; socket.create_connection(('198.18.2.2', 9), timeout=3)"])
+                #expect(ping.errors.contains("ConnectionRefusedError"), "the server's stack answered: \(ping.errors)")
+                let again = try lab.run(nil, [Lab.netfaultPath, "lab", "up", "--name", name])
+                #expect(again.status == 1 && again.errors.contains("is up already"))
+                let down = try lab.run(nil, [Lab.netfaultPath, "lab", "down", "--name", name])
+                #expect(down.status == 0 && down.output.contains("removed"))
+                #expect(try Self.namespaces(containing: name).isEmpty)
+            }
         }
     }
 }

@@ -27,30 +27,30 @@ extension LabTests {
         }
 
         @Test func malformedAndFragmentedPacketsGetOneVerdictEachAndPassAsWithoutNetfault() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            try lab.resolveNeighbours()
-            let baseline = try sendAndCount(lab, rounds: 1)
-            #expect(baseline.count >= 15, "most hostile packets cross a plain router: \(baseline)")
+            try withLab { lab in
+                try lab.resolveNeighbours()
+                let baseline = try sendAndCount(lab, rounds: 1)
+                #expect(baseline.count >= 15, "most hostile packets cross a plain router: \(baseline)")
 
-            let netfault = try lab.netfault(in: lab.middlebox, rules: """
-                hooks: [forward]
-                rules:
-                  - {name: tcp, match: {protocol: tcp}, action: pass}
-                  - {name: udp, match: {protocol: udp}, action: pass}
-                  - {name: icmp, match: {protocol: icmp}, action: pass}
-                """)
-            let seen = try sendAndCount(lab, rounds: Self.rounds)
-            #expect(seen == baseline.mapValues { $0 * Self.rounds }, "every packet that crosses without netfault crosses once per round with it")
-            #expect(netfault.isRunning, "netfault survived: \(netfault.errors)")
+                let netfault = try lab.netfault(in: lab.middlebox, rules: """
+                    hooks: [forward]
+                    rules:
+                      - {name: tcp, match: {protocol: tcp}, action: pass}
+                      - {name: udp, match: {protocol: udp}, action: pass}
+                      - {name: icmp, match: {protocol: icmp}, action: pass}
+                    """)
+                let seen = try sendAndCount(lab, rounds: Self.rounds)
+                #expect(seen == baseline.mapValues { $0 * Self.rounds }, "every packet that crosses without netfault crosses once per round with it")
+                #expect(netfault.isRunning, "netfault survived: \(netfault.errors)")
 
-            let stopped = lab.stop(netfault)
-            #expect(stopped.status == 0, "\(stopped.errors)")
-            let queue = try stopped.report.queue
-            #expect(queue.packets == queue.verdicts, "exactly one verdict per queued packet: \(queue)")
-            #expect(queue.packets >= Self.rounds * 12, "most hostile packets went through the queue: \(queue)")
-            #expect(queue.unreadable >= Self.rounds * 4, "the malformed ones were accepted untouched: \(queue)")
-            #expect(queue.escaped_fail_open == 0 && queue.kernel_dropped == 0, "\(queue)")
+                let stopped = lab.stop(netfault)
+                #expect(stopped.status == 0, "\(stopped.errors)")
+                let queue = try stopped.report.queue
+                #expect(queue.packets == queue.verdicts, "exactly one verdict per queued packet: \(queue)")
+                #expect(queue.packets >= Self.rounds * 12, "most hostile packets went through the queue: \(queue)")
+                #expect(queue.unreadable >= Self.rounds * 4, "the malformed ones were accepted untouched: \(queue)")
+                #expect(queue.escaped_fail_open == 0 && queue.kernel_dropped == 0, "\(queue)")
+            }
         }
     }
 }

@@ -22,155 +22,155 @@ extension LabTests {
         }
 
         @Test func firewallDropTimesTheConnectOut() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let report = try withPreset("firewall-drop", in: lab) {
-                let curl = try lab.curl(.v4, "index.html", ["--connect-timeout", "2"])
-                #expect(curl.status == 28)
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["index.html": .filled(10)])
+                let report = try withPreset("firewall-drop", in: lab) {
+                    let curl = try lab.curl(.v4, "index.html", ["--connect-timeout", "2"])
+                    #expect(curl.status == 28)
+                }
+                #expect(report.connections(toPort: 8080).first?.winsock_code.client == 10060)
             }
-            #expect(report.connections(toPort: 8080).first?.winsock_code.client == 10060)
         }
 
         @Test(arguments: [(Lab.Family.v4, "EHOSTUNREACH"), (.v6, "EACCES")])
         func firewallRejectRefusesAndProhibits(_ family: Lab.Family, _ prohibited: String) throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let report = try withPreset("firewall-reject", in: lab) {
-                #expect(try lab.curl(family, "index.html").status == 7)
-                let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "8443"])
-                #expect(client["errno"] as? String == prohibited, "\(client)")
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["index.html": .filled(10)])
+                let report = try withPreset("firewall-reject", in: lab) {
+                    #expect(try lab.curl(family, "index.html").status == 7)
+                    let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "8443"])
+                    #expect(client["errno"] as? String == prohibited, "\(client)")
+                }
+                #expect(report.connections(toPort: 8080).map(\.winsock_code.client) == [10061])
+                #expect(report.connections(toPort: 8443).map(\.errno.client) == [prohibited])
             }
-            #expect(report.connections(toPort: 8080).map(\.winsock_code.client) == [10061])
-            #expect(report.connections(toPort: 8443).map(\.errno.client) == [prohibited])
         }
 
         @Test func serverCrashResetsTheDownload() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.httpServer(files: ["big.bin": .filled(5_000_000)])
-            let report = try withPreset("server-crash", in: lab) {
-                let curl = try lab.curl(.v4, "big.bin")
-                #expect(curl.status == 56)
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["big.bin": .filled(5_000_000)])
+                let report = try withPreset("server-crash", in: lab) {
+                    let curl = try lab.curl(.v4, "big.bin")
+                    #expect(curl.status == 56)
+                }
+                #expect(report.connections(toPort: 8080).first?.winsock_code.client == 10054)
             }
-            #expect(report.connections(toPort: 8080).first?.winsock_code.client == 10054)
         }
 
         @Test func serverRestartResetsOldConnectionsOnly() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.peerServer(["echo-server", "8080"])
-            let report = try withPreset("server-restart", in: lab) {
-                // A pooled connection: used at once, then again 6 s later, after the "restart".
-                let old = try session(lab, .v4, ["--rounds", "2", "--interval", "6"])
-                #expect(old["errno"] as? String == "ECONNRESET" && old["round"] as? Int == 2, "\(old)")
-                let fresh = try session(lab, .v4, ["--rounds", "2", "--interval", "1"])
-                #expect(fresh["result"] as? String == "ok", "a new connection works: \(fresh)")
+            try withLab { lab in
+                _ = try lab.peerServer(["echo-server", "8080"])
+                let report = try withPreset("server-restart", in: lab) {
+                    // A pooled connection: used at once, then again 6 s later, after the "restart".
+                    let old = try session(lab, .v4, ["--rounds", "2", "--interval", "6"])
+                    #expect(old["errno"] as? String == "ECONNRESET" && old["round"] as? Int == 2, "\(old)")
+                    let fresh = try session(lab, .v4, ["--rounds", "2", "--interval", "1"])
+                    #expect(fresh["result"] as? String == "ok", "a new connection works: \(fresh)")
+                }
+                #expect(report.connections(toPort: 8080).map(\.outcome) == ["reset", "closed"])
             }
-            #expect(report.connections(toPort: 8080).map(\.outcome) == ["reset", "closed"])
         }
 
         @Test func firewallIdleTimeoutAbortsTheNextSend() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.peerServer(["echo-server", "8080"])
-            let report = try withPreset("firewall-idle-timeout", in: lab) {
-                let client = try session(lab, .v4, ["--rounds", "2", "--interval", "6", "--user-timeout-ms", "2000"])
-                #expect(client["errno"] as? String == "ETIMEDOUT" && client["round"] as? Int == 2, "\(client)")
+            try withLab { lab in
+                _ = try lab.peerServer(["echo-server", "8080"])
+                let report = try withPreset("firewall-idle-timeout", in: lab) {
+                    let client = try session(lab, .v4, ["--rounds", "2", "--interval", "6", "--user-timeout-ms", "2000"])
+                    #expect(client["errno"] as? String == "ETIMEDOUT" && client["round"] as? Int == 2, "\(client)")
+                }
+                let connection = try #require(report.connections(toPort: 8080).first)
+                #expect(connection.outcome == "aborted" && connection.winsock_code.client == 10053)
+                #expect(connection.retransmissions.client >= 2)
             }
-            let connection = try #require(report.connections(toPort: 8080).first)
-            #expect(connection.outcome == "aborted" && connection.winsock_code.client == 10053)
-            #expect(connection.retransmissions.client >= 2)
         }
 
         @Test func ackLossAbortsTheUpload() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            // The server answers every 16 KiB, as SSH's window adjustments do: the ACKs ride on
-            // its data too, and they must vanish as well.
-            _ = try lab.peerServer(["stream-server", "8080", "--sink", "--answer-every", "16384"])
-            let report = try withPreset("ack-loss", in: lab) {
-                let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[.v4]!, "8080", "--upload", "20000000",
-                                                      "--user-timeout-ms", "3000", "--timeout", "30"])
-                #expect(client["errno"] as? String == "ETIMEDOUT", "\(client)")
+            try withLab { lab in
+                // The server answers every 16 KiB, as SSH's window adjustments do: the ACKs ride on
+                // its data too, and they must vanish as well.
+                _ = try lab.peerServer(["stream-server", "8080", "--sink", "--answer-every", "16384"])
+                let report = try withPreset("ack-loss", in: lab) {
+                    let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[.v4]!, "8080", "--upload", "20000000",
+                                                          "--user-timeout-ms", "3000", "--timeout", "30"])
+                    #expect(client["errno"] as? String == "ETIMEDOUT", "\(client)")
+                }
+                let upload = try #require(report.connections(toPort: 8080).first)
+                #expect(upload.outcome == "aborted" && upload.aborted_side == "client", "\(upload)")
+                #expect(upload.errno.client == "ETIMEDOUT" && upload.winsock.client == "WSAECONNABORTED" && upload.errno.server == nil)
             }
-            let upload = try #require(report.connections(toPort: 8080).first)
-            #expect(upload.outcome == "aborted" && upload.aborted_side == "client", "\(upload)")
-            #expect(upload.errno.client == "ETIMEDOUT" && upload.winsock.client == "WSAECONNABORTED" && upload.errno.server == nil)
         }
 
         @Test func slowHandshakeHoldsTheConnect() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.httpServer(files: ["index.html": .filled(10)])
-            let report = try withPreset("slow-handshake", in: lab) {
-                let slow = try lab.curl(.v4, "index.html")
-                let connect = Double(slow.fields.last ?? "") ?? 0
-                #expect(slow.status == 0 && connect >= 2.9 && connect < 4, "time_connect \(connect)")
-                #expect(try lab.curl(.v4, "index.html", ["--connect-timeout", "2"]).status == 28)
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["index.html": .filled(10)])
+                let report = try withPreset("slow-handshake", in: lab) {
+                    let slow = try lab.curl(.v4, "index.html")
+                    let connect = Double(slow.fields.last ?? "") ?? 0
+                    #expect(slow.status == 0 && connect >= 2.9 && connect < 4, "time_connect \(connect)")
+                    #expect(try lab.curl(.v4, "index.html", ["--connect-timeout", "2"]).status == 28)
+                }
+                #expect(report.connections(toPort: 8080).map(\.outcome).first == "closed")
             }
-            #expect(report.connections(toPort: 8080).map(\.outcome).first == "closed")
         }
 
         @Test func antivirusResetsOnlyTheInfectedDownload() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            let eicar = #"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"#
-            _ = try lab.httpServer(files: ["clean.txt": .filled(100_000), "eicar.txt": Data(eicar.utf8)])
-            let report = try withPreset("antivirus", in: lab) {
-                let clean = try lab.run(lab.client, ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_total}",
-                                                     lab.url(.v4, "clean.txt")])
-                let fields = clean.output.split(separator: " ")
-                #expect(clean.status == 0 && fields.first == "100000", "\(clean.output)")
-                #expect((Double(fields.last ?? "") ?? 0) >= 0.5, "held while scanned: \(clean.output)")
-                #expect(try lab.curl(.v4, "eicar.txt").status == 56)
+            try withLab { lab in
+                let eicar = #"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"#
+                _ = try lab.httpServer(files: ["clean.txt": .filled(100_000), "eicar.txt": Data(eicar.utf8)])
+                let report = try withPreset("antivirus", in: lab) {
+                    let clean = try lab.run(lab.client, ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_total}",
+                                                         lab.url(.v4, "clean.txt")])
+                    let fields = clean.output.split(separator: " ")
+                    #expect(clean.status == 0 && fields.first == "100000", "\(clean.output)")
+                    #expect((Double(fields.last ?? "") ?? 0) >= 0.5, "held while scanned: \(clean.output)")
+                    #expect(try lab.curl(.v4, "eicar.txt").status == 56)
+                }
+                #expect(report.connections(toPort: 8080).map(\.outcome) == ["closed", "reset"])
             }
-            #expect(report.connections(toPort: 8080).map(\.outcome) == ["closed", "reset"])
         }
 
         @Test func proxyEarlyCloseResetsTheUpload() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.peerServer(["stream-server", "8080", "--sink"])
-            let report = try withPreset("proxy-early-close", in: lab) {
-                let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[.v4]!, "8080", "--upload", "2000000"])
-                #expect(client["errno"] as? String == "ECONNRESET", "the first call after the RST: \(client)")
+            try withLab { lab in
+                _ = try lab.peerServer(["stream-server", "8080", "--sink"])
+                let report = try withPreset("proxy-early-close", in: lab) {
+                    let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[.v4]!, "8080", "--upload", "2000000"])
+                    #expect(client["errno"] as? String == "ECONNRESET", "the first call after the RST: \(client)")
+                }
+                let upload = try #require(report.connections(toPort: 8080).first)
+                #expect(upload.reset_by?.sender == "netfault" && upload.reset_by?.toward == "client")
+                #expect(upload.errno.client == "ECONNRESET" && upload.errno.server == nil, "only the client got the RST: \(upload)")
             }
-            let upload = try #require(report.connections(toPort: 8080).first)
-            #expect(upload.reset_by?.sender == "netfault" && upload.reset_by?.toward == "client")
-            #expect(upload.errno.client == "ECONNRESET" && upload.errno.server == nil, "only the client got the RST: \(upload)")
         }
 
         @Test func connectionLimitRefusesTheFourth() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.peerServer(["echo-server", "8080"])
-            let report = try withPreset("connection-limit", in: lab) {
-                let holders = try (0..<3).map { _ in
-                    try lab.start(lab.client, ["python3", Lab.peerPath, "session", Lab.serverAddress[.v4]!, "8080", "--hold", "20"])
+            try withLab { lab in
+                _ = try lab.peerServer(["echo-server", "8080"])
+                let report = try withPreset("connection-limit", in: lab) {
+                    let holders = try (0..<3).map { _ in
+                        try lab.start(lab.client, ["python3", Lab.peerPath, "session", Lab.serverAddress[.v4]!, "8080", "--hold", "20"])
+                    }
+                    for holder in holders { #expect(holder.waitFor("connected", timeout: 10)) }
+                    let fourth = try session(lab, .v4, [])
+                    #expect(fourth["errno"] as? String == "ECONNREFUSED", "\(fourth)")
+                    for holder in holders { holder.kill() }
                 }
-                for holder in holders { #expect(holder.waitFor("connected", timeout: 10)) }
-                let fourth = try session(lab, .v4, [])
-                #expect(fourth["errno"] as? String == "ECONNREFUSED", "\(fourth)")
-                for holder in holders { holder.kill() }
+                #expect(report.connections(toPort: 8080).map(\.outcome).filter { $0 == "refused" }.count == 1)
             }
-            #expect(report.connections(toPort: 8080).map(\.outcome).filter { $0 == "refused" }.count == 1)
         }
 
         @Test func flakyLinkLosesDuplicatesAndDelays() throws {
-            let lab = try Lab()
-            defer { lab.close() }
-            _ = try lab.httpServer(files: ["big.bin": .filled(2_000_000)])
-            let report = try withPreset("flaky-link", in: lab, options: ["--seed", "1"]) {
-                let download = try lab.curl(.v4, "big.bin")
-                #expect(download.status == 0 && download.fields.first == "2000000", "\(download)")
-                let connect = Double(download.fields.last ?? "") ?? 0
-                #expect(connect >= 0.08, "SYN and SYN-ACK each delayed about 40 ms: \(connect)")
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["big.bin": .filled(2_000_000)])
+                let report = try withPreset("flaky-link", in: lab, options: ["--seed", "1"]) {
+                    let download = try lab.curl(.v4, "big.bin")
+                    #expect(download.status == 0 && download.fields.first == "2000000", "\(download)")
+                    let connect = Double(download.fields.last ?? "") ?? 0
+                    #expect(connect >= 0.08, "SYN and SYN-ACK each delayed about 40 ms: \(connect)")
+                }
+                let connection = try #require(report.connections(toPort: 8080).first)
+                #expect(connection.retransmissions.server > 0, "lost segments were retransmitted")
+                #expect(report.queue.injected > 0 && report.queue.injection_failures == 0, "\(report.queue)")
             }
-            let connection = try #require(report.connections(toPort: 8080).first)
-            #expect(connection.retransmissions.server > 0, "lost segments were retransmitted")
-            #expect(report.queue.injected > 0 && report.queue.injection_failures == 0, "\(report.queue)")
         }
     }
 }

@@ -34,7 +34,7 @@ final class DemoRunner {
             try Data(repeating: UInt8(ascii: "x"), count: size).write(to: www.appendingPathComponent(name))
         }
         try Data(DemoScenario.eicar.utf8).write(to: www.appendingPathComponent("eicar.txt"))
-        try DemoPeer.script.write(to: directory.appendingPathComponent("peer.py"), atomically: true, encoding: .utf8)
+        try EmbeddedPeer.script.write(to: directory.appendingPathComponent("peer.py"), atomically: true, encoding: .utf8)
         try lab.resolveNeighbours()
     }
 
@@ -94,7 +94,7 @@ final class DemoRunner {
             }
             throw Failure(description: "the lab's web server did not start")
         case .echo, .sink:
-            let process = try start(lab.server, ["python3", peer, server == .echo ? "echo-server" : "sink-server", "8080"])
+            let process = try start(lab.server, ["python3", peer] + (server == .echo ? ["echo-server", "8080"] : ["stream-server", "8080", "--sink"]))
             guard process.waitFor("ready", timeout: 10, abandon: { demoInterrupted != 0 }) else { throw Failure(description: "the lab's server did not start: \(process.errors)") }
         }
     }
@@ -116,28 +116,35 @@ final class DemoRunner {
                 : "\(result.errors.trimmingCharacters(in: .whitespacesAndNewlines)) — exit \(result.status) after \(bytes) bytes"
             return ["client: curl \((options + [url]).joined(separator: " "))", "  saw:  \(seen)"]
         case .session(let rounds, let interval, let userTimeout):
-            let command = ["python3", peer, "session", server, "8080", "\(rounds)", "\(interval)", "\(userTimeout)", "0"]
+            let command = ["python3", peer, "session", server, "8080", "--rounds", "\(rounds)", "--interval", "\(interval)",
+                           "--user-timeout-ms", "\(userTimeout)"]
             let outcome = try json(lab.run(lab.client, command).output)
             let what = rounds == 1 ? "one connection, used once" : "one connection, used \(rounds) times \(Int(interval)) s apart"
-            let seen = outcome["ok"] as? Bool == true
-                ? "ok after \(outcome["seconds"] ?? "?") s"
-                : "\(outcome["errno"] ?? "?") \((outcome["round"] as? Int ?? 0) == 0 ? "on connect" : "on use \(outcome["round"] ?? "?")"), after \(outcome["seconds"] ?? "?") s"
+            let seen = outcome["result"] as? String == "ok"
+                ? "ok after \(tenths(outcome["seconds"])) s"
+                : "\(outcome["errno"] ?? "?") \((outcome["round"] as? Int ?? 0) == 0 ? "on connect" : "on use \(outcome["round"] ?? "?")"), after \(tenths(outcome["seconds"])) s"
             return ["client: \(what)\(userTimeout > 0 ? " (TCP_USER_TIMEOUT \(userTimeout) ms)" : "")", "  saw:  \(seen)"]
         case .upload(let bytes, let userTimeout):
-            let command = ["python3", peer, "upload", server, "8080", "\(bytes)", "\(userTimeout)"]
+            let command = ["python3", peer, "connect", server, "8080", "--upload", "\(bytes)", "--user-timeout-ms", "\(userTimeout)",
+                           "--timeout", "30"]
             let outcome = try json(lab.run(lab.client, command).output)
-            let seen = outcome["ok"] as? Bool == true
-                ? "ok: \(outcome["sent"] ?? "?") bytes in \(outcome["seconds"] ?? "?") s"
-                : "\(outcome["errno"] ?? "?") after sending \(outcome["sent"] ?? "?") bytes, \(outcome["seconds"] ?? "?") s"
+            let seen = outcome["result"] as? String == "ok"
+                ? "ok: \(outcome["sent"] ?? "?") bytes in \(tenths(outcome["seconds"])) s"
+                : "\(outcome["errno"] ?? "?") after sending \(outcome["sent"] ?? "?") bytes, \(tenths(outcome["seconds"])) s"
             return ["client: an upload of \(bytes / 1_000_000) MB\(userTimeout > 0 ? " (TCP_USER_TIMEOUT \(userTimeout) ms)" : "")",
                     "  saw:  \(seen)"]
         case .hold(let count):
             let holders = try (0..<count).map { _ in
-                try start(lab.client, ["python3", peer, "session", server, "8080", "1", "0", "0", "60"])
+                try start(lab.client, ["python3", peer, "session", server, "8080", "--hold", "60"])
             }
             let connected = holders.filter { $0.waitFor("connected", timeout: 10, abandon: { demoInterrupted != 0 }) }.count
             return ["client: \(count) connections opened and kept open", "  saw:  \(connected) connected"]
         }
+    }
+
+    /// "6.0" for the peer's 6.002 seconds.
+    private func tenths(_ seconds: Any?) -> String {
+        (seconds as? Double).map { String(format: "%.1f", $0) } ?? "?"
     }
 
     private func json(_ line: String) throws -> [String: Any] {

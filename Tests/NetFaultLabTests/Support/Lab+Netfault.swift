@@ -23,6 +23,23 @@ extension Lab {
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Lab/peer.py").path
 
     /// Starts `netfault apply --report json` with `rules` in `namespace` and waits until its hooks are installed.
+    /// Where netfault runs in the lab: on the middlebox between client and server, or on the
+    /// client itself, faulting its own connections.
+    enum Placement: String, CaseIterable, CustomStringConvertible, Sendable {
+        case forward, host
+        var description: String { rawValue }
+
+        /// The hooks line a rule file needs here.
+        var hooks: String { self == .forward ? "hooks: [forward]" : "hooks: [output, input]" }
+
+        func namespace(of lab: Lab) -> String { self == .forward ? lab.middlebox : lab.client }
+    }
+
+    /// Starts `netfault apply` placed as `placement`, with `rules` (no `hooks:` line: the placement's is added).
+    func netfault(_ placement: Placement, rules: String, _ options: [String] = ["--report", "json"]) throws -> Background {
+        try netfault(in: placement.namespace(of: self), rules: placement.hooks + "\n" + rules, options)
+    }
+
     func netfault(in namespace: String, rules: String, _ options: [String] = ["--report", "json"]) throws -> Background {
         try netfault(in: namespace, rulesFile: try file("rules-\(UUID().uuidString.prefix(8)).yaml", rules), options)
     }

@@ -56,6 +56,7 @@ final class Lab {
 
     deinit { close() }
 
+
     /// Runs a command inside `namespace` (nil: where the tests run) and waits for it (killed after
     /// `timeout` seconds).
     @discardableResult
@@ -114,4 +115,12 @@ final class Counter: @unchecked Sendable {
         value += 1
         return value
     }
+}
+
+/// Runs `body` in a lab of its own, which is removed afterwards whatever happens: its processes
+/// killed, its namespaces and files deleted.
+func withLab<Result>(_ body: (Lab) throws -> Result) throws -> Result {
+    let lab = try Lab()
+    defer { lab.close() }
+    return try body(lab)
 }
