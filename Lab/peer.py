@@ -117,19 +117,14 @@ def stream_server(args):
             conn.close()
 
 
-def echo_server(args):
-    """Per connection, in a thread of its own: echo every line back until the peer closes."""
+def serve_each(listener, handle):
+    """Accepts for ever; each connection in a thread of its own goes to `handle`, then is closed
+    (an OSError ends only that connection)."""
     import threading
-
-    listener = listen(args.port)
 
     def serve(conn):
         try:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    break
-                conn.sendall(data)
+            handle(conn)
         except OSError:
             pass
         finally:
@@ -138,6 +133,16 @@ def echo_server(args):
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def echo_server(args):
+    """Per connection, in a thread of its own: echo every line back until the peer closes."""
+
+    def echo(conn):
+        while data := conn.recv(65536):
+            conn.sendall(data)
+
+    serve_each(listen(args.port), echo)
 
 
 def session(args):
@@ -169,22 +174,12 @@ def session(args):
 def request_server(args):
     """Per connection, in a thread of its own: read a request (up to 100 bytes), answer `--bytes`
     bytes, close. Many connections a second (Scripts/soak)."""
-    import threading
 
-    listener = listen(args.port, backlog=1024)
+    def answer(conn):
+        conn.recv(100)
+        conn.sendall(b"x" * args.bytes)
 
-    def serve(conn):
-        try:
-            conn.recv(100)
-            conn.sendall(b"x" * args.bytes)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    while True:
-        conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    serve_each(listen(args.port, backlog=1024), answer)
 
 
 def connect_loop(args):

@@ -78,13 +78,13 @@ def connect(args):
         sock.close()
 
 
-def listen(port):
+def listen(port, backlog=64):
     """A TCP listener on `port` for both families; prints "ready" once it listens."""
     listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     listener.bind(("::", port))
-    listener.listen(64)
+    listener.listen(backlog)
     print("ready", flush=True)
     return listener
 
@@ -123,19 +123,14 @@ def stream_server(args):
             conn.close()
 
 
-def echo_server(args):
-    """Per connection, in a thread of its own: echo every line back until the peer closes."""
+def serve_each(listener, handle):
+    """Accepts for ever; each connection in a thread of its own goes to `handle`, then is closed
+    (an OSError ends only that connection)."""
     import threading
-
-    listener = listen(args.port)
 
     def serve(conn):
         try:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    break
-                conn.sendall(data)
+            handle(conn)
         except OSError:
             pass
         finally:
@@ -144,6 +139,16 @@ def echo_server(args):
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def echo_server(args):
+    """Per connection, in a thread of its own: echo every line back until the peer closes."""
+
+    def echo(conn):
+        while data := conn.recv(65536):
+            conn.sendall(data)
+
+    serve_each(listen(args.port), echo)
 
 
 def session(args):
@@ -170,6 +175,74 @@ def session(args):
         outcome(result="error", errno=error_name(error), round=round_number, seconds=round(time.monotonic() - started, 3))
     finally:
         sock.close()
+
+
+def request_server(args):
+    """Per connection, in a thread of its own: read a request (up to 100 bytes), answer `--bytes`
+    bytes, close. Many connections a second (Scripts/soak)."""
+
+    def answer(conn):
+        conn.recv(100)
+        conn.sendall(b"x" * args.bytes)
+
+    serve_each(listen(args.port, backlog=1024), answer)
+
+
+def connect_loop(args):
+    """Opens `--rate` connections a second for `--seconds`, one after another: each sends a short
+    request and reads `--expect` bytes. Prints {"done", "failed"}."""
+    done = failed = 0
+    started = time.monotonic()
+    while time.monotonic() - started < args.seconds:
+        due = started + (done + failed) / args.rate
+        if due > time.monotonic():
+            time.sleep(due - time.monotonic())
+        try:
+            with socket.create_connection((args.host, args.port), timeout=2) as sock:
+                sock.sendall(b"GET")
+                received = 0
+                while received < args.expect:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    received += len(chunk)
+            done += 1
+        except OSError:
+            failed += 1
+    outcome(done=done, failed=failed)
+
+
+def udp_probe(args):
+    """Sends a numbered datagram every millisecond to an echo server for `--seconds` (or until
+    SIGTERM); prints {"sent", "arrivals"}: when each echo came back, CLOCK_MONOTONIC seconds,
+    which every namespace shares, so the caller can line them up with its own events."""
+    import select
+    import signal
+    import struct
+
+    sock = socket.socket(family_of(args.host), socket.SOCK_DGRAM)
+    sock.connect((args.host, args.port))
+    sock.setblocking(False)
+    arrivals = []
+    running = [True]
+    signal.signal(signal.SIGTERM, lambda *_: running.__setitem__(0, False))
+    started = time.monotonic()
+    sent = 0
+    while running[0] and time.monotonic() - started < args.seconds:
+        if time.monotonic() >= started + sent / 1000:
+            try:
+                sock.send(struct.pack("!Q", sent))
+            except OSError:
+                pass
+            sent += 1
+        if select.select([sock], [], [], max(0, started + sent / 1000 - time.monotonic()))[0]:
+            try:
+                while True:
+                    sock.recv(100)
+                    arrivals.append(round(time.monotonic(), 6))
+            except OSError:
+                pass
+    outcome(sent=sent, arrivals=arrivals)
 
 
 def udp_echo(args):
@@ -452,6 +525,22 @@ def main():
     n.add_argument("--timeout", type=float, default=30)
     n.add_argument("--user-timeout-ms", type=int, default=0)
     n.set_defaults(run=session)
+    q = commands.add_parser("request-server")
+    q.add_argument("port", type=int)
+    q.add_argument("--bytes", type=int, default=1000)
+    q.set_defaults(run=request_server)
+    o = commands.add_parser("connect-loop")
+    o.add_argument("host")
+    o.add_argument("port", type=int)
+    o.add_argument("--rate", type=float, default=100, help="connections a second")
+    o.add_argument("--seconds", type=float, default=10)
+    o.add_argument("--expect", type=int, default=1000, help="bytes to read from each")
+    o.set_defaults(run=connect_loop)
+    p = commands.add_parser("udp-probe")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--seconds", type=float, default=10)
+    p.set_defaults(run=udp_probe)
     e = commands.add_parser("udp-echo")
     e.add_argument("port", type=int)
     e.set_defaults(run=udp_echo)
