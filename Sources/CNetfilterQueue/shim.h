@@ -47,6 +47,9 @@ extern int pipe2(int pipefd[2], int flags);
 // unshare(2) is declared only under _GNU_SOURCE (a test gives one thread a network namespace of its own).
 extern int unshare(int flags);
 
+// setns(2) is declared only under _GNU_SOURCE: `--netns` enters a container's network namespace.
+extern int setns(int fd, int nstype);
+
 // setfsuid(2)/setfsgid(2): files opened for another user are opened with that user's rights.
 #include <sys/fsuid.h>
 

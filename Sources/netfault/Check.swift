@@ -11,8 +11,13 @@ extension Netfault {
 
         @OptionGroup var source: RuleSource
 
+        @OptionGroup var target: NamespaceOption
+
         func run() throws {
-            print(CheckSummary(file: try source.load()).text, terminator: "")
+            let file = try source.load()
+            let namespace = try target.resolve()
+            print(CheckSummary(file: file).text, terminator: "")
+            if let namespace { print("Target: the network namespace of \(namespace.description)") }
         }
     }
 }

@@ -31,11 +31,14 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Where the hooks go: auto (nftables owner tables, which the kernel removes if netfault is killed; iptables where the kernel lacks them), nftables, or iptables.")
     var hooks: HookBackend = .auto
 
+    @OptionGroup var target: NamespaceOption
+
     /// Runs the controller on `file` (named `name` in the report), with the status line on a
     /// terminal, and writes the report. Exits 64 when an option cannot be used (a user that does
     /// not exist, an output file that cannot be written), 1 when nothing could be installed.
     func execute(_ file: RuleFile, name: String, command: [String]? = nil, linger: Duration = .zero) throws -> Controller.Result {
         let outputs = try openOutputs(ruleFile: name)
+        let namespace = try target.resolve()
         // A file-size limit (`ulimit -f`) makes a write fail (EFBIG, reported) instead of killing
         // netfault mid-run with its hooks in place.
         signal(SIGXFSZ, SIG_IGN)
@@ -45,6 +48,7 @@ struct RunOptions: ParsableArguments {
                                     log: { status?.clear(); printError($0) }, progress: status.map { line in { line.show($0) } })
         controller.user = user
         controller.hookBackend = hooks
+        controller.namespace = namespace
         let result: Controller.Result
         do {
             result = try controller.run(command: command, linger: linger)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CNetfilterQueue
 import NetFaultCore
 
 extension Controller {
@@ -14,6 +15,8 @@ extension Controller {
         case queueFailed
         /// The wrapped command exited (its pidfd).
         case commandExited
+        /// The process whose namespace is faulted (`--netns pid:`, `container:`) exited (its pidfd).
+        case targetExited
     }
 
     /// How often a run whose command has exited checks whether its connections have closed.
@@ -34,6 +37,7 @@ extension Controller {
         var events = PollSet<LoopEvent>([.signal: run.signals.fileDescriptor, .watchdogEnded: run.watchdog.process.pidDescriptor,
                                          .queueFailed: run.failures])
         if let child = run.child { events.watch(.commandExited, child.pidDescriptor) }
+        if let targetProcess = run.targetProcess { events.watch(.targetExited, targetProcess) }
         let end = ruleSet.duration.map { run.start + $0 }
         var nextTick = run.start + .seconds(1)
         var nextBeat = run.start
@@ -48,6 +52,8 @@ extension Controller {
             if let end, now >= end { return lingering?.reason ?? "duration \(ruleSet.duration!.ruleText) elapsed" }
             if let lingering, now >= lingering.until || run.engine.openConnections == 0 { return lingering.reason }
             if now >= nextBeat {
+                // A process's namespace is watched through its pidfd; a named one by its file.
+                if let namespace, namespace.pid == nil, !namespace.isStillThere { return Self.targetGone(namespace) }
                 let progress = run.threads.map(\.progress)
                 if Self.everyQueueIsLive(progress, since: progressAtBeat) { run.watchdog.beat() }
                 progressAtBeat = progress
@@ -74,6 +80,7 @@ extension Controller {
                 run.watchdog.process.reap()
                 throw WatchdogEnded(stallMilliseconds: Self.stallMilliseconds)
             }
+            if events.isReady(.targetExited), let namespace { return Self.targetGone(namespace) }
             if events.isReady(.queueFailed), let failure = run.threads.lazy.compactMap(\.failure).first {
                 throw failure
             }
@@ -92,6 +99,13 @@ extension Controller {
                 nextTick = now + .seconds(1)
             }
         }
+    }
+
+    /// The stop reason when the faulted namespace went away: its process exited (a container
+    /// stopped or restarted), or its name or file was removed.
+    static func targetGone(_ namespace: ResolvedNamespace) -> String {
+        let how = namespace.pid != nil ? "its process \(namespace.pid!) exited" : "\(namespace.path) was removed"
+        return "target namespace gone: \(namespace.description): \(how)"
     }
 
     /// Every queue's thread turned its loop since the last heartbeat, or waits for packets in its

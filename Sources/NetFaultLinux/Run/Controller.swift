@@ -40,6 +40,8 @@ public final class Controller {
     public var user: String?
     /// Where the hooks go: nftables owner tables, or iptables chains.
     public var hookBackend: HookBackend = .auto
+    /// The network namespace to fault (`--netns`) instead of netfault's own; nil: its own.
+    public var namespace: ResolvedNamespace?
 
     public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, captureFile: OutputFile? = nil, log: @escaping (String) -> Void,
                 progress: ((Progress) -> Void)? = nil) {
@@ -56,13 +58,25 @@ public final class Controller {
     /// SIGINT, SIGTERM and SIGHUP on to it. Throws only when nothing was installed (a refusal at
     /// start); an error after start stops the run in order and is reported.
     public func run(command: [String]? = nil, linger: Duration = .zero) throws -> Result {
+        // Entered first: the queue, the hooks, the raw sockets and the watchdog are the target's.
+        let entered = try namespace.map { try NetworkNamespace(entering: $0) }
+        if let namespace { log("netfault: in the network namespace of \(namespace.description)") }
         let run = try start()
+        if let pid = namespace?.pid {
+            let descriptor = pidfd_open(pid, 0)
+            guard descriptor >= 0 else {
+                let error = SystemError("watching the process whose namespace is faulted, pid \(pid)", call: "pidfd_open", errno: errno)
+                return stopInOrder(run, reason: "error: \(error)", failed: true)
+            }
+            run.targetProcess = descriptor
+        }
         var stopReason: String
         var failed = false
         do {
-            // The command runs with the privileges netfault was given; netfault keeps only what it
-            // still needs: CAP_NET_ADMIN to remove its hooks, CAP_NET_RAW to inject.
-            if let command { run.child = try ChildProcess(command) }
+            // The command runs with the privileges netfault was given, where netfault was started;
+            // netfault keeps only what it still needs: CAP_NET_ADMIN to remove its hooks,
+            // CAP_NET_RAW to inject.
+            if let command { run.child = try entered.map { try $0.inCallersNamespace { try ChildProcess(command) } } ?? ChildProcess(command) }
             try Privileges.keepOnlyNetworkAdministration(user: user)
             log("netfault: keeping CAP_NET_ADMIN and CAP_NET_RAW only\(user.map { ", as user \($0)" } ?? "")")
             // Capabilities are a thread's own: the queue threads start with what is left.
@@ -72,7 +86,7 @@ public final class Controller {
             stopReason = "error: \(error)"
             failed = true
         }
-        return stopInOrder(run, reason: stopReason, failed: failed)
+        return withExtendedLifetime(entered) { stopInOrder(run, reason: stopReason, failed: failed) }
     }
 
     /// Binds every queue, installs the hooks and starts the watchdog, in that order: every queue

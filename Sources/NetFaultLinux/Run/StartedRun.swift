@@ -19,6 +19,8 @@ final class StartedRun {
     var capture: PcapWriter?
     /// The wrapped command, once started (`netfault run`).
     var child: ChildProcess?
+    /// A pidfd of the process whose namespace is faulted (`--netns pid:`, `container:`).
+    var targetProcess: Int32?
     let start: Instant
     let startedAt: Date
 
@@ -38,6 +40,7 @@ final class StartedRun {
 
     deinit {
         try? capture?.close()
+        if let targetProcess { close(targetProcess) }
         for worker in workers { worker.close() }
         close(failures)
     }
