@@ -92,6 +92,31 @@ extension LabTests {
             }
         }
 
+        /// Queues and owner tables are a namespace's own: two netfaults on queue 0 fault two
+        /// containers at once, each its own.
+        @Test func twoNetfaultsFaultTwoContainersOnTheSameQueue() throws {
+            try withContainers { lab in
+                let (first, firstAddress) = try lab.startWebServer("first")
+                let (second, secondAddress) = try lab.startWebServer("second")
+                let refusing = try lab.netfault("apply", rules: Self.refuse, ["--netns", "container:\(first)", "--report", "json"])
+                let crashing = try lab.netfault("apply", rules: """
+                    hooks: [output, input]
+                    rules:
+                      - name: crash
+                        match: {server_port: 8080, from: server, after_bytes: 100KiB}
+                        action: {reset: both}
+                    """, ["--netns", "container:\(second)", "--report", "json"])
+                #expect(try lab.wget("http://\(firstAddress):8080/big.bin").errors.contains("refused"))
+                let cut = try lab.wget("http://\(secondAddress):8080/big.bin")
+                #expect(cut.status != 0 && !cut.errors.contains("refused"), "\(cut.errors)")
+                #expect(try lab.wget("http://\(secondAddress):8080/index.html").status == 0, "a small file passes the crash rule")
+                for netfault in [refusing, crashing] { netfault.signal(SIGTERM) }
+                #expect(refusing.wait(timeout: 15) && crashing.wait(timeout: 15))
+                #expect(try Report(json: refusing.output).rule("refuse")?.fired == 1)
+                #expect(try Report(json: crashing.output).connections(toPort: 8080).map(\.outcome) == ["reset", "closed"])
+            }
+        }
+
         /// The command itself runs in the namespace netfault was started in, not the target's.
         @Test func runsCommandStaysInTheCallersNamespace() throws {
             try withContainers { lab in

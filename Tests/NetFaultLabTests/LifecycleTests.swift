@@ -57,6 +57,27 @@ extension LabTests {
             }
         }
 
+        /// `--netns NAME` from the namespace the tests run in: netfault enters the middlebox's
+        /// namespace (nothing is installed where it started), and `ip netns del` of that name ends
+        /// the run in order.
+        @Test func aNamedNamespaceIsFaultedUntilItIsDeleted() throws {
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["index.html": .filled(10)])
+                let rules = try lab.file("refuse.yaml", Self.refuseRules)
+                let netfault = try lab.start(nil, [Lab.netfaultPath, "apply", rules, "--netns", lab.middlebox, "--report", "json"])
+                #expect(netfault.waitFor("diverting", timeout: 15), "\(netfault.errors)")
+                #expect(try lab.curl(.v4, "index.html").status == 7)
+                #expect(try lab.netfaultRules(in: lab.middlebox).count > 0)
+                let own = try lab.run(nil, ["nft", "list", "tables"]).output
+                #expect(!own.contains("netfault"), "nothing in the namespace netfault started in: \(own)")
+                #expect(try lab.run(nil, ["ip", "netns", "del", lab.middlebox]).status == 0)
+                #expect(netfault.wait(timeout: 5), "netfault still ran 5 s after its namespace was deleted")
+                let report = try Report(json: netfault.output)
+                #expect(report.stop_reason.hasPrefix("target namespace gone: namespace \(lab.middlebox)"), "\(report.stop_reason)")
+                #expect(report.rule("handshakes")?.fired == 1)
+            }
+        }
+
         @Test func aSecondInterruptDuringTheStopStillRemovesTheHooks() throws {
             try withLab { lab in
                 _ = try lab.httpServer(files: ["index.html": .filled(10)])
