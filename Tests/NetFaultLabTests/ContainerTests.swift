@@ -1,4 +1,5 @@
 import Foundation
+import NetFaultLinux
 import Testing
 
 extension LabTests {
@@ -114,6 +115,36 @@ extension LabTests {
                 #expect(refusing.wait(timeout: 15) && crashing.wait(timeout: 15))
                 #expect(try Report(json: refusing.output).rule("refuse")?.fired == 1)
                 #expect(try Report(json: crashing.output).connections(toPort: 8080).map(\.outcome) == ["reset", "closed"])
+            }
+        }
+
+        /// netfault's own image (Scripts/image: the binary and its libraries, from scratch), run
+        /// privileged with the host's PID namespace, faults another container.
+        @Test func netfaultsImageFaultsAnotherContainer() throws {
+            try withContainers { lab in
+                let (faulted, address) = try lab.startWebServer("faulted")
+                let image = "localhost/netfault:\(lab.id)"
+                let build = try CommandOutput.of([Lab.repositoryPath + "/Scripts/image", image, Lab.netfaultPath])
+                #expect(build.status == 0, "\(build.errors)")
+                defer { _ = try? lab.podman(["rmi", "-f", image]) }
+                let rules = try lab.file("image.yaml", "duration: 4s\n" + Self.refuse)
+                let agent = try lab.podman(["run", "-d", "--name", "\(lab.id)-agent", "--privileged", "--pid", "host", "--network", "none",
+                                            "-v", "\(rules):/rules.yaml:ro"] + ContainerLab.podmanRunOptions
+                                           + [image, "apply", "/rules.yaml", "--netns", "pid:\(try lab.pid(of: faulted))", "--report", "json"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                lab.adopt("\(lab.id)-agent")
+                var logs = ""
+                for _ in 0..<100 where !logs.contains("diverting") {
+                    usleep(50_000)
+                    logs = try CommandOutput.of(["podman", "logs", agent]).errors
+                }
+                #expect(logs.contains("diverting"), "the agent did not start: \(logs)")
+                let refused = try lab.wget("http://\(address):8080/index.html")
+                #expect(refused.errors.contains("refused"), "\(refused.errors)")
+                #expect(try lab.podman(["wait", agent]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+                let report = try Report(json: try CommandOutput.of(["podman", "logs", agent]).output)
+                #expect(report.connections(toPort: 8080).map(\.outcome) == ["refused"])
+                #expect(try !lab.ruleset(of: faulted).contains("netfault"))
             }
         }
 

@@ -102,6 +102,18 @@ final class ContainerLab {
         return process
     }
 
+    /// Removes `container` with the lab (one started otherwise than through `start`).
+    func adopt(_ container: String) {
+        containers.append(container)
+    }
+
+    /// Writes `text` to a file of the lab's and returns its path.
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
     func stop(_ container: String) throws {
         try podman(["stop", "-t", "0", container])
     }

@@ -18,9 +18,12 @@ extension Lab {
             .deletingLastPathComponent().appendingPathComponent("Rules/\(name).yaml").path
     }
 
+    /// The repository the tests were built from.
+    static let repositoryPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
     /// The lab's peer program, Lab/peer.py (the demo, soak and bench run the same one).
-    static let peerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Lab/peer.py").path
+    static let peerPath = repositoryPath + "/Lab/peer.py"
 
     /// Starts `netfault apply --report json` with `rules` in `namespace` and waits until its hooks are installed.
     /// Where netfault runs in the lab: on the middlebox between client and server, or on the
