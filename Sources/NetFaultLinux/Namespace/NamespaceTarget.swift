@@ -14,6 +14,9 @@ public enum NamespaceTarget: Equatable, Sendable, CustomStringConvertible {
     case pid(Int32)
     /// The namespace of a running container, found through `podman inspect` or `docker inspect`.
     case container(String)
+    /// A Kubernetes pod's sandbox namespace on this node, found through the CRI (`crictl`); it
+    /// outlives the pod's containers restarting.
+    case pod(namespace: String, name: String)
 
     /// Reads `pid:PID`, `container:NAME`, a path (anything with a slash), or a name under /run/netns.
     public init(parsing text: String) throws(NamespaceError) {
@@ -29,6 +32,16 @@ public enum NamespaceTarget: Equatable, Sendable, CustomStringConvertible {
                 throw refuse("container: takes a container's name or id (letters, digits, _ . -)")
             }
             self = .container(name)
+        } else if text.hasPrefix("pod:") {
+            let parts = text.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
+            // Kubernetes names: DNS labels and subdomains, lowercase letters, digits, - and .
+            func isName(_ part: Substring) -> Bool {
+                !part.isEmpty && part.count <= 253 && part.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "-.".contains($0)) }
+            }
+            guard parts.count == 2, isName(parts[0]), isName(parts[1]) else {
+                throw refuse("pod: takes NAMESPACE/NAME, e.g. pod:default/web-0")
+            }
+            self = .pod(namespace: String(parts[0]), name: String(parts[1]))
         } else if text.contains("/") {
             self = .path(text)
         } else {
@@ -43,6 +56,7 @@ public enum NamespaceTarget: Equatable, Sendable, CustomStringConvertible {
         case .path(let path): return path
         case .pid(let pid): return "pid:\(pid)"
         case .container(let name): return "container:\(name)"
+        case .pod(let namespace, let name): return "pod:\(namespace)/\(name)"
         }
     }
 }
@@ -76,6 +90,7 @@ public struct ResolvedNamespace: Sendable {
         case .path(let path): origin = path
         case .pid(let pid): origin = "pid \(pid)"
         case .container(let name): origin = "container \(name) (\(runtime ?? "?"), pid \(pid ?? 0))"
+        case .pod(let namespace, let name): origin = "pod \(namespace)/\(name) (\(runtime ?? "crictl"))"
         }
         return "\(origin), net:[\(inode)]"
     }
@@ -99,6 +114,17 @@ public struct ResolvedNamespace: Sendable {
         case .container(let name):
             (pid, runtime) = try containerProcess(name, refuse)
             path = "/proc/\(pid!)/ns/net"
+        case .pod(let namespace, let name):
+            let sandbox = try PodSandbox.find(namespace: namespace, name: name, refuse)
+            runtime = "crictl, sandbox \(sandbox.id.prefix(13))"
+            // The sandbox's namespace file outlives a restart of its containers; its pid (the
+            // pause process) is the fallback of runtimes that name no file.
+            if let file = sandbox.namespacePath {
+                path = file
+            } else {
+                pid = sandbox.pid
+                path = "/proc/\(sandbox.pid!)/ns/net"
+            }
         }
         var status = stat()
         guard stat(path, &status) == 0 else {

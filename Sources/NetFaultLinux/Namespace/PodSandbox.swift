@@ -1,0 +1,55 @@
+import Foundation
+
+/// A Kubernetes pod's sandbox on this node, as the container runtime reports it through the CRI
+/// with `crictl` (which finds the runtime's socket itself: --runtime-endpoint,
+/// CONTAINER_RUNTIME_ENDPOINT or /etc/crictl.yaml).
+struct PodSandbox {
+    var id: String
+    /// The network namespace file the runtime made for the sandbox (containerd, CRI-O: a bind
+    /// mount under /var/run/netns), from the OCI runtime spec in `crictl inspectp`'s `info`.
+    var namespacePath: String?
+    /// The sandbox's process (`info.pid`), when the runtime names no namespace file.
+    var pid: Int32?
+
+    /// The one ready sandbox of pod `namespace`/`name`.
+    static func find(namespace: String, name: String, _ refuse: (String) -> NamespaceError) throws(NamespaceError) -> PodSandbox {
+        // --name is a regular expression to crictl: anchored, with the dots escaped, it is the name.
+        let pattern = "^" + name.replacingOccurrences(of: ".", with: "\\.") + "$"
+        let listed = try crictl(["pods", "--namespace", namespace, "--name", pattern, "--state", "ready", "--quiet"], refuse)
+        let ids = listed.split(whereSeparator: \.isNewline).map(String.init)
+        guard let id = ids.first else { throw refuse("no ready pod \(namespace)/\(name) on this node (crictl pods)") }
+        guard ids.count == 1 else { throw refuse("\(ids.count) ready sandboxes for pod \(namespace)/\(name): \(ids.joined(separator: ", "))") }
+        let inspected = try crictl(["inspectp", "--output", "json", id], refuse)
+        guard let sandbox = parse(inspected, id: id) else {
+            throw refuse("crictl inspectp \(id) names neither a network namespace file nor a process")
+        }
+        return sandbox
+    }
+
+    /// Reads `crictl inspectp`'s JSON: `info.runtimeSpec.linux.namespaces`, the entry of type
+    /// "network", its `path`; else `info.pid`.
+    static func parse(_ json: String, id: String) -> PodSandbox? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let info = object["info"] as? [String: Any] else { return nil }
+        let spec = info["runtimeSpec"] as? [String: Any]
+        let namespaces = (spec?["linux"] as? [String: Any])?["namespaces"] as? [[String: Any]] ?? []
+        let path = namespaces.first { $0["type"] as? String == "network" }?["path"] as? String
+        let pid = (info["pid"] as? NSNumber).map { $0.int32Value }.flatMap { $0 > 0 ? $0 : nil }
+        guard path?.isEmpty == false || pid != nil else { return nil }
+        return PodSandbox(id: id, namespacePath: path?.isEmpty == false ? path : nil, pid: pid)
+    }
+
+    private static func crictl(_ arguments: [String], _ refuse: (String) -> NamespaceError) throws(NamespaceError) -> String {
+        let result: CommandOutput
+        do {
+            result = try CommandOutput.of(["crictl"] + arguments)
+        } catch {
+            throw refuse("crictl cannot be run (\(error)); pod: targets need crictl and the node's runtime socket")
+        }
+        guard result.status == 0 else {
+            let said = result.errors.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+            throw refuse("crictl \(arguments[0]) exited with \(result.status): \(said)")
+        }
+        return result.output
+    }
+}
