@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import NetFaultLinux
 
@@ -26,5 +27,25 @@ struct NamespaceTargetTests {
         } catch {
             #expect(error.description == "--netns pod:web: pod: takes NAMESPACE/NAME, e.g. pod:default/web-0")
         }
+    }
+}
+
+/// What netfault reads from `crictl inspectp` (the fixture in Tests/Fixtures/crictl).
+struct PodSandboxTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/crictl/inspectp-containerd.json")
+
+    @Test func theSandboxsNetworkNamespaceFileIsRead() throws {
+        let json = try String(contentsOf: Self.fixture, encoding: .utf8)
+        let sandbox = try #require(PodSandbox.parse(json, id: "8f9e"))
+        #expect(sandbox.namespacePath == "/var/run/netns/cni-6d2e3f4a-9b1c-7e58-0f3a-2c4d5e6f7a8b")
+        #expect(sandbox.pid == 48095)
+    }
+
+    @Test func withoutAFileThePidServes() {
+        let sandbox = PodSandbox.parse(#"{"status": {}, "info": {"pid": 77, "runtimeSpec": {"linux": {"namespaces": [{"type": "network"}]}}}}"#, id: "x")
+        #expect(sandbox?.namespacePath == nil && sandbox?.pid == 77)
+        #expect(PodSandbox.parse(#"{"status": {}, "info": {}}"#, id: "x") == nil)
+        #expect(PodSandbox.parse("not json", id: "x") == nil)
     }
 }
