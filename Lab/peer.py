@@ -313,6 +313,11 @@ def udp_sink(args):
         pass
     sock.bind(("::", args.port))
     print("ready", flush=True)
+    if args.unread:
+        # A receiver that costs nothing (Scripts/bench counts at the interface): the port is
+        # bound, so nothing answers with ICMP, and nothing is read.
+        while True:
+            time.sleep(3600)
     received = 0
     end = time.monotonic() + args.seconds if args.seconds else None
     while end is None or time.monotonic() < end:
@@ -549,6 +554,7 @@ def main():
     k = commands.add_parser("udp-sink")
     k.add_argument("port", type=int)
     k.add_argument("--seconds", type=float, default=0)
+    k.add_argument("--unread", action="store_true", help="bind the port and never read it")
     k.set_defaults(run=udp_sink)
     i = commands.add_parser("udp-inspect")
     i.add_argument("port", type=int)
