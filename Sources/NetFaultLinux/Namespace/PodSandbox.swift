@@ -20,23 +20,41 @@ struct PodSandbox {
         guard let id = ids.first else { throw refuse("no ready pod \(namespace)/\(name) on this node (crictl pods)") }
         guard ids.count == 1 else { throw refuse("\(ids.count) ready sandboxes for pod \(namespace)/\(name): \(ids.joined(separator: ", "))") }
         let inspected = try crictl(["inspectp", "--output", "json", id], refuse)
-        guard let sandbox = parse(inspected, id: id) else {
+        switch parse(inspected, id: id) {
+        case .sandbox(let sandbox): return sandbox
+        case .hostNetwork:
+            throw refuse("the pod uses the node's network namespace (hostNetwork): faulting it would fault the whole node")
+        case .unreadable:
             throw refuse("crictl inspectp \(id) names neither a network namespace file nor a process")
         }
-        return sandbox
     }
 
-    /// Reads `crictl inspectp`'s JSON: `info.runtimeSpec.linux.namespaces`, the entry of type
-    /// "network", its `path`; else `info.pid`.
-    static func parse(_ json: String, id: String) -> PodSandbox? {
+    enum Parsed {
+        case sandbox(PodSandbox)
+        /// A `hostNetwork: true` pod: its namespace is the node's own.
+        case hostNetwork
+        case unreadable
+    }
+
+    /// Reads `crictl inspectp`'s JSON (containerd and CRI-O print the same paths): the sandbox's
+    /// OCI runtime spec, `info.runtimeSpec.linux.namespaces`, its entry of type "network" and that
+    /// entry's `path`; else `info.pid`. A pod on the node's network is refused, however named: the
+    /// CRI says `status.linux.namespaces.options.network` "NODE" (older runtimes: `hostNetwork`
+    /// true), and the runtime leaves the network entry out of a spec that lists namespaces.
+    static func parse(_ json: String, id: String) -> Parsed {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let info = object["info"] as? [String: Any] else { return nil }
+              let info = object["info"] as? [String: Any] else { return .unreadable }
+        let status = object["status"] as? [String: Any]
+        let options = ((status?["linux"] as? [String: Any])?["namespaces"] as? [String: Any])?["options"] as? [String: Any]
+        if options?["network"] as? String == "NODE" || options?["hostNetwork"] as? Bool == true { return .hostNetwork }
         let spec = info["runtimeSpec"] as? [String: Any]
-        let namespaces = (spec?["linux"] as? [String: Any])?["namespaces"] as? [[String: Any]] ?? []
-        let path = namespaces.first { $0["type"] as? String == "network" }?["path"] as? String
+        let namespaces = (spec?["linux"] as? [String: Any])?["namespaces"] as? [[String: Any]]
+        let network = namespaces?.first { $0["type"] as? String == "network" }
+        if namespaces != nil, network == nil { return .hostNetwork }
+        let path = (network?["path"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         let pid = (info["pid"] as? NSNumber).map { $0.int32Value }.flatMap { $0 > 0 ? $0 : nil }
-        guard path?.isEmpty == false || pid != nil else { return nil }
-        return PodSandbox(id: id, namespacePath: path?.isEmpty == false ? path : nil, pid: pid)
+        guard path != nil || pid != nil else { return .unreadable }
+        return .sandbox(PodSandbox(id: id, namespacePath: path, pid: pid))
     }
 
     private static func crictl(_ arguments: [String], _ refuse: (String) -> NamespaceError) throws(NamespaceError) -> String {
