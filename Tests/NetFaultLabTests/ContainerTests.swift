@@ -148,6 +148,41 @@ extension LabTests {
             }
         }
 
+        /// A router container between two networks, faulted with `hooks: [forward]`: what it
+        /// forwards is refused, what it does not forward is untouched.
+        @Test func aRouterContainerIsFaultedAtForward() throws {
+            try withContainers { lab in
+                let (other, otherSubnet) = try lab.addNetwork()
+                let router = try lab.start("router", ["/bin/sleep", "3600"], networks: [lab.network, other],
+                                           options: ["--sysctl", "net.ipv4.ip_forward=1"])
+                let routerNear = try lab.address(of: router, on: lab.network)
+                let routerFar = try lab.address(of: router, on: other)
+                // The server, on the far network, answers the near one through the router.
+                let server = try lab.start("server", ["/bin/sh", "-c", "ip route add \(lab.subnet).0/24 via \(routerFar) && exec httpd -f -p 8080 -h /www"],
+                                           networks: [other], options: ["--cap-add", "NET_ADMIN"])
+                let serverAddress = try lab.address(of: server, on: other)
+                func fetch() throws -> CommandOutput {
+                    try lab.runOnce(["/bin/sh", "-c", "ip route add \(otherSubnet).0/24 via \(routerNear) && timeout 10 wget -O /dev/null http://\(serverAddress):8080/index.html"],
+                                    options: ["--cap-add", "NET_ADMIN"])
+                }
+                #expect(try fetch().status == 0, "the route through the router works")
+                let netfault = try lab.netfault("apply", rules: """
+                    hooks: [forward]
+                    rules:
+                      - name: refuse
+                        match: {server_port: 8080, flags: [syn]}
+                        action: {reject: tcp-reset}
+                    """, ["--netns", "container:\(router)", "--report", "json"])
+                let refused = try fetch()
+                #expect(refused.errors.contains("refused"), "\(refused.errors)")
+                netfault.signal(SIGTERM)
+                #expect(netfault.wait(timeout: 15))
+                let report = try Report(json: netfault.output)
+                #expect(report.connections(toPort: 8080).map(\.outcome) == ["refused"], "\(netfault.output.prefix(400))")
+                #expect(try fetch().status == 0)
+            }
+        }
+
         /// The command itself runs in the namespace netfault was started in, not the target's.
         @Test func runsCommandStaysInTheCallersNamespace() throws {
             try withContainers { lab in

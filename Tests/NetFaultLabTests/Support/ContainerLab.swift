@@ -17,6 +17,7 @@ final class ContainerLab {
     let subnet: String
     private let directory: URL
     private var containers: [String] = []
+    private var networks: [String] = []
     private var processes: [Background] = []
     private var closed = false
 
@@ -37,6 +38,7 @@ final class ContainerLab {
         do {
             try makeImage()
             try podman(["network", "create", "--subnet", "\(subnet).0/24", network])
+            networks.append(network)
         } catch {
             close()
             throw error
@@ -45,13 +47,31 @@ final class ContainerLab {
 
     deinit { close() }
 
-    /// Starts a container on the lab's network running `command`; returns its name.
+    /// Starts a container running `command` on `networks` (default: the lab's), with `options`
+    /// for podman run; returns its name.
     @discardableResult
-    func start(_ role: String, _ command: [String]) throws -> String {
+    func start(_ role: String, _ command: [String], networks: [String]? = nil, options: [String] = []) throws -> String {
         let name = "\(id)-\(role)"
         containers.append(name)
-        try podman(["run", "-d", "--name", name, "--network", network] + Self.podmanRunOptions + [image] + command)
+        try podman(["run", "-d", "--name", name] + (networks ?? [network]).flatMap { ["--network", $0] } + options
+                   + Self.podmanRunOptions + [image] + command)
         return name
+    }
+
+    /// A second network of the lab's, on the next /24; returns its name and first three octets.
+    func addNetwork() throws -> (name: String, subnet: String) {
+        let name = "\(id)-b"
+        let octets = subnet.split(separator: ".")
+        let second = "198.18.\(192 + (Int(octets[2])! - 192 + 1) % 63)"
+        try podman(["network", "create", "--subnet", "\(second).0/24", name])
+        networks.append(name)
+        return (name, second)
+    }
+
+    /// `container`'s address on `network`.
+    func address(of container: String, on network: String) throws -> String {
+        try podman(["inspect", "--format", "{{(index .NetworkSettings.Networks \"\(network)\").IPAddress}}", container])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A busybox httpd serving the image's /www (index.html, 10 bytes; big.bin, 2 MB) on `port`.
@@ -62,10 +82,10 @@ final class ContainerLab {
     }
 
     /// Runs `command` in a throwaway container on the lab's network, to its end (bound it: nothing else does).
-    func runOnce(_ command: [String]) throws -> CommandOutput {
+    func runOnce(_ command: [String], options: [String] = []) throws -> CommandOutput {
         let name = "\(id)-once\(Self.counter.next())"
         containers.append(name)
-        return try CommandOutput.of(["podman", "run", "--name", name, "--network", network] + Self.podmanRunOptions + [image] + command)
+        return try CommandOutput.of(["podman", "run", "--name", name, "--network", network] + options + Self.podmanRunOptions + [image] + command)
     }
 
     /// busybox wget of `url` from a throwaway container: its exit status and what it said.
@@ -123,7 +143,7 @@ final class ContainerLab {
         closed = true
         for process in processes { process.kill() }
         for container in containers { _ = try? podman(["rm", "-f", "-t", "0", container]) }
-        _ = try? podman(["network", "rm", "-f", network])
+        for network in networks.reversed() { _ = try? podman(["network", "rm", "-f", network]) }
         _ = try? podman(["rmi", "-f", image])
         try? FileManager.default.removeItem(at: directory)
     }
@@ -147,7 +167,7 @@ final class ContainerLab {
             try manager.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
         try manager.copyItem(atPath: "/bin/busybox", toPath: root.appendingPathComponent("bin/busybox").path)
-        for applet in ["sh", "httpd", "wget", "timeout", "sleep", "nc", "cat", "true"] {
+        for applet in ["sh", "httpd", "wget", "timeout", "sleep", "nc", "cat", "true", "ip"] {
             try manager.createSymbolicLink(atPath: root.appendingPathComponent("bin/\(applet)").path, withDestinationPath: "busybox")
         }
         try "hosts: files\n".write(to: root.appendingPathComponent("etc/nsswitch.conf"), atomically: true, encoding: .utf8)
