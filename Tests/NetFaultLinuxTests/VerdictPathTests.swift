@@ -52,7 +52,7 @@ struct VerdictPathTests {
         #expect(VerdictPlan(Decision(.acceptAfter(deadline)), canPark: false).disposition == .acceptInBatch)
         #expect(VerdictPlan(Decision(.holdUntilEnd), canPark: false).disposition == .acceptInBatch)
         let injection = Injection(bytes: [9, 9], toward: .client)
-        #expect(VerdictPlan(Decision(.drop, injections: [injection]), canPark: true).injections == [[9, 9]])
+        #expect(VerdictPlan(Decision(.drop, injections: [injection]), canPark: true).injections == [injection])
         #expect(VerdictPlan(.accept, canPark: true).injections.isEmpty)
     }
 

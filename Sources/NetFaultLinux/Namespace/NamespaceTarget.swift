@@ -163,8 +163,7 @@ public struct ResolvedNamespace: Sendable {
                 guard pid > 0 else { throw refuse("the \(runtime) container is not running") }
                 return (pid, runtime)
             }
-            let error = output.errors.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? "exit \(output.status)"
-            said.append("\(runtime): \(error)")
+            said.append("\(runtime): \(output.lastErrorLine ?? "exit \(output.status)")")
         }
         throw refuse("no running container of that name (\(said.joined(separator: "; ")))")
     }

@@ -65,8 +65,7 @@ struct PodSandbox {
             throw refuse("crictl cannot be run (\(error)); pod: targets need crictl and the node's runtime socket")
         }
         guard result.status == 0 else {
-            let said = result.errors.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
-            throw refuse("crictl \(arguments[0]) exited with \(result.status): \(said)")
+            throw refuse("crictl \(arguments[0]) exited with \(result.status): \(result.lastErrorLine ?? "")")
         }
         return result.output
     }

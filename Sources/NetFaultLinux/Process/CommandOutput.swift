@@ -9,6 +9,11 @@ public struct CommandOutput: Sendable {
     public var output: String
     public var errors: String
 
+    /// The last line the command wrote to standard error (what failed, for most tools), or nil.
+    public var lastErrorLine: String? {
+        errors.split(whereSeparator: \.isNewline).last { !$0.allSatisfy(\.isWhitespace) }.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
     /// Runs `command` (a path, or a name looked up in PATH) to its end, with `input` on its standard
     /// input. Input is written and both outputs are read in one poll loop, so a child that fills one
     /// pipe while netfault waits on another cannot hang either. Plain system calls, no run loop:

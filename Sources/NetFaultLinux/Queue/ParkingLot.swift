@@ -36,11 +36,9 @@ struct ParkingLot<Queue: PacketQueue> {
     /// Packets moved here that have not been read back yet.
     var awaitsArrivals: Bool { arrivals.count > 0 }
 
-    /// Moves `packet` from the `diverting` queue to the parking queue (the verdict that moves it
-    /// leaves with `diverting`'s next send) and holds it until `deadline` (nil: until the run
-    /// ends, then dropped) from when `collect` reads it back.
-    mutating func park<Diverting>(_ packet: QueuedPacket, until deadline: Instant?, from diverting: VerdictLedger<Diverting>) throws {
-        try diverting.move(packet.id, to: socket.queue)
+    /// Expects `packet`, which the diverting queue's ledger has just moved here, and holds it until
+    /// `deadline` (nil: until the run ends, then dropped) from when `collect` reads it back.
+    mutating func expect(_ packet: QueuedPacket, until deadline: Instant?) {
         let length = packet.originalLength ?? packet.bytes.count
         arrivals.expect(.init(fingerprint: ParkingArrivals.fingerprint(packet.bytes, length: length), deadline: deadline))
     }

@@ -42,8 +42,9 @@ final class QueueWorker<Queue: PacketQueue, Sender: PacketSender>: @unchecked Se
     /// The next read may block in the queue itself (`pump(waiting: true)`); see
     /// `mayBlockInReceive(awaitingArrivals:nextDeadline:now:)`.
     var mayBlockInReceive: Bool {
-        guard let parking else { return true }
-        return Self.mayBlockInReceive(awaitingArrivals: parking.awaitsArrivals, nextDeadline: parking.nextDeadline, now: clock())
+        // Read in place: binding the lot to a local would copy it, and retain its queues, every turn.
+        guard parking != nil else { return true }
+        return Self.mayBlockInReceive(awaitingArrivals: parking!.awaitsArrivals, nextDeadline: parking!.nextDeadline, now: clock())
     }
 
     /// A read may block in the queue socket when no moved packet is on its way to the parking
@@ -99,13 +100,15 @@ final class QueueWorker<Queue: PacketQueue, Sender: PacketSender>: @unchecked Se
         case .drop: try ledger.verdict(queued.id, .drop)
         case .replace(let bytes):
             try bytes.withUnsafeBytes { replacement in try ledger.verdict(queued.id, .accept, replacement: replacement) }
-        case .park(let deadline): try parking!.park(queued, until: deadline, from: ledger)
+        case .park(let deadline):
+            try ledger.move(queued.id, to: parking!.socket.queue)
+            parking!.expect(queued, until: deadline)
         }
         guard !plan.injections.isEmpty else { return }
         // What netfault sends itself (RSTs, ICMP errors, copies) must not overtake the packets read
         // before it: their verdicts go first.
         try ledger.send()
-        for bytes in plan.injections { injector.send(bytes) }
+        for injection in plan.injections { injector.send(injection.bytes) }
     }
 
     /// The run is over and nothing is diverted any more: accept what is still queued, release what

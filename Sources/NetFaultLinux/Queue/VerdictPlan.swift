@@ -17,9 +17,9 @@ struct VerdictPlan: Equatable {
     var disposition: Disposition
     /// Complete IP packets to send once the verdicts of every packet read so far have left: what
     /// netfault sends itself must not overtake the packets it follows.
-    var injections: [[UInt8]]
+    var injections: [Injection]
 
-    init(disposition: Disposition, injections: [[UInt8]] = []) {
+    init(disposition: Disposition, injections: [Injection] = []) {
         self.disposition = disposition
         self.injections = injections
     }
@@ -35,7 +35,7 @@ struct VerdictPlan: Equatable {
         case .holdUntilEnd: disposition = canPark ? .park(until: nil) : .acceptInBatch
         }
         // `hasInjections` first: most decisions have none, and the array would cost a read.
-        injections = decision.hasInjections ? decision.injections.map(\.bytes) : []
+        injections = decision.hasInjections ? decision.injections : []
     }
 
     /// A packet that could not be parsed: the engine never sees it, it goes on.

@@ -65,6 +65,7 @@ public final class Controller {
         if let pid = namespace?.pid {
             let descriptor = pidfd_open(pid, 0)
             guard descriptor >= 0 else {
+                if errno == ESRCH, let namespace { return stopInOrder(run, reason: Self.targetGone(namespace), failed: false) }
                 let error = SystemError("watching the process whose namespace is faulted, pid \(pid)", call: "pidfd_open", errno: errno)
                 return stopInOrder(run, reason: "error: \(error)", failed: true)
             }
