@@ -3,6 +3,8 @@
 /// Walking twenty of these per packet then copies and retains nothing: as a class, each rule
 /// walked cost a retain and a release, about a third of a decision.
 struct CompiledRule {
+    /// The rule's id among the engine's `knownRules`: what faults and decisions name it by.
+    let id: Int
     let transport: Transport
     let client: CIDR?
     let server: CIDR?
@@ -26,7 +28,8 @@ struct CompiledRule {
     let countsConnections: Bool
 
     /// `rule` compiled; `needle` and `slot` are where the engine keeps its payload and its state.
-    init(_ rule: Rule, needle: Int?, slot: Int?) {
+    init(_ rule: Rule, id: Int, needle: Int?, slot: Int?) {
+        self.id = id
         let match = rule.match
         transport = match.transport
         client = match.client

@@ -39,7 +39,8 @@ public struct Decision: Sendable, Equatable {
     public var hasInjections: Bool { toInject != nil }
     /// `injections`, nil when there are none (most decisions).
     private var toInject: [Injection]?
-    /// The index of the rule that acted, nil when none did.
+    /// The id of the rule that acted among the engine's `knownRules`, nil when none did (its
+    /// index in the rule set while the rules never changed).
     public var rule: Int?
 
     public init(_ verdict: Verdict, injections: [Injection] = [], rule: Int? = nil) {

@@ -34,12 +34,13 @@ extension Engine {
 
     /// Rule `index` acts on the packet: counted, recorded on the connection, carried out.
     private mutating func fire(_ index: Int, _ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
-        let isNewConnection = table[flowSlot].noteFault(rule: index, at: now)
-        ruleStatistics[index].fired += 1
-        if isNewConnection { ruleStatistics[index].connections += 1 }
-        var decision = ruleSet.rules[index].action.decide(packet, ActionContext(rule: index, flowSlot: flowSlot, side: side, now: now),
-                                                          engine: &self)
-        decision.rule = index
+        let id = rules[index].id
+        let isNewConnection = table[flowSlot].noteFault(rule: id, at: now)
+        ruleStatistics[id].fired += 1
+        if isNewConnection { ruleStatistics[id].connections += 1 }
+        var decision = activeRules[index].action.decide(packet, ActionContext(rule: id, flowSlot: flowSlot, side: side, now: now),
+                                                        engine: &self)
+        decision.rule = id
         return decision
     }
 

@@ -40,63 +40,65 @@ public struct Engine {
         public var flowsPeak = 0
     }
 
-    public let ruleSet: RuleSet
+    /// The rules in force, those with `enabled: false` included; `replaceRules` changes them.
+    public internal(set) var ruleSet: RuleSet
     public let seed: UInt64
-    public internal(set) var ruleStatistics: [RuleStatistics]
+    /// Every rule that was ever in force, by id: the rule set's rules in order at the start, then
+    /// each new or changed rule as it arrives. Faults, resets and decisions name rules by this id,
+    /// so the report still names a rule that was removed since.
+    public internal(set) var knownRules: [Rule] = []
+    /// How often each known rule (by id) acted, and on how many connections.
+    public internal(set) var ruleStatistics: [RuleStatistics] = []
     public internal(set) var statistics = Statistics()
+    /// How many times `replaceRules` changed the rule set.
+    public internal(set) var ruleChanges = 0
     /// Connections no longer tracked (expired, evicted, or replaced by a new connection on the same
-    /// ports), with how they ended, kept for the report up to `Configuration.retainedFlows`.
-    public private(set) var retiredFlows: [RetiredFlow] = []
-    /// Outcomes of retired connections beyond `retainedFlows`, counted only.
+    /// ports), with how they ended: the latest `Configuration.retainedFlows`, oldest first.
+    public var retiredFlows: [RetiredFlow] { Array(retired[retiredStart...] + retired[..<retiredStart]) }
+    /// Outcomes of retired connections no longer listed (beyond `retainedFlows`, the oldest), counted only.
     public private(set) var unlistedOutcomes: [ConnectionOutcome: Int] = [:]
+    /// The retired connections as a ring: once full, the oldest (at `retiredStart`) makes room.
+    private var retired: [RetiredFlow] = []
+    private var retiredStart = 0
     let retainedFlows: Int
+    let configuration: Configuration
 
     /// Payload bytes per segment when a copy must be cut and the receiver's MSS is unknown: fits the
     /// IPv6 minimum MTU (1280) with 40 bytes of IPv6 and 20 of TCP header.
     static let safeSegmentPayload = 1220
 
-    let rules: [CompiledRule]
-    let ruleMasks: RuleMasks
+    /// The enabled rules in order, as compiled for the per-packet path; `CompiledRule.id` is the
+    /// rule's id among `knownRules`.
+    var rules: [CompiledRule] = []
+    /// The enabled rules in order: their actions.
+    var activeRules: [Rule] = []
+    var ruleMasks = RuleMasks([])
     /// The bytes `payload:` matches look for, indexed by `CompiledRule.needle`.
-    let needles: [[UInt8]]
-    let hasICMPRules: Bool
-    let slotCount: Int
+    var needles: [[UInt8]] = []
+    var hasICMPRules = false
+    var slotCount = 0
     var table: FlowTable
     var random: SeededGenerator
     /// Per rule with a state slot: connections counted so far, and how many of them are open now.
-    var connectionsCounted: [Int32]
-    var connectionsOpen: [Int32]
+    var connectionsCounted: [Int32] = []
+    var connectionsOpen: [Int32] = []
 
     /// The engine for `ruleSet`; `configuration` defaults to the rule set's `flows:` limits.
     public init(ruleSet: RuleSet, seed: UInt64, configuration: Configuration? = nil) {
         let configuration = configuration ?? Configuration(ruleSet.flows)
+        self.configuration = configuration
         self.ruleSet = ruleSet
         self.seed = seed
-        var slot = 0
-        var compiled: [CompiledRule] = []
-        var needles: [[UInt8]] = []
-        for rule in ruleSet.rules {
-            let needsSlot = rule.match.countsConnections || rule.match.nth != nil
-            let needle = rule.match.payload.map { needles.append($0); return needles.count - 1 }
-            compiled.append(CompiledRule(rule, needle: needle, slot: needsSlot ? slot : nil))
-            if needsSlot { slot += 1 }
-        }
-        rules = compiled
-        ruleMasks = RuleMasks(compiled)
-        self.needles = needles
-        hasICMPRules = compiled.contains { $0.transport == .icmp }
-        slotCount = slot
-        connectionsCounted = Array(repeating: 0, count: slot)
-        connectionsOpen = Array(repeating: 0, count: slot)
-        ruleStatistics = Array(repeating: RuleStatistics(), count: compiled.count)
         random = SeededGenerator(seed: seed)
-        let longestIdle = ruleSet.rules.compactMap(\.match.idle).max() ?? .zero
-        var timeouts = FlowTable.Timeouts()
-        timeouts.openTCP = max(configuration.openTCPTimeout, longestIdle * 2)
-        timeouts.datagram = max(configuration.datagramTimeout, longestIdle * 2)
-        timeouts.closed = configuration.closedTimeout
-        table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: timeouts, ruleSlotsPerFlow: slot)
         retainedFlows = max(0, configuration.retainedFlows)
+        let compiled = Self.compile(ruleSet, ids: Array(ruleSet.enabledRules.indices))
+        table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: Self.timeouts(for: ruleSet, configuration),
+                          ruleSlotsPerFlow: compiled.slotCount)
+        knownRules = ruleSet.enabledRules
+        ruleStatistics = Array(repeating: RuleStatistics(), count: knownRules.count)
+        install(compiled)
+        connectionsCounted = Array(repeating: 0, count: slotCount)
+        connectionsOpen = Array(repeating: 0, count: slotCount)
     }
 
     /// The connections tracked now.
@@ -257,11 +259,15 @@ public struct Engine {
     private mutating func retire(_ slot: Int32, idle: Bool) {
         if table[slot].countedOpen { releaseOpenCount(slot) }
         let flow = table.remove(slot)
-        let outcome = flow.outcome(idle: idle)
-        if retiredFlows.count < retainedFlows {
-            retiredFlows.append(RetiredFlow(flow: flow, outcome: outcome))
+        let ended = RetiredFlow(flow: flow, outcome: flow.outcome(idle: idle))
+        if retired.count < retainedFlows {
+            retired.append(ended)
+        } else if retainedFlows > 0 {
+            unlistedOutcomes[retired[retiredStart].outcome, default: 0] += 1
+            retired[retiredStart] = ended
+            retiredStart = (retiredStart + 1) % retainedFlows
         } else {
-            unlistedOutcomes[outcome, default: 0] += 1
+            unlistedOutcomes[ended.outcome, default: 0] += 1
         }
     }
 }

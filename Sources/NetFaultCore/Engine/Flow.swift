@@ -317,7 +317,7 @@ func sequenceBefore(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b
 
 /// A rule that acted on a connection: how often, and when first.
 public struct FaultRecord: Sendable, Equatable {
-    /// The rule's index in the rule set.
+    /// The rule's id among the engine's `knownRules`.
     public var rule: Int
     public var count: Int
     public var first: Instant
@@ -325,6 +325,7 @@ public struct FaultRecord: Sendable, Equatable {
 
 /// RSTs netfault sent on a connection: by which rule, and to whom.
 public struct InjectedReset: Sendable, Equatable {
+    /// The rule's id among the engine's `knownRules`.
     public var rule: Int
     public var toward: ResetTarget
     public var at: Instant

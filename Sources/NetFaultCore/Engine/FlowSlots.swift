@@ -79,11 +79,17 @@ final class FlowSlots {
     }
 
     /// A copy of every flow and its rule state, for a table whose storage is shared.
-    func copy() -> FlowSlots {
+    func copy() -> FlowSlots { copy(ruleSlotsPerFlow: ruleSlotsPerFlow, from: Array(0..<ruleSlotsPerFlow)) }
+
+    /// A copy of every flow with `ruleSlotsPerFlow` rule states each, the nth copied from this
+    /// storage's state `sources[n]` (nil: cleared): the layout of a new rule set.
+    func copy(ruleSlotsPerFlow: Int, from sources: [Int?]) -> FlowSlots {
         let copy = FlowSlots(capacity: capacity, ruleSlotsPerFlow: ruleSlotsPerFlow)
         for slot in 0..<Int32(count) {
             copy.append(self[slot])
-            copy.ruleStates(slot).update(from: ruleStates(slot), count: ruleSlotsPerFlow)
+            for (state, source) in sources.enumerated() {
+                if let source { copy.ruleStates(slot)[state] = ruleStates(slot)[source] }
+            }
         }
         copy.linkBase.update(from: linkBase, count: count)
         return copy

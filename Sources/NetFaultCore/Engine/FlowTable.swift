@@ -33,13 +33,13 @@ struct FlowTable {
     /// checks no buffer's uniqueness.
     private var heads = InlineArray<3, Int32>(repeating: -1)
     private var tails = InlineArray<3, Int32>(repeating: -1)
-    private let timeouts: InlineArray<3, Int64>
+    private var timeouts: InlineArray<3, Int64>
     let capacity: Int
 
     /// A table of up to `capacity` flows, each with `ruleSlotsPerFlow` rule states.
     init(capacity: Int, timeouts: Timeouts, ruleSlotsPerFlow: Int) {
         self.capacity = capacity
-        self.timeouts = [timeouts.openTCP.nanoseconds, timeouts.datagram.nanoseconds, timeouts.closed.nanoseconds]
+        self.timeouts = Self.nanoseconds(timeouts)
         precondition(ListKind.allCases.count == 3, "one head, tail and timeout per list")
         // Sized for the limit up front (address space only until used): growing by doubling would
         // hold the old and the new storage at once, a peak of twice the table at the worst moment.
@@ -49,6 +49,25 @@ struct FlowTable {
     }
 
     var count: Int { index.count }
+
+    private static func nanoseconds(_ timeouts: Timeouts) -> InlineArray<3, Int64> {
+        [timeouts.openTCP.nanoseconds, timeouts.datagram.nanoseconds, timeouts.closed.nanoseconds]
+    }
+
+    /// New timeouts, for the flows tracked now too (a rule set with a longer `idle:` arrived).
+    mutating func setTimeouts(_ timeouts: Timeouts) { self.timeouts = Self.nanoseconds(timeouts) }
+
+    /// Gives every flow `count` rule states, the nth taken from its old state `sources[n]` (nil:
+    /// cleared). For a new rule set: its rules' states in its order.
+    mutating func relayoutRuleStates(count: Int, from sources: [Int?]) {
+        precondition(sources.count == count, "one source per rule state")
+        flows = flows.copy(ruleSlotsPerFlow: count, from: sources)
+    }
+
+    /// The slots of every live flow, in no particular order.
+    var liveSlots: [Int32] {
+        (0..<Int32(flows.count)).filter { flows.links(of: $0).pointee.live }
+    }
 
     func slot(for key: FlowKey) -> Int32? { index.slot(for: key, in: flows) }
 

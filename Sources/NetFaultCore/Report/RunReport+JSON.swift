@@ -11,6 +11,8 @@ extension RunReport {
             ("started_at", .string(startedAt)),
             ("duration_ms", .number(durationMilliseconds)),
             ("stop_reason", .string(stopReason)),
+            // The mark a segment's report starts from; null for the whole run.
+            ("since", .optional(since) { .string($0) }),
             ("command", .optional(command) { command in
                 .object([("argv", .array(command.arguments.map { .string($0) })), ("status", .integer(Int64(command.status))),
                          ("ended", .string(command.ended))])

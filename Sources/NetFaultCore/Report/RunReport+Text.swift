@@ -2,7 +2,10 @@ extension RunReport {
     /// The report a person reads at the terminal: one row per connection a fault touched (every
     /// connection with `all`), the rest summed up, then one line per rule and the queue's health.
     public func text(all: Bool = false) -> String {
-        var lines = ["netfault stopped: \(stopReason) after \(Self.seconds(durationMilliseconds)); seed \(seed)."]
+        let segment = since.map { " (the segment since mark \($0))" } ?? ""
+        var lines = [stopReason == Self.running
+            ? "netfault running for \(Self.seconds(durationMilliseconds)); seed \(seed)\(segment)."
+            : "netfault stopped: \(stopReason) after \(Self.seconds(durationMilliseconds)); seed \(seed)\(segment)."]
         let listed = all ? connections : connections.filter(\.isFaulted)
         lines.append("")
         if listed.isEmpty {

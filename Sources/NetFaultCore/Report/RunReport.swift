@@ -127,6 +127,8 @@ public struct RunReport: Sendable {
     }
 
     public var stopReason: String
+    /// The mark this report starts from (a segment of the run); nil: the whole run.
+    public var since: String?
     public var seed: UInt64
     /// The wall-clock start, as ISO 8601 (the engine's clock is monotonic).
     public var startedAt: String
@@ -152,35 +154,45 @@ public struct RunReport: Sendable {
         public var evicted: Int
     }
 
+    /// The stop reason of a report made while the run goes on (`GET /v1/report`).
+    public static let running = "running"
+
     /// Rules whose expectation did not hold.
     public var failedRules: [RuleResult] { rules.filter { $0.failure != nil } }
 }
 
 extension RunReport {
     /// The report of a run whose engine is `engine`, started at `start` (monotonic) and ended at `end`.
+    ///
+    /// `since`: the report of the segment since that mark: the connections first seen after it,
+    /// and each rule's counts since. Without it, the whole run.
     public init(engine: Engine, ruleFile: String, stopReason: String, startedAt: String, start: Instant, end: Instant,
-                queue: QueueStatistics) {
-        let ruleSet = engine.ruleSet
+                queue: QueueStatistics, since mark: ReportMark? = nil) {
+        let known = engine.knownRules
         func milliseconds(_ nanoseconds: Int64) -> Double { (Double(nanoseconds) / 1e4).rounded() / 100 }
         var ended: [(Flow, ConnectionOutcome)] = engine.retiredFlows.map { ($0.flow, $0.outcome) }
         var unlisted = engine.unlistedOutcomes
         let limits = FlowLimits(maxTracked: engine.table.capacity, maxListed: engine.retainedFlows)
         // The connections still tracked fill what the ended ones left of the list's limit: faulted
         // ones first (they are what the report is for), the rest counted by outcome.
-        func faulted(_ flow: Flow) -> Bool { flow.faults.contains { ruleSet.rules[$0.rule].action.kind != .pass } }
-        let tracked = engine.flows.map { ($0, $0.outcome()) }
+        func faulted(_ flow: Flow) -> Bool { flow.faults.contains { known[$0.rule].action.kind != .pass } }
+        if let mark {
+            ended = ended.filter { $0.0.firstSeen >= mark.at }
+            unlisted = [:]
+        }
+        let tracked = engine.flows.filter { flow in mark.map { flow.firstSeen >= $0.at } ?? true }.map { ($0, $0.outcome()) }
         let budget = max(0, limits.maxListed - ended.count)
         let ranked = tracked.filter { faulted($0.0) } + tracked.filter { !faulted($0.0) }
         ended += ranked.prefix(budget)
         for (_, outcome) in ranked.dropFirst(budget) { unlisted[outcome, default: 0] += 1 }
         var connections: [ConnectionResult] = []
-        var outcomesByRule = Array(repeating: [ConnectionOutcome](), count: ruleSet.rules.count)
+        var outcomesByRule = Array(repeating: [ConnectionOutcome](), count: known.count)
         for (flow, outcome) in ended.sorted(by: { $0.0.firstSeen < $1.0.firstSeen }) {
-            let faults = flow.faults.filter { ruleSet.rules[$0.rule].action.kind != .pass }
+            let faults = flow.faults.filter { known[$0.rule].action.kind != .pass }
             for fault in flow.faults { outcomesByRule[fault.rule].append(outcome) }
             let reset = flow.resetOrigin
             var resetRule: String?
-            if case .netfault(let rule)? = reset?.sender { resetRule = ruleSet.rules[rule].name }
+            if case .netfault(let rule)? = reset?.sender { resetRule = known[rule].name }
             let end = flow.endedAt
             connections.append(ConnectionResult(
                 transport: flow.transport, client: flow.client, server: flow.server, seenFromStart: flow.sawOpening,
@@ -197,20 +209,28 @@ extension RunReport {
                                                               server: milliseconds(flow.fromServer.largestRetransmissionGap)),
                 dropped: PerSide(client: UInt64(flow.fromClient.dropped), server: UInt64(flow.fromServer.dropped)),
                 faults: faults.map { fault in
-                    let rule = ruleSet.rules[fault.rule]
+                    let rule = known[fault.rule]
                     return FaultResult(rule: rule.name, action: rule.action.keyword, count: fault.count,
                                        firstMilliseconds: milliseconds(fault.first.since(flow.firstSeen)))
                 },
                 faultToEndMilliseconds: faults.map(\.first).min().map { milliseconds(end.since($0)) }
             ))
         }
-        self.rules = ruleSet.rules.enumerated().map { index, rule in
-            let statistics = engine.ruleStatistics[index]
+        // The rules in force, and those no longer in force that acted (in the segment).
+        let inForce = Set(engine.enabledRuleIDs)
+        self.rules = known.enumerated().compactMap { id, rule in
+            var statistics = engine.ruleStatistics[id]
+            if let before = mark?.ruleStatistics(id) {
+                statistics.fired -= before.fired
+                statistics.connections -= before.connections
+            }
+            guard inForce.contains(id) || statistics.fired > 0 else { return nil }
             let expectation = rule.expect ?? .firesAtLeastOnce
             return RuleResult(name: rule.name, action: rule.action.keyword, fired: statistics.fired, connections: statistics.connections,
                               expect: rule.expect,
-                              failure: expectation.failure(fired: statistics.fired, outcomes: outcomesByRule[index]))
+                              failure: expectation.failure(fired: statistics.fired, outcomes: outcomesByRule[id]))
         }
+        self.since = mark?.name
         self.stopReason = stopReason
         self.seed = engine.seed
         self.startedAt = startedAt

@@ -54,7 +54,7 @@ public struct DiversionPlan: Sendable, Equatable {
         queues = ruleSet.queues
         hooks = ruleSet.hooks
         var candidates: [Filter] = []
-        for match in ruleSet.rules.map(\.match) + ruleSet.observe {
+        for match in ruleSet.enabledRules.map(\.match) + ruleSet.observe {
             let family = match.client?.family ?? match.server?.family
             // Client to server, then server to client: both directions of the connection.
             let forward = Filter(family: family, transport: match.transport, source: match.client, destination: match.server,

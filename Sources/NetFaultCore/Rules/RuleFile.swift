@@ -10,6 +10,9 @@ public struct RuleFile: Sendable {
     public let warnings: [RuleFileDiagnostic]
     /// The file's `parameters` with the values in force (`--set`, else the default), in file order.
     public var parameters: [Setting] = []
+    /// The top-level keys the file gave, in its order: a key it left out keeps the running value
+    /// when the file replaces a running rule set.
+    public var statedKeys: [String] = []
 
     /// A `--set NAME=VALUE`: a value for one of the file's `parameters`.
     public typealias Setting = (name: String, value: String)
@@ -45,7 +48,13 @@ public struct RuleFile: Sendable {
     }
 
     /// Validates rule-file text, with `settings` for its parameters; `name` is used in diagnostics.
-    public static func parse(_ text: String, name: String, settings: [Setting] = []) throws(RuleFileError) -> RuleFile {
+    ///
+    /// `requiresRules`: false for a request to the control API, where an empty rule set (faults
+    /// off) is valid.
+    /// `acceptsRuleList`: a document that is a bare list is read as the `rules:` of a rule file
+    /// (`POST /v1/rules`).
+    public static func parse(_ text: String, name: String, settings: [Setting] = [], requiresRules: Bool = true,
+                             acceptsRuleList: Bool = false) throws(RuleFileError) -> RuleFile {
         func fail(_ line: Int, _ column: Int, _ message: String) -> RuleFileError {
             RuleFileError(diagnostics: [.init(file: name, line: line, column: column, path: "", message: message)])
         }
@@ -64,10 +73,11 @@ public struct RuleFile: Sendable {
                 throw fail(line, column, "a mapping key must be a plain value, not a list or mapping")
             }
         }
-        let root: Node
+        var root: Node
         do {
             guard let composed = try Yams.compose(yaml: text) else { throw fail(0, 0, "the rule file is empty") }
             root = composed
+            if acceptsRuleList, case .sequence = composed { root = Node.mapping(Node.Mapping([(Node("rules"), composed)])) }
         } catch let error as RuleFileError {
             throw error
         } catch let error as YamlError {
@@ -77,7 +87,7 @@ public struct RuleFile: Sendable {
         }
         var parameters = RuleFileParameters(file: name)
         let substituted = parameters.substitute(root, settings: settings)
-        var reader = RuleFileReader(file: name)
+        var reader = RuleFileReader(file: name, requiresRules: requiresRules)
         let ruleSet = reader.readRuleSet(substituted)
         // Stable sort: file order, and fields of one node in the order they were checked.
         let inFileOrder = (parameters.diagnostics + reader.diagnostics).enumerated().sorted {
@@ -88,6 +98,7 @@ public struct RuleFile: Sendable {
         guard let ruleSet, errors.isEmpty else { throw RuleFileError(diagnostics: errors + warnings) }
         var file = RuleFile(name: name, ruleSet: ruleSet, warnings: warnings)
         file.parameters = parameters.inForce
+        file.statedKeys = reader.statedKeys
         return file
     }
 

@@ -7,7 +7,7 @@ extension RuleFileReader {
     /// More queues than this would mean more threads than any machine netfault runs on needs.
     static let maximumQueues = 16
     static let flowKeys = ["max_tracked", "max_listed"]
-    static let ruleKeys = ["name", "match", "action", "expect", "sticky"]
+    static let ruleKeys = ["name", "match", "action", "expect", "sticky", "enabled"]
     /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
     static let maximumHold: Duration = .seconds(3600)
     static let maximumRuleNameLength = 64
@@ -23,6 +23,7 @@ extension RuleFileReader {
             return nil
         }
         guard let entries = mapping(root, "", allowed: Self.topLevelKeys, what: "a rule file") else { return nil }
+        statedKeys = entries.map(\.key)
         var ruleSet = RuleSet()
         var sawRules = false
         var queuesNode: Node?
@@ -60,7 +61,7 @@ extension RuleFileReader {
         if Int(ruleSet.queue) + ruleSet.queues - 1 > 65535, let node = queuesNode {
             error(node, "queues", "queues \(ruleSet.queue)-\(Int(ruleSet.queue) + ruleSet.queues - 1) go past the last queue, 65535")
         }
-        if !sawRules, ruleSet.observe.isEmpty {
+        if !sawRules, ruleSet.observe.isEmpty, requiresRules {
             error(root, "rules", "is missing: a rule file needs at least one rule, or filters to `observe`")
         }
         return ruleSet
@@ -109,9 +110,9 @@ extension RuleFileReader {
         return filters
     }
 
-    private mutating func readRules(_ node: Node, _ path: String, observing: Bool) -> [Rule] {
+    mutating func readRules(_ node: Node, _ path: String, observing: Bool) -> [Rule] {
         guard let items = list(node, path, what: "a list of rules") else { return [] }
-        if items.isEmpty, !observing { error(node, path, "is empty: a rule file needs at least one rule, or filters to `observe`") }
+        if items.isEmpty, !observing, requiresRules { error(node, path, "is empty: a rule file needs at least one rule, or filters to `observe`") }
         var rules: [Rule] = []
         var names: [String: Int] = [:]
         for (index, item) in items.enumerated() {
@@ -181,6 +182,7 @@ extension RuleFileReader {
         var expect: Expectation?
         var expectValid = true
         var sticky = false
+        var enabled = true
         for entry in entries {
             let fieldPath = "\(path).\(entry.key)"
             switch entry.key {
@@ -203,12 +205,9 @@ extension RuleFileReader {
                 expect = readExpectation(entry.value, fieldPath)
                 expectValid = expect != nil
             case "sticky":
-                guard let text = scalar(entry.value, fieldPath, expected: "true or false") else { continue }
-                switch text {
-                case "true": sticky = true
-                case "false": sticky = false
-                default: error(entry.value, fieldPath, "'\(text)' is not true or false")
-                }
+                sticky = boolean(entry.value, fieldPath) ?? sticky
+            case "enabled":
+                enabled = boolean(entry.value, fieldPath) ?? enabled
             default:
                 break
             }
@@ -223,6 +222,21 @@ extension RuleFileReader {
             error(node, "\(path).action", "is missing: every rule needs an action")
         }
         guard let name, let action, expectValid else { return (name, nil) }
-        return (name, Rule(name: name.text, match: match, action: action, expect: expect, sticky: sticky))
+        var rule = Rule(name: name.text, match: match, action: action, expect: expect, sticky: sticky)
+        rule.enabled = enabled
+        rule.source = (try? Yams.serialize(node: node)) ?? ""
+        return (name, rule)
+    }
+
+    /// `true` or `false`; nil (reported) otherwise.
+    private mutating func boolean(_ node: Node, _ path: String) -> Bool? {
+        guard let text = scalar(node, path, expected: "true or false") else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default:
+            error(node, path, "'\(text)' is not true or false")
+            return nil
+        }
     }
 }

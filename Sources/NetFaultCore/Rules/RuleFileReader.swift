@@ -6,8 +6,15 @@ import Yams
 struct RuleFileReader {
     let file: String
     private(set) var diagnostics: [RuleFileDiagnostic] = []
+    /// False for a request to the control API: a rule set may be empty (faults off).
+    var requiresRules = true
+    /// The top-level keys the document gave, in its order.
+    var statedKeys: [String] = []
 
-    init(file: String) { self.file = file }
+    init(file: String, requiresRules: Bool = true) {
+        self.file = file
+        self.requiresRules = requiresRules
+    }
 
     /// A mapping entry: its key text, where the key stands, and the value.
     struct Entry {

@@ -30,14 +30,17 @@ public struct RuleSet: Sendable {
         queues == 1 ? "\(queue)" : "\(queue)-\(Int(queue) + queues - 1)"
     }
 
+    /// The rules that act: all but those with `enabled: false`.
+    public var enabledRules: [Rule] { rules.filter(\.enabled) }
+
     /// Whether some rule keeps packets back (`hold`, `delay`): the parking queue is needed.
-    public var canHold: Bool { rules.contains { $0.action.kind.needs.contains(.parking) } }
+    public var canHold: Bool { enabledRules.contains { $0.action.kind.needs.contains(.parking) } }
 
     /// Whether some rule reads or rebuilds whole packets (`payload:`, `rewrite`, `duplicate`). If
     /// none does, the queue need copy only each packet's headers to netfault: the engine decides
     /// from them, and a verdict without a replacement lets the kernel's own packet go on.
     public var needsWholePackets: Bool {
-        rules.contains { $0.match.payload != nil || $0.action.kind.needs.contains(.wholePackets) }
+        enabledRules.contains { $0.match.payload != nil || $0.action.kind.needs.contains(.wholePackets) }
     }
 
     public init(queue: UInt16 = 0, hooks: [Hook] = [.output, .input], duration: Duration? = nil,
@@ -77,6 +80,11 @@ public struct Rule: Sendable {
     /// Once the rule acts on a connection, it acts on every later packet of it, whatever the
     /// match says (a firewall that forgot a connection keeps dropping it).
     public var sticky: Bool
+    /// False: the rule is listed but does not act (`enabled: false`, or `PATCH /v1/rules/NAME`).
+    public var enabled = true
+    /// The rule as its file wrote it (after parameters were put in), as YAML: what `GET /v1/rules`
+    /// gives back. Empty for a rule built in code.
+    public var source = ""
 
     public init(name: String, match: Match = Match(), action: Action, expect: Expectation? = nil, sticky: Bool = false) {
         self.name = name
@@ -84,6 +92,13 @@ public struct Rule: Sendable {
         self.action = action
         self.expect = expect
         self.sticky = sticky
+    }
+
+    /// Whether `other` is this rule unchanged: the same name, match, action, expectation and
+    /// stickiness (how the file spelled them, and `enabled`, aside). A rule replaced by itself
+    /// keeps its counters and its per-connection state.
+    public func hasSameDefinition(as other: Rule) -> Bool {
+        name == other.name && match == other.match && action == other.action && expect == other.expect && sticky == other.sticky
     }
 }
 
@@ -129,7 +144,7 @@ public struct ConnectionRange: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The conditions of a rule; every field given must hold.
-public struct Match: Sendable {
+public struct Match: Sendable, Equatable {
     public var transport: Transport = .tcp
     public var client: CIDR?
     public var server: CIDR?

@@ -79,7 +79,7 @@ final class SharedEngine: @unchecked Sendable {
     /// Writes the packet, its replacement and the injections to the capture when their connection is faulted.
     private func record(_ bytes: UnsafeRawBufferPointer, _ packet: Packet, _ decision: Decision, at now: Instant, to file: PcapWriter) {
         guard let transport = packet.transport, captureChooser != nil else { return }
-        let faulted = decision.rule.map { engine.ruleSet.rules[$0].action.kind != .pass } ?? false
+        let faulted = decision.rule.map { engine.knownRules[$0].action.kind != .pass } ?? false
         captureChooser!.seen(bytes, key: FlowKey(packet, transport: transport), faulted: faulted, at: now, write: file.write)
         if case .replace(let replacement) = decision.verdict { captureChooser!.emitted(replacement, at: now, write: file.write) }
         for injection in decision.injections { captureChooser!.emitted(injection.bytes, at: now, write: file.write) }
