@@ -20,7 +20,7 @@ extension Netfault {
         @OptionGroup var options: RunOptions
 
         func run() throws {
-            let result = try options.execute(try source.load(), name: source.rules)
+            let result = try options.execute(try source.load(), name: source.name)
             if result.failed { throw ExitCode.failure }
         }
     }

@@ -13,6 +13,10 @@ extension Netfault {
 
         @OptionGroup var target: NamespaceOption
 
+        func validate() throws {
+            if source.rules == nil { throw ValidationError("name the rule file (or preset) to check") }
+        }
+
         func run() throws {
             let file = try source.load()
             let namespace = try target.resolve()

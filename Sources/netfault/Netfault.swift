@@ -13,7 +13,7 @@ struct Netfault: ParsableCommand {
             127 `run`: no such command. `run` otherwise exits with the command's status.
             """,
         version: "0.1.0",
-        subcommands: [Check.self, Apply.self, Run.self, Demo.self, Lab.self, Cleanup.self, Watchdog.self]
+        subcommands: [Check.self, Apply.self, Run.self, Ctl.self, Demo.self, Lab.self, Cleanup.self, Watchdog.self]
     )
 }
 

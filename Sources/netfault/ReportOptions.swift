@@ -33,6 +33,8 @@ struct RunOptions: ParsableArguments {
 
     @OptionGroup var target: NamespaceOption
 
+    @OptionGroup var control: ControlOptions
+
     /// Runs the controller on `file` (named `name` in the report), with the status line on a
     /// terminal, and writes the report. Exits 64 when an option cannot be used (a user that does
     /// not exist, an output file that cannot be written), 1 when nothing could be installed.
@@ -49,6 +51,15 @@ struct RunOptions: ParsableArguments {
         controller.user = user
         controller.hookBackend = hooks
         controller.namespace = namespace
+        controller.capabilities = control.anyRules || name == RuleSource.noRulesName ? .anyRule : nil
+        // Before the API's threads start: they must not take a Ctrl-C meant for the controller.
+        try StopSignals.block()
+        let mailbox = try ControlMailbox()
+        controller.mailbox = mailbox
+        // Bound before netfault enters a `--netns` target: the API stays in the caller's namespace.
+        let server = try control.serve(mailbox, queue: file.ruleSet.queue, namespace: namespace)
+        defer { server.stop() }
+        printError("netfault: control API on \(server.socket.path)\(control.listen.map { " and http://\($0)" } ?? "")")
         let result: Controller.Result
         do {
             result = try controller.run(command: command, linger: linger)

@@ -5,19 +5,28 @@ import NetFaultCore
 /// Where a command's rules come from: a rule file, or a preset by name, with `--set` values for
 /// the file's parameters. Shared by `check`, `apply` and `run`.
 struct RuleSource: ParsableArguments {
-    @Argument(help: "A rule file (YAML), or the name of a preset: \(EmbeddedPresets.all.map(\.name).joined(separator: ", ")).")
-    var rules: String
+    @Argument(help: "A rule file (YAML), or the name of a preset: \(EmbeddedPresets.all.map(\.name).joined(separator: ", ")). apply and run without one start with no rules and wait for them on the control API.")
+    var rules: String?
+
+    /// The name the report gives the rules: the file or preset, or that none was given.
+    static let noRulesName = "(no rule file: rules from the control API)"
+    var name: String { rules ?? Self.noRulesName }
 
     @OptionGroup var parameters: ParameterSettings
 
     /// Whether `rules` names a preset rather than a file: no file of that name exists, and a preset does.
     var presetText: String? {
-        FileManager.default.fileExists(atPath: rules) ? nil : EmbeddedPresets.text(of: rules)
+        guard let rules else { return nil }
+        return FileManager.default.fileExists(atPath: rules) ? nil : EmbeddedPresets.text(of: rules)
     }
 
     /// The rule file, loaded and validated; every error printed and exit status 2 otherwise.
     func load() throws -> RuleFile {
         let settings = parameters.settings
+        guard let rules else {
+            // No rule file: an empty rule set, queue 0, hooks output and input; rules come later.
+            return try! RuleFile.parse("rules: []", name: Self.noRulesName, requiresRules: false)
+        }
         do {
             if let presetText { return Self.loaded(try RuleFile.parse(presetText, name: rules, settings: settings)) }
             if !rules.contains("/"), !rules.hasSuffix(".yaml"), !rules.hasSuffix(".yml"), !FileManager.default.fileExists(atPath: rules) {

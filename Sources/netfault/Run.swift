@@ -60,7 +60,7 @@ extension Netfault {
                 throw ExitCode(127)
             }
             let file = try source.load()
-            let result = try options.execute(file, name: source.rules, command: command, linger: lingerDuration ?? .zero)
+            let result = try options.execute(file, name: source.name, command: command, linger: lingerDuration ?? .zero)
             if result.failed { throw ExitCode.failure }
             let status = result.commandExit?.shellStatus ?? 1
             if exit == .command, status != 0 { throw ExitCode(status) }

@@ -97,8 +97,6 @@ struct RuleFileErrorTests {
          "r.yaml:4:11: rules[1].name: 'a' is already the name of rules[0]; names must be unique"),
         ("no rules key", "queue: 1\n",
          "r.yaml:1:1: rules: is missing: a rule file needs at least one rule, or filters to `observe`"),
-        ("empty rules", "rules: []\n",
-         "r.yaml:1:8: rules: is empty: a rule file needs at least one rule, or filters to `observe`"),
         ("rules not a list", "rules: drop\n",
          "r.yaml:1:8: rules: expected a list of rules (a list such as [a, b]), found \"drop\""),
         ("queue out of range", "queue: 70000\nrules: [{name: a, action: drop}]\n",

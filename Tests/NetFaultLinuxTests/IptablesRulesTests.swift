@@ -64,9 +64,22 @@ struct IptablesRulesTests {
         #expect(inputOnly.installScript(for: .v4).contains("-I INPUT 1 -j NETFAULT-0\n"))
     }
 
-    @Test func aFamilyWithNoFilterGetsNoRules() throws {
+    /// A family with no filter still gets the chain, with no queue rule: a rule added later may divert it.
+    @Test func aFamilyWithNoFilterGetsAChainThatQueuesNothing() throws {
         let hooks = try Self.rules("rules:\n  - name: a\n    match: {client: 2001:db8::1}\n    action: drop\n")
-        #expect(hooks.families == [.v6])
+        #expect(hooks.families == [.v4, .v6])
+        #expect(!hooks.installScript(for: .v4).contains("NFQUEUE"))
+        #expect(hooks.installScript(for: .v6).contains("-A NETFAULT-0 -p tcp -s 2001:db8::1 -j NFQUEUE"))
+    }
+
+    /// A change of rules flushes the chain and fills it again in one restore; the jumps stay.
+    @Test func replacingTheFiltersFlushesOnlyTheChain() throws {
+        let hooks = try Self.rules("rules:\n  - name: a\n    match: {server_port: 80}\n    action: drop\n")
+        let script = hooks.replaceFiltersScript(for: .v4)
+        #expect(script.hasPrefix("*mangle\n-F NETFAULT-0\n-A NETFAULT-0 -m mark --mark 0x6e660001 -j RETURN\n"))
+        #expect(script.contains("--dport 80 -j NFQUEUE"))
+        #expect(!script.contains("-I ") && !script.contains(":NETFAULT"))
+        #expect(script.hasSuffix("COMMIT\n"))
     }
 
     @Test func icmpv6UsesItsOwnProtocolName() throws {

@@ -26,6 +26,11 @@ public struct Engine {
     public struct RuleStatistics: Sendable, Equatable {
         public var fired = 0
         public var connections = 0
+
+        public init(fired: Int = 0, connections: Int = 0) {
+            self.fired = fired
+            self.connections = connections
+        }
     }
 
     public struct Statistics: Sendable, Equatable {
@@ -55,6 +60,8 @@ public struct Engine {
     /// Connections no longer tracked (expired, evicted, or replaced by a new connection on the same
     /// ports), with how they ended: the latest `Configuration.retainedFlows`, oldest first.
     public var retiredFlows: [RetiredFlow] { Array(retired[retiredStart...] + retired[..<retiredStart]) }
+    /// How every connection no longer tracked ended, counted over the whole run (`netfault_connections_total`).
+    public private(set) var retiredOutcomes: [ConnectionOutcome: Int] = [:]
     /// Outcomes of retired connections no longer listed (beyond `retainedFlows`, the oldest), counted only.
     public private(set) var unlistedOutcomes: [ConnectionOutcome: Int] = [:]
     /// The retired connections as a ring: once full, the oldest (at `retiredStart`) makes room.
@@ -260,6 +267,7 @@ public struct Engine {
         if table[slot].countedOpen { releaseOpenCount(slot) }
         let flow = table.remove(slot)
         let ended = RetiredFlow(flow: flow, outcome: flow.outcome(idle: idle))
+        retiredOutcomes[ended.outcome, default: 0] += 1
         if retired.count < retainedFlows {
             retired.append(ended)
         } else if retainedFlows > 0 {

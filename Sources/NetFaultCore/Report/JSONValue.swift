@@ -1,7 +1,7 @@
 /// A JSON document built in code and written with its keys in the order given: the report's keys
 /// are a documented contract, so they are spelled out, never derived from Swift property names,
 /// and an absent value is written as `null` rather than left out.
-enum JSONValue {
+public enum JSONValue: Sendable {
     case string(String)
     case integer(Int64)
     case unsigned(UInt64)
@@ -11,10 +11,10 @@ enum JSONValue {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    static func optional<T>(_ value: T?, _ wrap: (T) -> JSONValue) -> JSONValue { value.map(wrap) ?? .null }
+    public static func optional<T>(_ value: T?, _ wrap: (T) -> JSONValue) -> JSONValue { value.map(wrap) ?? .null }
 
     /// Two-space indented text.
-    func rendered(indent: String = "") -> String {
+    public func rendered(indent: String = "") -> String {
         switch self {
         case .string(let text): return Self.quoted(text)
         case .integer(let value): return String(value)

@@ -10,7 +10,8 @@ public struct CheckSummary: Sendable {
         let plan = DiversionPlan(ruleSet)
         var lines: [String] = []
         let count = ruleSet.rules.count
-        lines.append("\(file.name): valid, \(count) rule\(count == 1 ? "" : "s").")
+        lines.append("\(file.name): valid, \(count) rule\(count == 1 ? "" : "s")"
+            + (count == 0 && ruleSet.observe.isEmpty ? ": nothing is diverted until rules arrive on the control API." : "."))
         if !file.parameters.isEmpty {
             lines.append("Parameters (--set NAME=VALUE): " + file.parameters.map { "\($0.name) \($0.value)" }.joined(separator: ", ") + ".")
         }

@@ -52,7 +52,7 @@ extension RuleFileReader {
                 ruleSet.observe = readObserve(entry.value, path)
             case "rules":
                 sawRules = true
-                ruleSet.rules = readRules(entry.value, path, observing: !ruleSet.observe.isEmpty)
+                ruleSet.rules = readRules(entry.value, path)
             default:
                 // `parameters` were applied before the reading (`RuleFileParameters`).
                 break
@@ -110,9 +110,9 @@ extension RuleFileReader {
         return filters
     }
 
-    mutating func readRules(_ node: Node, _ path: String, observing: Bool) -> [Rule] {
+    /// An empty list is valid: a netfault that waits for rules on its control API.
+    mutating func readRules(_ node: Node, _ path: String) -> [Rule] {
         guard let items = list(node, path, what: "a list of rules") else { return [] }
-        if items.isEmpty, !observing, requiresRules { error(node, path, "is empty: a rule file needs at least one rule, or filters to `observe`") }
         var rules: [Rule] = []
         var names: [String: Int] = [:]
         for (index, item) in items.enumerated() {

@@ -41,6 +41,27 @@ enum InstalledHooks {
         return .iptables(iptables, queue: plan.queue)
     }
 
+    /// Diverts `plan`'s traffic from now on (its queue and hooks are this run's): one nftables
+    /// transaction, or one iptables-restore per family. Returns the diverted packets counted by
+    /// rules that went (iptables), to add to the count at the stop; on a refusal nothing changed
+    /// (nftables) or a family may have changed (iptables: the error says which).
+    func replaceFilters(with plan: DiversionPlan) throws -> Int {
+        switch self {
+        case .ownerTables(let tables):
+            try tables.replaceFilters(with: plan)
+            return 0
+        case .iptables(let installer, _):
+            return try installer.replaceFilters(with: IptablesRules(plan))
+        }
+    }
+
+    /// The packets diverted so far, while the hooks stand; nil with iptables (reading its counters
+    /// means running iptables-save) or when they cannot be read.
+    func divertedSoFar() -> Int? {
+        if case .ownerTables(let tables) = self { return try? tables.divertedPackets() }
+        return nil
+    }
+
     /// The descriptor a watchdog must inherit to remove the hooks itself; nil for iptables.
     var ownerSocket: Int32? {
         if case .ownerTables(let tables) = self { return tables.socketDescriptor }

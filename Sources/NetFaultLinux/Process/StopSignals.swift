@@ -11,13 +11,10 @@ public final class StopSignals {
     public let fileDescriptor: Int32
     static let signals = [SIGINT, SIGTERM, SIGHUP]
 
-    /// Blocks the signals for the whole process (call before starting other threads).
+    /// Blocks the signals for the whole process (call before starting other threads, or call
+    /// `block()` first).
     public init() throws(SystemError) {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in Self.signals { sigaddset(&set, signal) }
-        let result = pthread_sigmask(SIG_BLOCK, &set, nil)
-        guard result == 0 else { throw SystemError("blocking stop signals", call: "pthread_sigmask", errno: result) }
+        var set = try Self.block()
         fileDescriptor = try syscall("receiving stop signals", "signalfd") { signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC)) }
         // A write to a pipe whose reader is gone (the watchdog, a closed `| head`) fails with EPIPE
         // instead of ending netfault before it removes its hooks.
@@ -25,6 +22,19 @@ public final class StopSignals {
     }
 
     deinit { close(fileDescriptor) }
+
+    /// Blocks the stop signals in the calling thread, and so in every thread it starts from now
+    /// on: a signal then waits for the controller's signalfd instead of ending the process in
+    /// whichever thread the kernel picked (the control API's, say). Call before starting threads.
+    @discardableResult
+    public static func block() throws(SystemError) -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in signals { sigaddset(&set, signal) }
+        let result = pthread_sigmask(SIG_BLOCK, &set, nil)
+        guard result == 0 else { throw SystemError("blocking stop signals", call: "pthread_sigmask", errno: result) }
+        return set
+    }
 
     /// A stop signal that arrived.
     public struct Received: Sendable, Equatable {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import NetFaultCore
+import Synchronization
 
 /// One queue of a run and everything that answers it: the queue, its parking queue, where
 /// injected packets go, and its counts. Each packet goes through the shared engine, its decision
@@ -23,14 +24,19 @@ final class QueueWorker<Queue: PacketQueue, Sender: PacketSender>: @unchecked Se
     @exclusivity(unchecked) private(set) var unreadable = 0
     /// When the parking queue is read next even if nothing is awaited there.
     @exclusivity(unchecked) private var nextParkingCheck = Instant.zero
+    /// Which of the run's queues this is, from 0.
+    let queueIndex: Int
+    /// Packets held now, as of the last turn: for the control API, read from another thread.
+    let heldNow = Atomic<Int>(0)
 
     /// `clock`: the time held packets are released by (the monotonic clock; a fake one in tests).
-    init(queue: Queue, parking: ParkingLot<Queue>?, injector: Sender, engine: SharedEngine,
+    init(queue: Queue, parking: ParkingLot<Queue>?, injector: Sender, engine: SharedEngine, queueIndex: Int = 0,
          clock: @escaping () -> Instant = monotonicNow) {
         ledger = VerdictLedger(queue)
         self.parking = parking
         self.injector = injector
         self.engine = engine
+        self.queueIndex = queueIndex
         self.clock = clock
     }
 
@@ -78,6 +84,7 @@ final class QueueWorker<Queue: PacketQueue, Sender: PacketSender>: @unchecked Se
             nextParkingCheck = now + .milliseconds(Int64(QueueSocket.longestWaitMilliseconds))
         }
         try parking!.releaseDue(at: now)
+        heldNow.store(parking!.held.count, ordering: .relaxed)
     }
 
     private func handle(_ queued: QueuedPacket) throws {
@@ -85,9 +92,10 @@ final class QueueWorker<Queue: PacketQueue, Sender: PacketSender>: @unchecked Se
         let plan: VerdictPlan
         do {
             let packet = try Packet(parsing: queued.bytes, originalLength: queued.originalLength)
-            plan = VerdictPlan(engine.decide(packet, bytes: queued.bytes, at: queued.readAt), canPark: parking != nil)
+            plan = VerdictPlan(engine.decide(packet, bytes: queued.bytes, at: queued.readAt, queueIndex: queueIndex), canPark: parking != nil)
         } catch {
             unreadable += 1
+            engine.noteUnreadable(queueIndex: queueIndex)
             plan = .unreadable
         }
         try carryOut(plan, for: queued)
@@ -127,15 +135,15 @@ final class QueueWorker<Queue: PacketQueue, Sender: PacketSender>: @unchecked Se
 typealias LiveQueueWorker = QueueWorker<QueueSocket, PacketInjector>
 
 extension QueueWorker where Queue == QueueSocket, Sender == PacketInjector {
-    /// Binds `queue` (and its parking queue when `ruleSet` holds packets).
-    convenience init(queue: UInt16, ruleSet: RuleSet, wholePackets: Bool, engine: SharedEngine) throws {
-        // Headers are all the engine needs unless a rule reads or rebuilds payload, or --pcap keeps it.
+    /// Binds `queue`, the `queueIndex`th of the run, ready for what `capabilities` say: whole
+    /// packets or headers only, and a parking queue or none.
+    convenience init(queue: UInt16, queueIndex: Int, capabilities: QueueCapabilities, maximumHeld: Int, engine: SharedEngine) throws {
         // Only held packets need the thread back while no packet comes (`mayBlockInReceive`); any
         // other reader waits for a packet or `wake` alone.
-        let socket = try QueueSocket(queue: queue, copyBytes: wholePackets ? QueueSocket.wholePacket : QueueSocket.headerCopyBytes,
-                                     waitLimitMilliseconds: ruleSet.canHold ? QueueSocket.longestWaitMilliseconds : nil)
-        let parking = ruleSet.canHold ? try ParkingLot.bind(for: queue, maximumHeld: ruleSet.maxHeld) : nil
-        self.init(queue: socket, parking: parking, injector: try PacketInjector(), engine: engine)
+        let socket = try QueueSocket(queue: queue, copyBytes: capabilities.wholePackets ? QueueSocket.wholePacket : QueueSocket.headerCopyBytes,
+                                     waitLimitMilliseconds: capabilities.parking ? QueueSocket.longestWaitMilliseconds : nil)
+        let parking = capabilities.parking ? try ParkingLot.bind(for: queue, maximumHeld: maximumHeld) : nil
+        self.init(queue: socket, parking: parking, injector: try PacketInjector(), engine: engine, queueIndex: queueIndex)
     }
 
     /// The descriptors to wait on while packets are held: the queue, and the parking queue.

@@ -17,6 +17,8 @@ extension Controller {
         case commandExited
         /// The process whose namespace is faulted (`--netns pid:`, `container:`) exited (its pidfd).
         case targetExited
+        /// The control API has requests waiting (the mailbox's eventfd).
+        case control
     }
 
     /// How often a run whose command has exited checks whether its connections have closed.
@@ -38,6 +40,8 @@ extension Controller {
                                          .queueFailed: run.failures])
         if let child = run.child { events.watch(.commandExited, child.pidDescriptor) }
         if let targetProcess = run.targetProcess { events.watch(.targetExited, targetProcess) }
+        let live = LiveRun(run: run, controller: self)
+        if let mailbox { events.watch(.control, mailbox.descriptor) }
         let end = ruleSet.duration.map { run.start + $0 }
         var nextTick = run.start + .seconds(1)
         var nextBeat = run.start
@@ -81,6 +85,7 @@ extension Controller {
                 throw WatchdogEnded(stallMilliseconds: Self.stallMilliseconds)
             }
             if events.isReady(.targetExited), let namespace { return Self.targetGone(namespace) }
+            if events.isReady(.control) { mailbox?.runWaiting(with: live) }
             if events.isReady(.queueFailed), let failure = run.threads.lazy.compactMap(\.failure).first {
                 throw failure
             }

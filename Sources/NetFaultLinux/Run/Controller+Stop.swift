@@ -20,6 +20,7 @@ extension Controller {
         var stopReason = reason
         var failed = failed
         let stopped = monotonicNow()
+        mailbox?.close()
         run.watchdog.stopping()
         do {
             try run.hooks.detach()
@@ -31,7 +32,7 @@ extension Controller {
         for thread in run.threads { thread.awaitFinish() }
         var diverted: Int?
         do {
-            diverted = try run.hooks.removeCounting()
+            diverted = try run.hooks.removeCounting().map { $0 + run.divertedByReplacedRules }
         } catch {
             stopReason += "; removing the hooks failed: \(error) — \(run.hooks.leftoverAdvice)"
             failed = true

@@ -42,6 +42,11 @@ public final class Controller {
     public var hookBackend: HookBackend = .auto
     /// The network namespace to fault (`--netns`) instead of netfault's own; nil: its own.
     public var namespace: ResolvedNamespace?
+    /// What the queues are bound for; nil: what the rule set needs (rules that need more are
+    /// refused later). `QueueCapabilities.anyRule` takes any rule the control API may add.
+    public var capabilities: QueueCapabilities?
+    /// Where the control API's requests arrive; nil: none (the run's rules never change).
+    public var mailbox: ControlMailbox?
 
     public init(ruleSet: RuleSet, ruleFile: String, seed: UInt64, captureFile: OutputFile? = nil, log: @escaping (String) -> Void,
                 progress: ((Progress) -> Void)? = nil) {
@@ -98,10 +103,13 @@ public final class Controller {
         let capture = try captureFile.map { try PcapWriter(file: $0) }
         var handedOver = false
         defer { if !handedOver { try? capture?.close() } }
-        let engine = SharedEngine(Engine(ruleSet: ruleSet, seed: seed), capture: capture)
+        let engine = SharedEngine(Engine(ruleSet: ruleSet, seed: seed), capture: capture, queues: ruleSet.queues)
+        var capabilities = capabilities ?? QueueCapabilities(for: ruleSet, capture: captureFile != nil)
+        if captureFile != nil { capabilities.wholePackets = true }
+        if let refusal = capabilities.refusal(of: ruleSet) { throw ControllerRefusal(message: refusal) }
         let workers = try (0..<ruleSet.queues).map { index in
-            try LiveQueueWorker(queue: ruleSet.queue + UInt16(index), ruleSet: ruleSet,
-                                wholePackets: ruleSet.needsWholePackets || captureFile != nil, engine: engine)
+            try LiveQueueWorker(queue: ruleSet.queue + UInt16(index), queueIndex: index, capabilities: capabilities,
+                                maximumHeld: ruleSet.maxHeld, engine: engine)
         }
         defer { if !handedOver { for worker in workers { worker.close() } } }
         let failures = eventfd(0, Int32(EFD_CLOEXEC))
@@ -124,7 +132,7 @@ public final class Controller {
             + "\(first.parking.map { "; held packets wait in \(ruleSet.queues > 1 ? "queues from " : "queue ")\($0.socket.queue) (up to \(ruleSet.maxHeld) each)" } ?? "")"
             + "; seed \(seed); " + (ruleSet.duration.map { "for \($0.ruleText)" } ?? "Ctrl-C to stop"))
         return StartedRun(signals: signals, engine: engine, workers: workers, threads: threads, failures: failures,
-                          hooks: hooks, watchdog: watchdog, capture: capture)
+                          hooks: hooks, watchdog: watchdog, capture: capture, capabilities: capabilities)
     }
 
     /// "queue 0", or "queues 0-3".
@@ -132,6 +140,12 @@ public final class Controller {
 
     /// How long netfault may give no sign of life before its watchdog removes the hooks.
     static let stallMilliseconds: Int32 = 2000
+}
+
+/// A start refused before anything was installed: the rule set needs more than the queues were asked to give.
+struct ControllerRefusal: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
 
 /// The watchdog ended during the run: it removed the hooks because netfault gave no sign of life

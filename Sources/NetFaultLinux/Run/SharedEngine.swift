@@ -23,22 +23,55 @@ final class SharedEngine: @unchecked Sendable {
     @exclusivity(unchecked) private var decisions = 0
     /// The latest time the engine ran at (a packet judged, or a tick).
     @exclusivity(unchecked) private var latest = Instant.zero
+    /// Packets the engine asked to inject (RSTs, ICMP errors, copies), for the control API.
+    @exclusivity(unchecked) private(set) var injectionsDecided = 0
+    /// Per queue (by index from the first), packets by what was decided: `Fate.allCases` in order.
+    @exclusivity(unchecked) private var fates: [Int]
 
-    init(_ engine: Engine, capture: PcapWriter?) {
+    /// What became of a packet, for `netfault_verdicts_total{verdict}`.
+    enum Fate: Int, CaseIterable {
+        case accept, drop, replace, hold, unreadable
+
+        var name: String {
+            switch self {
+            case .accept: return "accept"
+            case .drop: return "drop"
+            case .replace: return "replace"
+            case .hold: return "hold"
+            case .unreadable: return "unreadable"
+            }
+        }
+
+        init(_ verdict: Decision.Verdict) {
+            switch verdict {
+            case .accept: self = .accept
+            case .drop: self = .drop
+            case .replace: self = .replace
+            case .acceptAfter, .holdUntilEnd: self = .hold
+            }
+        }
+    }
+
+    init(_ engine: Engine, capture: PcapWriter?, queues: Int = 1) {
         self.engine = engine
         captureFile = capture
         captureChooser = capture == nil ? nil : FaultedFlowCapture()
+        fates = Array(repeating: 0, count: max(1, queues) * Fate.allCases.count)
     }
 
     /// Runs `packet` (as queued: `bytes`) through the engine at `time` (when its read returned), and
     /// writes it to the capture when its connection is faulted. Queues read on threads of their
     /// own: a time earlier than one already judged counts as that one, so the engine's clock never
     /// runs back.
-    func decide(_ packet: Packet, bytes: UnsafeRawBufferPointer, at time: Instant) -> Decision {
+    ///
+    /// `queueIndex`: which of the run's queues read it, from 0.
+    func decide(_ packet: Packet, bytes: UnsafeRawBufferPointer, at time: Instant, queueIndex: Int = 0) -> Decision {
         locked {
             let now = advanceClock(to: time)
             let decision = engine.process(packet, at: now)
             decisions += 1
+            fates[queueIndex &* Fate.allCases.count &+ Fate(decision.verdict).rawValue] &+= 1
+            if decision.hasInjections { injectionsDecided &+= decision.injections.count }
             if let captureFile { record(bytes, packet, decision, at: now, to: captureFile) }
             return decision
         }
@@ -51,6 +84,26 @@ final class SharedEngine: @unchecked Sendable {
             engine.expire(at: advanceClock(to: time))
             return (decisions, engine.trackedFlowCount, engine.ruleStatistics.reduce(0) { $0 + $1.fired })
         }
+    }
+
+    /// A packet that did not parse, accepted untouched, on queue `queueIndex`.
+    func noteUnreadable(queueIndex: Int) {
+        locked { fates[queueIndex &* Fate.allCases.count &+ Fate.unreadable.rawValue] &+= 1 }
+    }
+
+    /// Per queue, from the first, the packets so far by fate (`Fate.allCases` in order).
+    var packetsByFate: [[Int]] {
+        locked { stride(from: 0, to: fates.count, by: Fate.allCases.count).map { Array(fates[$0..<$0 + Fate.allCases.count]) } }
+    }
+
+    /// Puts `ruleSet` in force from the next packet on (`Engine.replaceRules`), on every queue at once.
+    func replaceRules(with ruleSet: RuleSet) {
+        locked { engine.replaceRules(with: ruleSet) }
+    }
+
+    /// A mark at `time` (`Engine.mark`), on the engine's clock.
+    func mark(_ name: String, at time: Instant) -> ReportMark {
+        locked { engine.mark(name, at: advanceClock(to: time)) }
     }
 
     /// The engine itself, for the report.

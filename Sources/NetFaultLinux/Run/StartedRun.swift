@@ -21,11 +21,16 @@ final class StartedRun {
     var child: ChildProcess?
     /// A pidfd of the process whose namespace is faulted (`--netns pid:`, `container:`).
     var targetProcess: Int32?
+    /// What the queues are bound for: a rule that needs more is refused.
+    let capabilities: QueueCapabilities
+    /// Diverted packets counted by iptables rules that a change of rules removed.
+    var divertedByReplacedRules = 0
     let start: Instant
     let startedAt: Date
 
     init(signals: StopSignals, engine: SharedEngine, workers: [LiveQueueWorker], threads: [QueueThread], failures: Int32,
-         hooks: InstalledHooks, watchdog: WatchdogLink, capture: PcapWriter?) {
+         hooks: InstalledHooks, watchdog: WatchdogLink, capture: PcapWriter?, capabilities: QueueCapabilities) {
+        self.capabilities = capabilities
         self.signals = signals
         self.engine = engine
         self.workers = workers

@@ -29,6 +29,19 @@ public struct IptablesHooks: Sendable {
         }
     }
 
+    /// Replaces the chain's filters with `rules`' in each family (one transaction per family).
+    /// Returns the packets the replaced rules had diverted: their counters go with them. Packets
+    /// counted between that reading and the replacement, a few at most, are not.
+    public func replaceFilters(with rules: IptablesRules) throws -> Int {
+        var diverted = 0
+        for family in rules.families {
+            diverted += IptablesRules.divertedPackets(queue: rules.queue, savedWithCounters: try save(family, counters: true))
+            try run(Self.tool(family, "-restore"), ["--noflush"], input: rules.replaceFiltersScript(for: family),
+                    doing: "changing the diverted traffic of queue \(rules.queue)")
+        }
+        return diverted
+    }
+
     /// The refusal to start over the chain a killed netfault left for `queue`.
     static func staleChain(queue: UInt16) -> CommandError {
         CommandError(doing: "installing hooks for queue \(queue)", command: "iptables-save", status: 0,

@@ -26,10 +26,8 @@ public struct IptablesRules: Sendable {
         }
     }
 
-    /// The address families the plan diverts; a family with no filter gets no rules at all.
-    public var families: [IPAddress.Family] {
-        [.v4, .v6].filter { !plan.filters(for: $0).isEmpty }
-    }
+    /// Both families get the chain, with filters or none: a rule added later may divert either.
+    public var families: [IPAddress.Family] { [.v4, .v6] }
 
     /// The NFQUEUE target's options: one queue, or a range the kernel spreads connections over.
     var target: String {
@@ -40,8 +38,23 @@ public struct IptablesRules: Sendable {
     /// iptables-restore (`.v4`) or ip6tables-restore (`.v6`) input, for `--noflush`: creates the
     /// chain and the jumps in one transaction.
     public func installScript(for family: IPAddress.Family) -> String {
-        var lines = ["*mangle", ":\(chain) - [0:0]"]
-        lines.append("-A \(chain) -m mark --mark 0x\(String(PacketInjector.mark, radix: 16)) -j RETURN")
+        var lines = ["*mangle", ":\(chain) - [0:0]"] + chainRules(for: family)
+        for hook in hooks {
+            lines.append("-I \(Self.builtInChain(hook)) 1 \(jumpCondition(hook))-j \(chain)")
+        }
+        lines.append("COMMIT")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// iptables-restore input, for `--noflush`, that replaces the chain's rules with this plan's
+    /// in one transaction (the jumps to it stay).
+    public func replaceFiltersScript(for family: IPAddress.Family) -> String {
+        (["*mangle", "-F \(chain)"] + chainRules(for: family) + ["COMMIT"]).joined(separator: "\n") + "\n"
+    }
+
+    /// The `-A` lines of netfault's chain: injected packets return, the filters' packets are queued.
+    private func chainRules(for family: IPAddress.Family) -> [String] {
+        var lines = ["-A \(chain) -m mark --mark 0x\(String(PacketInjector.mark, radix: 16)) -j RETURN"]
         for filter in plan.filters(for: family) {
             lines.append("-A \(chain) \(Self.arguments(filter, family: family)) -j NFQUEUE \(target)")
         }
@@ -49,11 +62,7 @@ public struct IptablesRules: Sendable {
             let match = family == .v4 ? "-p icmp --icmp-type destination-unreachable" : "-p ipv6-icmp --icmpv6-type destination-unreachable"
             lines.append("-A \(chain) \(match) -j NFQUEUE \(target)")
         }
-        for hook in hooks {
-            lines.append("-I \(Self.builtInChain(hook)) 1 \(jumpCondition(hook))-j \(chain)")
-        }
-        lines.append("COMMIT")
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 
     /// The jump's own match: see `DiversionPlan.skipsLoopback(at:)`.

@@ -51,11 +51,14 @@ extension NftDiversion {
                     $0.put(attribute(NFTA_TABLE_NAME), string: tableName)
                     $0.put(attribute(NFTA_TABLE_FLAGS), bigEndian: UInt32(NFT_TABLE_F_OWNER.rawValue))
                 }
-                batch.message(NFT_MSG_NEWCHAIN, family: protocolFamily, flags: Netlink.create,
-                              label: "creating chain \(family.tableFamily) \(tableName) \(Self.divertChain)") {
-                    $0.put(attribute(NFTA_CHAIN_TABLE), string: tableName)
-                    $0.put(attribute(NFTA_CHAIN_NAME), string: Self.divertChain)
+                for chain in [Self.enqueueChain, Self.divertChain] {
+                    batch.message(NFT_MSG_NEWCHAIN, family: protocolFamily, flags: Netlink.create,
+                                  label: "creating chain \(family.tableFamily) \(tableName) \(chain)") {
+                        $0.put(attribute(NFTA_CHAIN_TABLE), string: tableName)
+                        $0.put(attribute(NFTA_CHAIN_NAME), string: chain)
+                    }
                 }
+                appendRule(enqueueRule, chain: Self.enqueueChain, family: family, to: &batch)
                 for rule in divertRules(for: family) {
                     appendRule(rule, chain: Self.divertChain, family: family, to: &batch)
                 }
@@ -72,6 +75,24 @@ extension NftDiversion {
                         $0.put(attribute(NFTA_CHAIN_TYPE), string: "filter")
                     }
                     appendRule(hookRule(hook), chain: Self.chainName(hook), family: family, to: &batch)
+                }
+            }
+        }
+    }
+
+    /// Replaces the filters of `divert` in every family with this diversion's, in one
+    /// transaction: each packet meets the old filters or the new ones. The `enqueue` counter and
+    /// the hook chains stay as they are.
+    func replaceFiltersBatch(firstSequence: UInt32) -> NftBatch {
+        Self.batch(firstSequence: firstSequence) { batch in
+            for family in families {
+                batch.message(NFT_MSG_DELRULE, family: Self.protocolFamily(family),
+                              label: "emptying chain \(family.tableFamily) \(tableName) \(Self.divertChain)") {
+                    $0.put(attribute(NFTA_RULE_TABLE), string: tableName)
+                    $0.put(attribute(NFTA_RULE_CHAIN), string: Self.divertChain)
+                }
+                for rule in divertRules(for: family) {
+                    appendRule(rule, chain: Self.divertChain, family: family, to: &batch)
                 }
             }
         }
@@ -119,13 +140,13 @@ extension NftDiversion {
         }
     }
 
-    /// A dump request for the rules of `divert` in `family`'s table.
-    func divertRulesRequest(family: IPAddress.Family, sequence: UInt32) -> [UInt8] {
+    /// A dump request for the rule of `enqueue` in `family`'s table: its counter is every packet diverted.
+    func enqueueRuleRequest(family: IPAddress.Family, sequence: UInt32) -> [UInt8] {
         var writer = NetlinkWriter()
         writer.beginMessage(type: Self.messageType(NFT_MSG_GETRULE), flags: Netlink.request | Netlink.dump, sequence: sequence,
                             family: Self.protocolFamily(family))
         writer.put(attribute(NFTA_RULE_TABLE), string: tableName)
-        writer.put(attribute(NFTA_RULE_CHAIN), string: Self.divertChain)
+        writer.put(attribute(NFTA_RULE_CHAIN), string: Self.enqueueChain)
         writer.endMessage()
         return writer.bytes
     }

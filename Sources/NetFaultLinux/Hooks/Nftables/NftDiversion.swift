@@ -7,7 +7,9 @@ import NetFaultCore
 /// nothing behind), holding:
 ///
 /// - `divert`: accepts netfault's own injected packets (by mark), then one rule per filter:
-///   match, `counter`, `queue num <queue> bypass`;
+///   match, `jump enqueue`; replaced as a whole, in one transaction, when the rules change;
+/// - `enqueue`: `counter`, `queue num <queue> bypass`: one counter of every diverted packet,
+///   which a change of the filters leaves as it is;
 /// - one base chain per hook (`forward`, `output`, `input`; type filter, priority mangle) that
 ///   jumps to `divert`, skipping `lo` at input when output is hooked too.
 ///
@@ -17,13 +19,14 @@ struct NftDiversion {
 
     static func tableName(queue: UInt16) -> String { "netfault-\(queue)" }
     static let divertChain = "divert"
+    static let enqueueChain = "enqueue"
     /// NF_IP_PRI_MANGLE, where iptables' mangle table sits.
     static let priority: Int32 = -150
 
     var tableName: String { Self.tableName(queue: plan.queue) }
 
-    /// The families the plan diverts; a family with no filter gets no table.
-    var families: [IPAddress.Family] { [.v4, .v6].filter { !plan.filters(for: $0).isEmpty } }
+    /// Both families get a table, with filters or none: a rule added later may divert either.
+    var families: [IPAddress.Family] { [.v4, .v6] }
 
     static func protocolFamily(_ family: IPAddress.Family) -> UInt8 {
         UInt8(family == .v4 ? NFPROTO_IPV4 : NFPROTO_IPV6)
@@ -41,21 +44,26 @@ struct NftDiversion {
 
     // MARK: Rules
 
+    /// The one rule of the `enqueue` chain: count, and queue (bypassed when the queue is full or unbound).
+    var enqueueRule: [NftExpression] {
+        [.counter, .queue(number: plan.queue, total: UInt16(plan.queues), bypass: true)]
+    }
+
     /// The rules of the `divert` chain for `family`, in order.
     func divertRules(for family: IPAddress.Family) -> [[NftExpression]] {
-        let queue = NftExpression.queue(number: plan.queue, total: UInt16(plan.queues), bypass: true)
+        let queue = NftExpression.verdict(.jump(Self.enqueueChain))
         var rules: [[NftExpression]] = [
             // The mark lives in the socket buffer in host byte order.
             [.meta(.mark), .compare(.equal, withUnsafeBytes(of: PacketInjector.mark) { Array($0) }), .verdict(.accept)],
         ]
         for filter in plan.filters(for: family) {
-            rules.append(Self.match(filter, family: family) + [.counter, queue])
+            rules.append(Self.match(filter, family: family) + [queue])
         }
         if plan.divertsUnreachables(for: family) {
             // ICMP type 3 / ICMPv6 type 1: destination unreachable (RFC 792, RFC 4443 §3.1).
             let (icmp, unreachable): (UInt8, UInt8) = family == .v4 ? (1, 3) : (58, 1)
             rules.append([.meta(.l4proto), .compare(.equal, [icmp]), .payload(.transport, offset: 0, length: 1),
-                          .compare(.equal, [unreachable]), .counter, queue])
+                          .compare(.equal, [unreachable]), queue])
         }
         return rules
     }

@@ -15,7 +15,7 @@ public final class NftHookTables {
         public var description: String { "nftables owner tables are unavailable: \(reason)" }
     }
 
-    let diversion: NftDiversion
+    private(set) var diversion: NftDiversion
     let socket: NftSocket
     public var queue: UInt16 { diversion.plan.queue }
     /// The socket that owns the tables; a process that inherits it keeps them alive and may remove them.
@@ -50,6 +50,17 @@ public final class NftHookTables {
         }
     }
 
+    /// Diverts `plan`'s filters from now on instead, in one transaction; the queue and hooks must
+    /// be this run's. On a refusal the filters before stay.
+    public func replaceFilters(with plan: DiversionPlan) throws {
+        precondition(plan.queue == diversion.plan.queue && plan.queues == diversion.plan.queues && plan.hooks == diversion.plan.hooks,
+                     "the queues and hooks of a run are fixed")
+        let next = NftDiversion(plan: plan)
+        try socket.send(next.replaceFiltersBatch(firstSequence: socket.nextSequence(count: 1024)),
+                        doing: "changing the diverted traffic of queue \(queue)")
+        diversion = next
+    }
+
     /// Removes the hook chains: from here on no packet is queued, and the counters are final.
     public func detach() throws {
         try socket.send(diversion.detachBatch(firstSequence: socket.nextSequence(count: 1024)),
@@ -60,7 +71,7 @@ public final class NftHookTables {
     public func divertedPackets() throws -> Int {
         var total = 0
         for family in diversion.families {
-            let dump = try socket.dump(diversion.divertRulesRequest(family: family, sequence: socket.nextSequence()),
+            let dump = try socket.dump(diversion.enqueueRuleRequest(family: family, sequence: socket.nextSequence()),
                                        doing: "reading the hooks' counters for queue \(queue)")
             total += dump.withUnsafeBytes { NftDumps.countedPackets(inRuleDump: $0) }
         }

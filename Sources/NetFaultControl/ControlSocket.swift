@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import NetFaultLinux
+
+/// Where the control API listens: a Unix socket, by default `/run/netfault/<queue>.sock`, or
+/// `/run/netfault/<netns>-<queue>.sock` when netfault faults another network namespace than the
+/// machine's initial one. 0600 and root's, or 0660 for `--control-group`. A path a live netfault
+/// answers on is never taken over; a dead one's socket file is replaced; anything else that is
+/// not a socket is left alone and refused.
+public struct ControlSocket: Sendable {
+    public static let directory = "/run/netfault"
+
+    public let path: String
+    /// The group `--control-group` opens the socket to; nil: root only.
+    public let group: gid_t?
+    /// The path was chosen by netfault, not given with `--control`.
+    public let isDefault: Bool
+
+    public init(path: String, group: gid_t?, isDefault: Bool) {
+        self.path = path
+        self.group = group
+        self.isDefault = isDefault
+    }
+
+    /// The default socket of `queue`, for the namespace faulted: `namespace` (`--netns`), else
+    /// the one netfault runs in.
+    public static func defaultPath(queue: UInt16, namespace: ResolvedNamespace?) -> String {
+        let tag = namespace.map(Self.tag(for:)) ?? Self.tagOfOwnNamespace()
+        return "\(directory)/\(tag.map { "\($0)-" } ?? "")\(queue).sock"
+    }
+
+    /// What names a namespace in the default path: its name under /run/netns, else its inode.
+    static func tag(for namespace: ResolvedNamespace) -> String {
+        if case .named(let name) = namespace.target { return name }
+        return namedNamespace(inode: namespace.inode) ?? "netns\(namespace.inode)"
+    }
+
+    /// nil in the machine's initial namespace (that of pid 1); otherwise its name or inode.
+    static func tagOfOwnNamespace() -> String? {
+        var own = stat(), initial = stat()
+        guard stat("/proc/self/ns/net", &own) == 0 else { return nil }
+        // Unreadable (not root, or a pid namespace of its own): netfault's namespace counts as the initial one.
+        guard stat("/proc/1/ns/net", &initial) == 0, own.st_ino != initial.st_ino else { return nil }
+        return namedNamespace(inode: UInt64(own.st_ino)) ?? "netns\(own.st_ino)"
+    }
+
+    /// The name under /run/netns of the namespace with `inode`, if it has one.
+    static func namedNamespace(inode: UInt64) -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
+        return names.sorted().first { name in
+            var status = stat()
+            return stat("/run/netns/\(name)", &status) == 0 && UInt64(status.st_ino) == inode
+        }
+    }
+
+    /// Before binding: makes the default directory (0755), and clears the way: refuses a path a
+    /// live netfault answers on or that is not a socket, removes a dead one's socket.
+    func prepare() throws {
+        if isDefault { try makeDirectory() }
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            guard errno == ENOENT else { throw refusal("cannot be examined: \(String(cString: strerror(errno)))") }
+            return
+        }
+        guard status.st_mode & S_IFMT == S_IFSOCK else {
+            throw refusal("exists and is not a socket; netfault leaves it alone")
+        }
+        if Self.answers(path) {
+            throw refusal("a running netfault answers on it")
+        }
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw refusal("is a dead netfault's socket and cannot be removed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// After binding: root's, and 0600, or 0660 for `group`.
+    func secure() throws {
+        if let group {
+            guard chown(path, 0, group) == 0, chmod(path, 0o660) == 0 else {
+                throw refusal("cannot be given to group \(group): \(String(cString: strerror(errno)))")
+            }
+        } else {
+            guard chmod(path, 0o600) == 0 else { throw refusal("cannot be made 0600: \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    /// At the stop: the socket file goes (only if it is still a socket).
+    func remove() {
+        var status = stat()
+        if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+    }
+
+    private func makeDirectory() throws {
+        if mkdir(Self.directory, 0o755) == 0 { return }
+        guard errno == EEXIST else {
+            throw ControlServerError(message: "cannot make \(Self.directory): \(String(cString: strerror(errno))); name another place with --control PATH")
+        }
+        var status = stat()
+        guard lstat(Self.directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw ControlServerError(message: "\(Self.directory) exists and is not a directory (a link?); netfault will not put its socket there; name another place with --control PATH")
+        }
+    }
+
+    /// Whether something accepts connections on the socket at `path`.
+    static func answers(_ path: String) -> Bool {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return connected == 0
+    }
+
+    private func refusal(_ reason: String) -> ControlServerError {
+        ControlServerError(message: "the control socket \(path) \(reason)"
+            + (isDefault ? "; name another with --control PATH" : ""))
+    }
+}

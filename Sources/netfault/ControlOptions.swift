@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import NetFaultControl
+import NetFaultLinux
+
+/// Where `apply` and `run` serve the control API: always a Unix socket, and on request a
+/// loopback TCP port with a token.
+struct ControlOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Serve the control API on this Unix socket instead of /run/netfault/<queue>.sock (<netns>-<queue>.sock in another network namespace).",
+                               valueName: "path"))
+    var control: String?
+
+    @Option(help: ArgumentHelp("Make the control socket 0660 for this group (default: 0600, root only).", valueName: "group"))
+    var controlGroup: String?
+
+    @Option(help: ArgumentHelp("Also serve the control API over TCP on this loopback address, 127.0.0.1:PORT or [::1]:PORT (needs --token-file).",
+                               valueName: "address"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("With --listen: the file holding the token every TCP request must carry (Authorization: Bearer TOKEN).",
+                               valueName: "file"))
+    var tokenFile: String?
+
+    @Flag(help: "Bind the queue ready for any rule the control API may add: whole packets and a parking queue (pass-through costs more). On when no rule file is given.")
+    var anyRules = false
+
+    func validate() throws {
+        if listen != nil, tokenFile == nil { throw ValidationError("--listen needs --token-file: the TCP API is served only with a token") }
+        if tokenFile != nil, listen == nil { throw ValidationError("--token-file goes with --listen 127.0.0.1:PORT") }
+        if let listen, Self.loopback(listen) == nil {
+            throw ValidationError("--listen \(listen): give a loopback address and port, 127.0.0.1:PORT or [::1]:PORT")
+        }
+    }
+
+    /// `127.0.0.1:8080` or `[::1]:8080` as host and port; nil for anything not on loopback.
+    static func loopback(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let isLoopback = host == "::1" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4
+                                           && host.split(separator: ".").allSatisfy { UInt8($0) != nil })
+        return isLoopback ? (host, port) : nil
+    }
+
+    /// Starts the API for `mailbox`; exits 64, saying why, when it cannot be served.
+    func serve(_ mailbox: ControlMailbox, queue: UInt16, namespace: ResolvedNamespace?) throws -> ControlServer {
+        func refuse(_ message: String) -> ExitCode {
+            printError("netfault: \(message); nothing was installed")
+            return ExitStatus.usage
+        }
+        var group: gid_t?
+        if let controlGroup {
+            guard let entry = getgrnam(controlGroup) else { throw refuse("--control-group \(controlGroup): no such group") }
+            group = entry.pointee.gr_gid
+        }
+        var tcp: ControlServer.TCPListener?
+        if let listen, let tokenFile, let (host, port) = Self.loopback(listen) {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw refuse("--token-file \(tokenFile): cannot be read")
+            }
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
+                throw refuse("--token-file \(tokenFile): the token must be one word of at least 16 characters")
+            }
+            tcp = ControlServer.TCPListener(host: host, port: port, token: token)
+        }
+        let socket = ControlSocket(path: control ?? ControlSocket.defaultPath(queue: queue, namespace: namespace), group: group,
+                                   isDefault: control == nil)
+        do {
+            return try ControlServer(mailbox: mailbox, socket: socket, tcp: tcp)
+        } catch {
+            throw refuse("\(error)")
+        }
+    }
+}
