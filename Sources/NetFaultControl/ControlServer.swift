@@ -27,11 +27,23 @@ public final class ControlServer {
             self.port = port
             self.token = token
         }
+
+        /// `127.0.0.1:8080` or `[::1]:8080` as host and port; nil for anything not on loopback.
+        public static func loopback(_ text: String) -> (host: String, port: Int)? {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+            let isLoopback = host == "::1" || (octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil })
+            return isLoopback ? (host, port) : nil
+        }
     }
 
     private let group: MultiThreadedEventLoopGroup
     private var tasks: [Task<Void, any Error>] = []
     public let socket: ControlSocket
+    /// Whether this server made the socket file (and so removes it): never one it refused to take over.
+    private var ownsSocket = false
 
     /// Starts serving `mailbox` on `socket` (and `tcp`), and returns once every listener is bound.
     public init(mailbox: ControlMailbox, socket: ControlSocket, tcp: TCPListener?) throws {
@@ -40,6 +52,7 @@ public final class ControlServer {
         let api = ControlAPI(mailbox: mailbox, control: socket.path)
         do {
             try socket.prepare()
+            ownsSocket = true
             // The socket is made with no access for others; `ControlSocket.secure` then opens it to
             // its group, if any.
             let mask = umask(0o177)
@@ -50,7 +63,7 @@ public final class ControlServer {
             try socket.secure()
             if let tcp {
                 try start(.hostname(tcp.host, port: tcp.port), "--listen \(tcp.host):\(tcp.port)") { request in
-                    guard Self.isAuthorized(request, token: tcp.token) else {
+                    guard Self.tokensMatch(request.headers[.authorization], token: tcp.token) else {
                         var response = ControlAPI.error(.init(status: .unauthorized, message: "missing or wrong token: send Authorization: Bearer <the --token-file's token>"))
                         response.headers[.wwwAuthenticate] = "Bearer"
                         return response
@@ -76,7 +89,7 @@ public final class ControlServer {
         _ = finished.wait(timeout: .now() + 5)
         tasks = []
         try? group.syncShutdownGracefully()
-        socket.remove()
+        if ownsSocket { socket.remove() }
     }
 
     /// Slow or idle clients are cut off after this long; at most `maximumConnections` are served at once.
@@ -126,8 +139,9 @@ public final class ControlServer {
         }
     }
 
-    static func isAuthorized(_ request: Request, token: String) -> Bool {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
+    /// Whether an `Authorization` header carries `token`.
+    static func tokensMatch(_ header: String?, token: String) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
         let given = Array(header.dropFirst("Bearer ".count).utf8)
         let expected = Array(token.utf8)
         // Compared in constant time: how long a wrong token took tells nothing of the right one.

@@ -27,19 +27,9 @@ struct ControlOptions: ParsableArguments {
     func validate() throws {
         if listen != nil, tokenFile == nil { throw ValidationError("--listen needs --token-file: the TCP API is served only with a token") }
         if tokenFile != nil, listen == nil { throw ValidationError("--token-file goes with --listen 127.0.0.1:PORT") }
-        if let listen, Self.loopback(listen) == nil {
+        if let listen, ControlServer.TCPListener.loopback(listen) == nil {
             throw ValidationError("--listen \(listen): give a loopback address and port, 127.0.0.1:PORT or [::1]:PORT")
         }
-    }
-
-    /// `127.0.0.1:8080` or `[::1]:8080` as host and port; nil for anything not on loopback.
-    static func loopback(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let isLoopback = host == "::1" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4
-                                           && host.split(separator: ".").allSatisfy { UInt8($0) != nil })
-        return isLoopback ? (host, port) : nil
     }
 
     /// Starts the API for `mailbox`; exits 64, saying why, when it cannot be served.
@@ -54,7 +44,7 @@ struct ControlOptions: ParsableArguments {
             group = entry.pointee.gr_gid
         }
         var tcp: ControlServer.TCPListener?
-        if let listen, let tokenFile, let (host, port) = Self.loopback(listen) {
+        if let listen, let tokenFile, let (host, port) = ControlServer.TCPListener.loopback(listen) {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw refuse("--token-file \(tokenFile): cannot be read")
             }
