@@ -67,4 +67,17 @@ static inline int netfault_capset(unsigned long long mask) {
     return (int)syscall(SYS_capset, &header, data);
 }
 
+// The same, with the inheritable set empty: capabilities kept for this thread alone.
+static inline int netfault_capset_own(unsigned long long mask) {
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    data[0].effective = data[0].permitted = (unsigned int)mask;
+    data[1].effective = data[1].permitted = (unsigned int)(mask >> 32);
+    data[0].inheritable = data[1].inheritable = 0;
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+// Names the calling thread for the kernel (/proc/PID/task/TID/comm, 15 characters kept).
+static inline void netfault_name_thread(const char *name) { prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+
 #endif

@@ -12,9 +12,10 @@ import Logging
 import Synchronization
 
 /// The control API's servers: one on a Unix socket, and one on a loopback TCP port with a bearer
-/// token (`--listen`, `--token-file`). They run on an event loop thread of their own, bound
-/// before netfault enters a target namespace (`--netns`): the API stays in the caller's
-/// namespace and filesystem. Requests reach the run only through its `ControlMailbox`.
+/// token (`--listen`, `--token-file`). Started by a thread that gave up every capability and never
+/// enters a target namespace (`--netns`: the controller's own thread does), so the API's threads
+/// hold no privilege and the API stays in the caller's namespace and filesystem. Requests reach
+/// the run only through its `ControlMailbox`.
 public final class ControlServer {
     /// The loopback address and port of `--listen`, with the token its requests must carry.
     public struct TCPListener: Sendable {
@@ -46,21 +47,19 @@ public final class ControlServer {
     private var ownsSocket = false
 
     /// Starts serving `mailbox` on `socket` (and `tcp`), and returns once every listener is bound.
+    /// `socket.prepare()` has cleared the way; the socket is made 0600 and root's, and
+    /// `socket.secure()` (with the privilege to) opens it to its group.
     public init(mailbox: ControlMailbox, socket: ControlSocket, tcp: TCPListener?) throws {
         self.socket = socket
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group = MultiThreadedEventLoopGroup.singleton
         let api = ControlAPI(mailbox: mailbox, control: socket.path)
         do {
-            try socket.prepare()
             ownsSocket = true
-            // The socket is made with no access for others; `ControlSocket.secure` then opens it to
-            // its group, if any.
             let mask = umask(0o177)
             defer { umask(mask) }
             try start(.unixDomainSocket(path: socket.path), "the control socket \(socket.path)") { request in
                 await api.respond(to: request)
             }
-            try socket.secure()
             if let tcp {
                 try start(.hostname(tcp.host, port: tcp.port), "--listen \(tcp.host):\(tcp.port)") { request in
                     guard Self.tokensMatch(request.headers[.authorization], token: tcp.token) else {
@@ -88,7 +87,6 @@ public final class ControlServer {
         }
         _ = finished.wait(timeout: .now() + 5)
         tasks = []
-        try? group.syncShutdownGracefully()
         if ownsSocket { socket.remove() }
     }
 

@@ -57,7 +57,7 @@ public struct ControlSocket: Sendable {
 
     /// Before binding: makes the default directory (0755), and clears the way: refuses a path a
     /// live netfault answers on or that is not a socket, removes a dead one's socket.
-    func prepare() throws {
+    public func prepare() throws {
         if isDefault { try makeDirectory() }
         var status = stat()
         guard lstat(path, &status) == 0 else {
@@ -76,7 +76,7 @@ public struct ControlSocket: Sendable {
     }
 
     /// After binding: root's, and 0600, or 0660 for `group`.
-    func secure() throws {
+    public func secure() throws {
         if let group {
             guard chown(path, 0, group) == 0, chmod(path, 0o660) == 0 else {
                 throw refusal("cannot be given to group \(group): \(String(cString: strerror(errno)))")

@@ -32,34 +32,46 @@ struct ControlOptions: ParsableArguments {
         }
     }
 
-    /// Starts the API for `mailbox`; exits 64, saying why, when it cannot be served.
-    func serve(_ mailbox: ControlMailbox, queue: UInt16, namespace: ResolvedNamespace?) throws -> ControlServer {
-        func refuse(_ message: String) -> ExitCode {
-            printError("netfault: \(message); nothing was installed")
-            return ExitStatus.usage
-        }
+    /// Where the API will be served, checked and made ready (the way to the socket cleared, the
+    /// token read) while netfault still has its privileges; exits 64, saying why, when it cannot be.
+    func prepare(queue: UInt16, namespace: ResolvedNamespace?) throws -> (socket: ControlSocket, tcp: ControlServer.TCPListener?) {
         var group: gid_t?
         if let controlGroup {
-            guard let entry = getgrnam(controlGroup) else { throw refuse("--control-group \(controlGroup): no such group") }
+            guard let entry = getgrnam(controlGroup) else { throw Self.refuse("--control-group \(controlGroup): no such group") }
             group = entry.pointee.gr_gid
         }
         var tcp: ControlServer.TCPListener?
         if let listen, let tokenFile, let (host, port) = ControlServer.TCPListener.loopback(listen) {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw refuse("--token-file \(tokenFile): cannot be read")
+                throw Self.refuse("--token-file \(tokenFile): cannot be read")
             }
             let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard token.count >= 16, !token.contains(where: \.isWhitespace) else {
-                throw refuse("--token-file \(tokenFile): the token must be one word of at least 16 characters")
+                throw Self.refuse("--token-file \(tokenFile): the token must be one word of at least 16 characters")
             }
             tcp = ControlServer.TCPListener(host: host, port: port, token: token)
         }
         let socket = ControlSocket(path: control ?? ControlSocket.defaultPath(queue: queue, namespace: namespace), group: group,
                                    isDefault: control == nil)
         do {
-            return try ControlServer(mailbox: mailbox, socket: socket, tcp: tcp)
+            try socket.prepare()
+        } catch {
+            throw Self.refuse("\(error)" + (geteuid() == 0 ? "" : " (netfault needs root: run as root)"))
+        }
+        return (socket, tcp)
+    }
+
+    /// Serves the API for `mailbox` where `prepare` said; exits 64, saying why, when it cannot.
+    static func serve(_ mailbox: ControlMailbox, on place: (socket: ControlSocket, tcp: ControlServer.TCPListener?)) throws -> ControlServer {
+        do {
+            return try ControlServer(mailbox: mailbox, socket: place.socket, tcp: place.tcp)
         } catch {
             throw refuse("\(error)")
         }
+    }
+
+    static func refuse(_ message: String) -> ExitCode {
+        printError("netfault: \(message); nothing was installed")
+        return ExitStatus.usage
     }
 }

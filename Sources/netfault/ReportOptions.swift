@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetFaultControl
 import NetFaultCore
 import NetFaultLinux
 
@@ -52,17 +53,32 @@ struct RunOptions: ParsableArguments {
         controller.hookBackend = hooks
         controller.namespace = namespace
         controller.capabilities = control.anyRules || name == RuleSource.noRulesName ? .anyRule : nil
-        // Before the API's threads start: they must not take a Ctrl-C meant for the controller.
+        // Before any other thread starts: none may take a Ctrl-C meant for the controller.
         try StopSignals.block()
+        let place = try control.prepare(queue: file.ruleSet.queue, namespace: namespace)
         let mailbox = try ControlMailbox()
         controller.mailbox = mailbox
-        // Bound before netfault enters a `--netns` target: the API stays in the caller's namespace.
-        let server = try control.serve(mailbox, queue: file.ruleSet.queue, namespace: namespace)
+        // The controller runs on a thread of its own, started now with every privilege (it enters
+        // a `--netns` target, binds the queue, installs the hooks, then keeps only CAP_NET_ADMIN
+        // and CAP_NET_RAW). This thread then gives up every capability and starts the API, whose
+        // threads, started from it, hold none and stay in the caller's namespace.
+        let controllerThread = ControllerThread { () throws -> Controller.Result in
+            try place.socket.secure()
+            return try controller.run(command: command, linger: linger)
+        }
+        try Privileges.giveUpAllInThisThread(keepingUserSwitch: user != nil)
+        let server: ControlServer
+        do {
+            server = try ControlOptions.serve(mailbox, on: place)
+        } catch {
+            controllerThread.abandon()
+            throw error
+        }
         defer { server.stop() }
-        printError("netfault: control API on \(server.socket.path)\(control.listen.map { " and http://\($0)" } ?? "")")
+        printError("netfault: control API on \(place.socket.path)\(control.listen.map { " and http://\($0)" } ?? "")")
         let result: Controller.Result
         do {
-            result = try controller.run(command: command, linger: linger)
+            result = try controllerThread.release()
         } catch {
             printError("netfault: \(error)")
             throw ExitCode.failure

@@ -36,7 +36,8 @@ extension LabTests {
                     #expect(installed.filter { $0.contains("-j NETFAULT-0") }.count == 2, "a jump from FORWARD in each family: \(installed)")
                 case .nftables:
                     #expect(installed.filter { $0 == "flags owner" }.count == 2, "an owner table in each family: \(installed)")
-                    #expect(installed.filter { $0.contains("tcp dport 8080 counter packets 0 bytes 0 queue num 0 bypass") }.count == 2, "\(installed)")
+                    #expect(installed.filter { $0.contains("tcp dport 8080 jump enqueue") }.count == 2, "\(installed)")
+                    #expect(installed.filter { $0.contains("counter packets 0 bytes 0 queue num 0 bypass") }.count == 2, "\(installed)")
                     #expect(installed.filter { $0 == "type filter hook forward priority mangle; policy accept;" }.count == 2, "\(installed)")
                     #expect(!installed.contains { $0.contains("NETFAULT") }, "no iptables chain besides: \(installed)")
                 }
@@ -282,8 +283,14 @@ extension LabTests {
                 let rules = try lab.file("refuse.yaml", Self.refuseRules)
                 try lab.run(nil, ["chmod", "a+rx", lab.directory.path])
                 try lab.run(nil, ["chmod", "a+r", rules])
-                let result = try lab.run(lab.middlebox, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                                                         Lab.netfaultPath, "apply", rules], timeout: 15)
+                let unprivileged = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Lab.netfaultPath, "apply", rules]
+                // The control socket comes first: /run/netfault is root's.
+                let socket = try lab.run(lab.middlebox, unprivileged, timeout: 15)
+                #expect(socket.status == 64 && socket.errors.contains("run as root"), "\(socket.errors)")
+                // With a socket it may make, the queue: binding it needs CAP_NET_ADMIN.
+                let control = "/tmp/\(lab.id)-unprivileged.sock"
+                defer { unlink(control) }
+                let result = try lab.run(lab.middlebox, unprivileged + ["--control", control], timeout: 15)
                 #expect(result.status == 1)
                 #expect(result.errors.contains("(EPERM)") && result.errors.contains("run as root"), "\(result.errors)")
                 #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
@@ -294,7 +301,12 @@ extension LabTests {
             try withLab { lab in
                 let first = try lab.netfault(in: lab.middlebox, rules: Self.refuseRules)
                 let rules = try lab.file("second.yaml", "hooks: [forward]\nrules:\n  - name: other\n    match: {server_port: 9}\n    action: drop\n")
-                let second = try lab.run(lab.middlebox, [Lab.netfaultPath, "apply", rules], timeout: 15)
+                // Its control socket is the first one's: refused, naming --control.
+                let clash = try lab.run(lab.middlebox, [Lab.netfaultPath, "apply", rules], timeout: 15)
+                #expect(clash.status == 64 && clash.errors.contains("a running netfault answers on it") && clash.errors.contains("--control"),
+                        "\(clash.errors)")
+                let control = lab.directory.appendingPathComponent("second.sock").path
+                let second = try lab.run(lab.middlebox, [Lab.netfaultPath, "apply", rules, "--control", control], timeout: 15)
                 #expect(second.status == 1)
                 #expect(second.errors.contains("queue 0 is in use by another program"), "\(second.errors)")
                 #expect(first.isRunning)
@@ -306,7 +318,9 @@ extension LabTests {
 
         /// After start-up netfault holds CAP_NET_ADMIN and CAP_NET_RAW only (bits 12 and 13), as
         /// root or as the user it switched to, in every thread (capabilities are per thread: with
-        /// `queues: 3`, the queue threads too), and still removes its hooks when it stops.
+        /// `queues: 3`, the queue threads too), and still removes its hooks when it stops. Every
+        /// other thread (the main one, the control API's), which reads what any local process
+        /// sends, holds none at all.
         @Test(arguments: [nil, "nobody"])
         func afterStartUpOnlyNetworkAdministrationIsKept(_ user: String?) throws {
             try withLab { lab in
@@ -314,21 +328,29 @@ extension LabTests {
                 let netfault = try lab.netfault(in: lab.middlebox, rules: "queues: 3\n" + Self.refuseRules,
                                                 ["--report", "json"] + (user.map { ["--user", $0] } ?? []))
                 #expect(netfault.waitFor("keeping CAP_NET_ADMIN and CAP_NET_RAW only", timeout: 10), "\(netfault.errors)")
+                // Every thread is there once the three queue threads are.
                 var tasks: [String] = []
+                func name(_ task: String) -> String {
+                    ((try? String(contentsOfFile: "/proc/\(netfault.pid)/task/\(task)/comm", encoding: .utf8)) ?? "")
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                }
                 for _ in 0..<100 {
                     tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(netfault.pid)/task")
-                    if tasks.count >= 3 { break }
+                    if tasks.filter({ name($0).hasPrefix("nf-queue-") }).count == 3 { break }
                     usleep(20_000)
                 }
-                #expect(tasks.count >= 3, "the main thread and two queue threads: \(tasks)")
+                #expect(tasks.filter { name($0).hasPrefix("nf-queue-") }.count == 3, "three queue threads: \(tasks.map(name))")
+                #expect(tasks.filter { name($0) == "nf-controller" }.count == 1, "the controller's thread: \(tasks.map(name))")
                 for task in tasks {
                     let status = try String(contentsOfFile: "/proc/\(netfault.pid)/task/\(task)/status", encoding: .utf8)
                     let fields = Dictionary(uniqueKeysWithValues: status.split(separator: "\n").compactMap { line -> (String, String)? in
                         let parts = line.split(separator: ":", maxSplits: 1)
                         return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
                     })
+                    let isNetfaults = fields["Name"] == "nf-controller" || fields["Name"]?.hasPrefix("nf-queue-") == true
                     for set in ["CapPrm", "CapEff", "CapBnd"] {
-                        #expect(fields[set] == "0000000000003000", "thread \(fields["Name"] ?? task) \(set): \(fields[set] ?? "?")")
+                        let expected = !isNetfaults && set != "CapBnd" ? "0000000000000000" : "0000000000003000"
+                        #expect(fields[set] == expected, "thread \(fields["Name"] ?? task) \(set): \(fields[set] ?? "?")")
                     }
                     #expect(fields["NoNewPrivs"] == "1", "thread \(fields["Name"] ?? task)")
                     #expect(fields["Uid"]?.hasPrefix(user == nil ? "0\t" : "65534\t") == true, "\(fields["Uid"] ?? "?")")

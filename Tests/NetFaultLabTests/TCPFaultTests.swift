@@ -91,7 +91,7 @@ extension LabTests {
                 #expect(curl.status == 56, "curl exit \(curl.status), expected 56 (connection reset by peer)")
                 let fields = curl.output.split(separator: " ").map { Int($0) ?? -1 } + [-1, -1, -1]
                 let (received, header, request) = (fields[0], fields[1], fields[2])
-                #expect(received >= 700_000 && received <= 2_000_000, "curl received \(received) bytes")
+                #expect(received >= 500_000 && received <= 2_000_000, "curl received \(received) bytes")
 
                 let client = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "9000", "--read"])
                 #expect(client["errno"] as? String == "ECONNRESET")
@@ -104,9 +104,12 @@ extension LabTests {
                 let download = try #require(report.connections(toPort: 8080).first)
                 #expect(download.outcome == "reset" && download.errno.client == "ECONNRESET" && download.winsock_code.client == 10054)
                 #expect(download.reset_by?.sender == "netfault" && download.reset_by?.rule == "server-crash" && download.reset_by?.toward == "both")
-                // What reached curl, to the byte: the response's header and the body it read; the
-                // segments netfault dropped in place of the crash count for nothing.
-                #expect(download.bytes.server == received + header, "report \(download.bytes.server), curl \(received) + header \(header)")
+                // What netfault let through toward curl: at least the header and the body curl read,
+                // and the segments netfault dropped in place of the crash count for nothing. It can
+                // be more: segments let through just before the RST, still on their way (up to
+                // two 64 KiB GSO segments were seen), reach a socket the RST already closed.
+                #expect(download.bytes.server >= received + header && download.bytes.server <= received + header + 2 * 65_536,
+                        "report \(download.bytes.server), curl \(received) + header \(header)")
                 #expect(download.bytes.client == request)
                 // The capture holds both faulted connections from their SYN to netfault's RSTs, and tcpdump reads it.
                 let dump = try lab.run(nil, ["tcpdump", "-nn", "-r", capture])

@@ -106,12 +106,18 @@ public final class LiveRun {
         (1...200).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.:/-".contains($0)) }
     }
 
+    /// Marks one run keeps: each holds a copy of every rule's counters.
+    static let maximumMarks = 100_000
+
     /// `POST /v1/marks`.
     public func mark(_ name: String) throws(RuleBook.Refusal) -> MarkMade {
         guard Self.isValidMarkName(name) else {
             throw .badRequest("'\(String(name.prefix(40)))' is not a mark name: 1-200 letters, digits, '_', '.', ':', '/' or '-'")
         }
         guard marks[name] == nil else { throw .conflict("the mark '\(name)' exists already; mark names are used once per run") }
+        guard marks.count < Self.maximumMarks else {
+            throw .conflict("\(Self.maximumMarks) marks are made already, the most a run keeps; restart netfault for more")
+        }
         let mark = run.engine.mark(name, at: monotonicNow())
         marks[name] = mark
         markOrder.append(name)

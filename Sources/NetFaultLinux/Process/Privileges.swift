@@ -10,22 +10,18 @@ import Foundation
 public enum Privileges {
     public static let netAdmin: Int32 = 12  // CAP_NET_ADMIN
     public static let netRaw: Int32 = 13  // CAP_NET_RAW
+    static let setgid: Int32 = 6  // CAP_SETGID
+    static let setuid: Int32 = 7  // CAP_SETUID
     static let kept: UInt64 = (1 << UInt64(netAdmin)) | (1 << UInt64(netRaw))
 
     /// Drops every other capability from the bounding set and from this process's sets; with `user`
     /// (a name or numeric id), switches to that user and group first, keeping the two capabilities,
     /// which also pass to the programs netfault starts (ambient) so iptables-restore still works.
     public static func keepOnlyNetworkAdministration(user: String? = nil) throws(SystemError) {
-        let last = lastCapability()
-        // Only what is still there: under a service manager that already narrowed the bounding set
-        // (and withheld CAP_SETPCAP), there is nothing left to drop.
-        for capability in 0...last where capability != netAdmin && capability != netRaw
-            && netfault_prctl(PR_CAPBSET_READ, UInt(capability), 0) == 1 {
-            if netfault_prctl(PR_CAPBSET_DROP, UInt(capability), 0) != 0 {
-                throw SystemError("dropping capability \(capability)", call: "prctl(PR_CAPBSET_DROP)", errno: errno)
-            }
-        }
+        try dropFromBoundingSet()
         if let user {
+            // glibc switches every thread of the process; the control API's kept just the right to
+            // (`giveUpAllInThisThread(keepingUserSwitch:)`) and lose it with the switch.
             let (uid, gid) = try lookUp(user)
             try syscall("keeping capabilities across the switch to \(user)", "prctl(PR_SET_KEEPCAPS)") { netfault_prctl(PR_SET_KEEPCAPS, 1, 0) }
             try syscall("dropping supplementary groups", "setgroups") { setgroups(0, nil) }
@@ -39,6 +35,37 @@ public enum Privileges {
             }
         }
         try syscall("forbidding new privileges", "prctl(PR_SET_NO_NEW_PRIVS)") { netfault_prctl(PR_SET_NO_NEW_PRIVS, 1, 0) }
+    }
+
+    /// For a thread that needs no privilege (the control API's): capabilities are a thread's own,
+    /// so each such thread gives up every one itself, and narrows its bounding set as
+    /// `keepOnlyNetworkAdministration` does. Call it in each such thread before that call.
+    /// `keepingUserSwitch`: keep CAP_SETUID and CAP_SETGID until `keepOnlyNetworkAdministration`
+    /// switches every thread to `--user` (glibc aborts the process when one thread may not
+    /// follow); the switch itself clears them, since these threads do not keep capabilities.
+    public static func giveUpAllInThisThread(keepingUserSwitch: Bool = false) throws(SystemError) {
+        try dropFromBoundingSet()
+        let userSwitch: UInt64 = (1 << UInt64(setgid)) | (1 << UInt64(setuid))
+        try syscall("giving up every capability in a thread of the control API", "capset") { netfault_capset_own(keepingUserSwitch ? userSwitch : 0) }
+        try syscall("forbidding new privileges", "prctl(PR_SET_NO_NEW_PRIVS)") { netfault_prctl(PR_SET_NO_NEW_PRIVS, 1, 0) }
+    }
+
+    /// Drops every capability but CAP_NET_ADMIN and CAP_NET_RAW from this thread's bounding set.
+    private static func dropFromBoundingSet() throws(SystemError) {
+        let last = lastCapability()
+        // Only what is still there: under a service manager that already narrowed the bounding set
+        // (and withheld CAP_SETPCAP), there is nothing left to drop.
+        for capability in 0...last where capability != netAdmin && capability != netRaw
+            && netfault_prctl(PR_CAPBSET_READ, UInt(capability), 0) == 1 {
+            if netfault_prctl(PR_CAPBSET_DROP, UInt(capability), 0) != 0 {
+                throw SystemError("dropping capability \(capability)", call: "prctl(PR_CAPBSET_DROP)", errno: errno)
+            }
+        }
+    }
+
+    /// Names the calling thread for the kernel (`/proc/PID/task/TID/comm`: 15 characters kept).
+    public static func nameThisThread(_ name: String) {
+        netfault_name_thread(name)
     }
 
     /// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap).

@@ -56,11 +56,12 @@ final class QueueThread: @unchecked Sendable {
         // succeeds; should it fail, the reads get the time limit instead.
         if !worker.socket.wake() { try worker.socket.limitWaits(to: QueueSocket.longestWaitMilliseconds) }
         started = true
+        let name = "nf-queue-\(worker.socket.queue)"
         let thread = Thread { [self] in
+            Privileges.nameThisThread(name)
             run()
             done.signal()
         }
-        thread.name = "netfault-queue-\(worker.socket.queue)"
         thread.start()
     }
 
