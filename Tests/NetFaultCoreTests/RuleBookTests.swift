@@ -37,6 +37,9 @@ struct RuleBookTests {
         #expect(try book.adding("- {name: b, match: {server_port: 81}, action: drop}").rules.map(\.name) == ["a", "b"])
         #expect(try book.adding("rules: [{name: b, action: drop}]").rules.map(\.name) == ["a", "b"])
         #expect(throws: RuleBook.Refusal.self) { try book.adding("rules: [{name: a, action: drop}]") }
+        #expect(throws: RuleBook.Refusal.badRequest("a body that adds rules holds `rules:` and its list, or is a bare list of rules")) {
+            try book.adding("{}")
+        }
         #expect {
             try book.adding("queue: 3\nrules: [{name: c, action: drop}]")
         } throws: { error in

@@ -50,6 +50,9 @@ public struct RuleBook: Sendable {
     /// `rules:`, or a bare list of rules; a name already in force is a conflict.
     public func adding(_ text: String) throws(Refusal) -> RuleSet {
         let file = try Self.parse(text, acceptsRuleList: true)
+        guard file.statedKeys.contains("rules") else {
+            throw .badRequest("a body that adds rules holds `rules:` and its list, or is a bare list of rules")
+        }
         if let other = file.statedKeys.first(where: { $0 != "rules" }) {
             throw .badRequest("a body that adds rules holds only `rules:` (it has '\(other)'); PUT /v1/rules replaces the whole rule file")
         }
