@@ -47,19 +47,19 @@ public final class ControlServer {
     private var ownsSocket = false
 
     /// Starts serving `mailbox` on `socket` (and `tcp`), and returns once every listener is bound.
-    /// `socket.prepare()` has cleared the way; the socket is made 0600 and root's, and
-    /// `socket.secure()` (with the privilege to) opens it to its group.
+    /// `socket.prepare()` has claimed the path and cleared the way; the socket is made 0600 (0660
+    /// with a group) and root's, and `socket.secure()` (with the privilege to) gives it to its group.
     public init(mailbox: ControlMailbox, socket: ControlSocket, tcp: TCPListener?) throws {
         self.socket = socket
         group = MultiThreadedEventLoopGroup.singleton
         let api = ControlAPI(mailbox: mailbox, control: socket.path)
         do {
-            ownsSocket = true
-            let mask = umask(0o177)
+            let mask = umask(socket.creationMask)
             defer { umask(mask) }
             try start(.unixDomainSocket(path: socket.path), "the control socket \(socket.path)") { request in
                 await api.respond(to: request)
             }
+            ownsSocket = true
             if let tcp {
                 try start(.hostname(tcp.host, port: tcp.port), "--listen \(tcp.host):\(tcp.port)") { request in
                     guard Self.tokensMatch(request.headers[.authorization], token: tcp.token) else {
@@ -101,6 +101,11 @@ public final class ControlServer {
         return logger
     }()
 
+    /// Runs `work` on one of the API's threads: where `ControlMailbox` resumes a request.
+    public static let apiThread: @Sendable (@escaping @Sendable () -> Void) -> Void = { work in
+        MultiThreadedEventLoopGroup.singleton.any().execute(work)
+    }
+
     /// How a listener's start went.
     private enum Binding: Sendable {
         case waiting, bound, failed(String)
@@ -139,8 +144,9 @@ public final class ControlServer {
 
     /// Whether an `Authorization` header carries `token`.
     static func tokensMatch(_ header: String?, token: String) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.dropFirst("Bearer ".count).utf8)
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
+        let given = Array(header.dropFirst(7).utf8)
         let expected = Array(token.utf8)
         // Compared in constant time: how long a wrong token took tells nothing of the right one.
         var difference = given.count ^ expected.count

@@ -55,10 +55,34 @@ public struct ControlSocket: Sendable {
         }
     }
 
-    /// Before binding: makes the default directory (0755), and clears the way: refuses a path a
-    /// live netfault answers on or that is not a socket, removes a dead one's socket.
-    public func prepare() throws {
+    /// The claim on a socket path for the life of the process: an exclusive lock on `PATH.lock`,
+    /// so that of two netfaults started on one path at once, one is refused (the server would
+    /// otherwise replace the socket file it finds when it binds). Released when it goes.
+    public final class Claim: Sendable {
+        private let descriptor: Int32
+
+        fileprivate init(_ descriptor: Int32) { self.descriptor = descriptor }
+
+        deinit { close(descriptor) }
+    }
+
+    /// Before binding: makes the default directory (0755), claims the path, and clears the way:
+    /// refuses a path a live netfault holds or answers on, or that is not a socket; removes a
+    /// dead one's socket.
+    public func prepare() throws -> Claim {
         if isDefault { try makeDirectory() }
+        let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard lock >= 0 else { throw refusal("cannot be claimed: \(path).lock: \(String(cString: strerror(errno)))") }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            close(lock)
+            throw refusal("a running netfault answers on it")
+        }
+        let claim = Claim(lock)
+        try clearWay()
+        return claim
+    }
+
+    private func clearWay() throws {
         var status = stat()
         guard lstat(path, &status) == 0 else {
             guard errno == ENOENT else { throw refusal("cannot be examined: \(String(cString: strerror(errno)))") }
@@ -75,14 +99,19 @@ public struct ControlSocket: Sendable {
         }
     }
 
-    /// After binding: root's, and 0600, or 0660 for `group`.
+    /// The file mode creation mask the socket is bound under: 0600, or 0660 for `group`.
+    var creationMask: mode_t { group == nil ? 0o177 : 0o117 }
+
+    /// After binding (made root's, 0600 or 0660 by `creationMask`): given to `group`, if any,
+    /// never through a link planted where the socket was.
     public func secure() throws {
-        if let group {
-            guard chown(path, 0, group) == 0, chmod(path, 0o660) == 0 else {
-                throw refusal("cannot be given to group \(group): \(String(cString: strerror(errno)))")
-            }
-        } else {
-            guard chmod(path, 0o600) == 0 else { throw refusal("cannot be made 0600: \(String(cString: strerror(errno)))") }
+        guard let group else { return }
+        guard lchown(path, 0, group) == 0 else {
+            throw refusal("cannot be given to group \(group): \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else {
+            throw refusal("is no longer the socket netfault made")
         }
     }
 

@@ -34,7 +34,8 @@ struct ControlOptions: ParsableArguments {
 
     /// Where the API will be served, checked and made ready (the way to the socket cleared, the
     /// token read) while netfault still has its privileges; exits 64, saying why, when it cannot be.
-    func prepare(queue: UInt16, namespace: ResolvedNamespace?) throws -> (socket: ControlSocket, tcp: ControlServer.TCPListener?) {
+    func prepare(queue: UInt16, namespace: ResolvedNamespace?)
+        throws -> (socket: ControlSocket, tcp: ControlServer.TCPListener?, claim: ControlSocket.Claim) {
         var group: gid_t?
         if let controlGroup {
             guard let entry = getgrnam(controlGroup) else { throw Self.refuse("--control-group \(controlGroup): no such group") }
@@ -54,15 +55,15 @@ struct ControlOptions: ParsableArguments {
         let socket = ControlSocket(path: control ?? ControlSocket.defaultPath(queue: queue, namespace: namespace), group: group,
                                    isDefault: control == nil)
         do {
-            try socket.prepare()
+            return (socket, tcp, try socket.prepare())
         } catch {
             throw Self.refuse("\(error)" + (geteuid() == 0 ? "" : " (netfault needs root: run as root)"))
         }
-        return (socket, tcp)
     }
 
     /// Serves the API for `mailbox` where `prepare` said; exits 64, saying why, when it cannot.
-    static func serve(_ mailbox: ControlMailbox, on place: (socket: ControlSocket, tcp: ControlServer.TCPListener?)) throws -> ControlServer {
+    static func serve(_ mailbox: ControlMailbox, on place: (socket: ControlSocket, tcp: ControlServer.TCPListener?, claim: ControlSocket.Claim))
+        throws -> ControlServer {
         do {
             return try ControlServer(mailbox: mailbox, socket: place.socket, tcp: place.tcp)
         } catch {

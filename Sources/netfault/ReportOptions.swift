@@ -56,7 +56,7 @@ struct RunOptions: ParsableArguments {
         // Before any other thread starts: none may take a Ctrl-C meant for the controller.
         try StopSignals.block()
         let place = try control.prepare(queue: file.ruleSet.queue, namespace: namespace)
-        let mailbox = try ControlMailbox()
+        let mailbox = try ControlMailbox(resumingOn: ControlServer.apiThread)
         controller.mailbox = mailbox
         // The controller runs on a thread of its own, started now with every privilege (it enters
         // a `--netns` target, binds the queue, installs the hooks, then keeps only CAP_NET_ADMIN
@@ -74,7 +74,12 @@ struct RunOptions: ParsableArguments {
             controllerThread.abandon()
             throw error
         }
-        defer { server.stop() }
+        defer {
+            // Requests still waiting (a start that failed never ran the loop) get their answer first.
+            mailbox.close()
+            server.stop()
+            withExtendedLifetime(place.claim) {}
+        }
         printError("netfault: control API on \(place.socket.path)\(control.listen.map { " and http://\($0)" } ?? "")")
         let result: Controller.Result
         do {

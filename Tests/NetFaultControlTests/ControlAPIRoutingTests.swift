@@ -35,6 +35,7 @@ struct ControlAPIRoutingTests {
         #expect(!ControlServer.tokensMatch("Bearer abcdefghijklmno", token: "abcdefghijklmnop"))
         #expect(!ControlServer.tokensMatch("Bearer abcdefghijklmnopq", token: "abcdefghijklmnop"))
         #expect(!ControlServer.tokensMatch("abcdefghijklmnop", token: "abcdefghijklmnop"))
+        #expect(ControlServer.tokensMatch("bearer abcdefghijklmnop", token: "abcdefghijklmnop"), "the scheme is case-insensitive")
         #expect(!ControlServer.tokensMatch(nil, token: "abcdefghijklmnop"))
     }
 

@@ -22,8 +22,10 @@ struct RuleBookTests {
             guard case RuleBook.Refusal.conflict(let text) = error else { return false }
             return text.contains(message)
         }
-        // The running value stated again is no change.
+        // The running value stated again is no change, hooks in any order.
         _ = try book().replacing(withFile: "queue: 3\nhooks: [forward]\nrules: []")
+        _ = try RuleBook(try RuleFile.parse("rules: []", name: "r", requiresRules: false).ruleSet)
+            .replacing(withFile: "hooks: [input, output]\nrules: []")
     }
 
     @Test func anInvalidBodyIsRefusedWithCheckStyleErrors() throws {

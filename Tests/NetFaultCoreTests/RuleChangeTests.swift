@@ -52,6 +52,21 @@ struct RuleChangeTests {
         #expect(driver.send(web.data(from: .client), at: 6002).verdict == .accept, "the latch went with its rule")
     }
 
+    /// A rule removed and added back unchanged is a new rule: it counts from its arrival.
+    @Test func aRuleRemovedAndAddedBackCountsAgain() throws {
+        let refuse = "{name: syn, match: {server_port: 80, flags: [syn]}, action: drop}"
+        var driver = try EngineDriver("rules: [\(refuse)]")
+        var a = Conversation(client: "198.18.1.2:40000")
+        driver.send(a.syn())
+        driver.engine.replaceRules(with: try ruleSet("rules: []"))
+        driver.engine.replaceRules(with: try ruleSet("rules: [\(refuse)]"))
+        var b = Conversation(client: "198.18.1.2:40001")
+        let decision = driver.send(b.syn())
+        #expect(decision.verdict == .drop && decision.rule == 1)
+        #expect(driver.engine.ruleStatistics == [.init(fired: 1, connections: 1), .init(fired: 1, connections: 1)])
+        #expect(driver.engine.ruleID(named: "syn") == 1)
+    }
+
     /// Connections already open are none of a new `connection:` rule's ordinals; those that
     /// open after it are counted from 1.
     @Test func aNewConnectionRuleCountsFromItsArrival() throws {

@@ -210,6 +210,16 @@ extension LabTests {
                 #expect(stat(stale, &status) == 0 && status.st_mode & 0o777 == 0o660)
                 #expect(try lab.api(stale, "GET", "/v1/status").status == 200)
                 _ = lab.stop(replacing)
+                // A path another netfault has claimed (its lock held) is refused though no socket is there yet.
+                let claimed = lab.directory.appendingPathComponent("claimed.sock").path
+                let holder = try lab.start(nil, ["python3", "-c", """
+                    import fcntl, sys, time
+                    lock = open("\(claimed).lock", "w"); fcntl.flock(lock, fcntl.LOCK_EX); print("held", flush=True); time.sleep(30)
+                    """])
+                #expect(holder.waitFor("held", timeout: 10))
+                let beaten = try lab.run(lab.client, [Lab.netfaultPath, "apply", "--control", claimed])
+                #expect(beaten.status == 64 && beaten.errors.contains("a running netfault answers on it"), "\(beaten.errors)")
+                holder.kill()
                 let plain = try lab.file("not-a-socket", "keep me")
                 let refused = try lab.run(lab.client, [Lab.netfaultPath, "apply", "--control", plain])
                 #expect(refused.status == 64 && refused.errors.contains("exists and is not a socket"))

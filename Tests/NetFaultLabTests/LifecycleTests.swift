@@ -320,14 +320,21 @@ extension LabTests {
         /// root or as the user it switched to, in every thread (capabilities are per thread: with
         /// `queues: 3`, the queue threads too), and still removes its hooks when it stops. Every
         /// other thread (the main one, the control API's), which reads what any local process
-        /// sends, holds none at all.
+        /// sends, holds none at all, also after many requests at once (the threads a burst of
+        /// them starts come from the API's, never from the controller's).
         @Test(arguments: [nil, "nobody"])
         func afterStartUpOnlyNetworkAdministrationIsKept(_ user: String?) throws {
             try withLab { lab in
                 try lab.run(nil, ["chmod", "a+rx", lab.directory.path])
+                let control = lab.directory.appendingPathComponent("capabilities.sock").path
                 let netfault = try lab.netfault(in: lab.middlebox, rules: "queues: 3\n" + Self.refuseRules,
-                                                ["--report", "json"] + (user.map { ["--user", $0] } ?? []))
+                                                ["--report", "json", "--control", control] + (user.map { ["--user", $0] } ?? []))
                 #expect(netfault.waitFor("keeping CAP_NET_ADMIN and CAP_NET_RAW only", timeout: 10), "\(netfault.errors)")
+                let burst = try (0..<24).map { index in
+                    try lab.start(nil, ["curl", "-s", "-o", "/dev/null", "--unix-socket", control,
+                                        "http://localhost" + (index % 2 == 0 ? "/metrics" : "/v1/report")])
+                }
+                for request in burst { #expect(request.wait(timeout: 20)) }
                 // Every thread is there once the three queue threads are.
                 var tasks: [String] = []
                 func name(_ task: String) -> String {

@@ -45,21 +45,28 @@ extension Engine {
     }
 
     /// Puts `newSet`'s rules in force from the next packet on, for the connections already open
-    /// too. A rule whose name and definition did not change keeps its id, its counters, its
-    /// per-connection state (`connection:`, `concurrent_over`, `nth`) and its `sticky` latches; a
-    /// rule that comes back unchanged after it was removed or disabled keeps its counters. A new
-    /// or changed rule counts from now on: connections already open are none of its
-    /// `connection:` ordinals. The queue, the hooks and the flow limits are the caller's to keep.
+    /// too. A rule listed before (enabled or not) whose name and definition did not change keeps
+    /// its id, its counters, its per-connection state (`connection:`, `concurrent_over`, `nth`)
+    /// and its `sticky` latches (a disabled rule's state starts over when it is enabled again).
+    /// A new or changed rule, or one removed and added back, counts from now on: connections
+    /// already open are none of its `connection:` ordinals. The queue, the hooks and the flow
+    /// limits are the caller's to keep.
     public mutating func replaceRules(with newSet: RuleSet) {
-        let enabled = newSet.enabledRules
         let oldRules = rules
         let oldIndexByID: [Int: Int] = Dictionary(uniqueKeysWithValues: oldRules.enumerated().map { ($0.element.id, $0.offset) })
-        let ids = enabled.map { rule in
-            if let id = knownRules.lastIndex(where: { $0.hasSameDefinition(as: rule) }) { return id }
-            knownRules.append(rule)
-            ruleStatistics.append(RuleStatistics())
-            return knownRules.count - 1
+        var listed: [String: Int] = [:]
+        var ids: [Int] = []
+        for rule in newSet.rules {
+            var id = listedRuleIDs[rule.name] ?? -1
+            if id < 0 || !knownRules[id].hasSameDefinition(as: rule) {
+                knownRules.append(rule)
+                ruleStatistics.append(RuleStatistics())
+                id = knownRules.count - 1
+            }
+            listed[rule.name] = id
+            if rule.enabled { ids.append(id) }
         }
+        listedRuleIDs = listed
         let compiled = Self.compile(newSet, ids: ids)
         // Where each new state slot's values come from: the same rule's slot before, if it had one.
         let sources: [Int?] = compiled.rules.filter { $0.slot != nil }.map { rule in
@@ -67,7 +74,10 @@ extension Engine {
         }
         connectionsCounted = sources.map { $0.map { connectionsCounted[$0] } ?? 0 }
         connectionsOpen = sources.map { $0.map { connectionsOpen[$0] } ?? 0 }
-        table.relayoutRuleStates(count: compiled.slotCount, from: sources)
+        // The same layout (a change that left every stateful rule where it was) needs no copy.
+        if sources != (0..<oldRules.count(where: { $0.slot != nil })).map(Optional.some) {
+            table.relayoutRuleStates(count: compiled.slotCount, from: sources)
+        }
         table.setTimeouts(Self.timeouts(for: newSet, configuration))
         install(compiled)
         let newIndexByID: [Int: Int] = Dictionary(uniqueKeysWithValues: compiled.rules.enumerated().map { ($0.element.id, $0.offset) })
@@ -87,6 +97,9 @@ extension Engine {
         ruleSet = newSet
         ruleChanges += 1
     }
+
+    /// The id (among `knownRules`) of the rule of the rule set named `name`, enabled or not.
+    public func ruleID(named name: String) -> Int? { listedRuleIDs[name] }
 
     /// The ids (among `knownRules`) of the enabled rules, in order.
     public var enabledRuleIDs: [Int] { rules.map(\.id) }

@@ -52,6 +52,8 @@ public struct Engine {
     /// each new or changed rule as it arrives. Faults, resets and decisions name rules by this id,
     /// so the report still names a rule that was removed since.
     public internal(set) var knownRules: [Rule] = []
+    /// The id of each rule of `ruleSet` (enabled or not), by name.
+    var listedRuleIDs: [String: Int] = [:]
     /// How often each known rule (by id) acted, and on how many connections.
     public internal(set) var ruleStatistics: [RuleStatistics] = []
     public internal(set) var statistics = Statistics()
@@ -98,10 +100,12 @@ public struct Engine {
         self.seed = seed
         random = SeededGenerator(seed: seed)
         retainedFlows = max(0, configuration.retainedFlows)
-        let compiled = Self.compile(ruleSet, ids: Array(ruleSet.enabledRules.indices))
+        let compiled = Self.compile(ruleSet, ids: ruleSet.rules.indices.filter { ruleSet.rules[$0].enabled })
         table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: Self.timeouts(for: ruleSet, configuration),
                           ruleSlotsPerFlow: compiled.slotCount)
-        knownRules = ruleSet.enabledRules
+        knownRules = ruleSet.rules
+        // A rule file's names are unique; a rule set built in code may repeat one (the first counts).
+        listedRuleIDs = Dictionary(ruleSet.rules.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { first, _ in first })
         ruleStatistics = Array(repeating: RuleStatistics(), count: knownRules.count)
         install(compiled)
         connectionsCounted = Array(repeating: 0, count: slotCount)

@@ -4,18 +4,21 @@ public struct ReportMark: Sendable {
     public let name: String
     /// When the mark was made, on the engine's clock.
     public let at: Instant
-    /// Each known rule's counters when the mark was made, by id.
-    private let statistics: [Engine.RuleStatistics]
+    /// The counters of the rules that had acted when the mark was made, by id: a long run's
+    /// thousands of marks keep only those.
+    private let statistics: [Int: Engine.RuleStatistics]
 
-    /// The counters of the rule with `id` at the mark: zero for a rule that arrived after it.
+    /// The counters of the rule with `id` at the mark: zero for one that had not acted (or arrived after).
     func ruleStatistics(_ id: Int) -> Engine.RuleStatistics {
-        id < statistics.count ? statistics[id] : Engine.RuleStatistics()
+        statistics[id] ?? Engine.RuleStatistics()
     }
 
     fileprivate init(name: String, at: Instant, statistics: [Engine.RuleStatistics]) {
         self.name = name
         self.at = at
-        self.statistics = statistics
+        var acted: [Int: Engine.RuleStatistics] = [:]
+        for (id, counters) in statistics.enumerated() where counters.fired > 0 { acted[id] = counters }
+        self.statistics = acted
     }
 }
 
@@ -23,5 +26,32 @@ extension Engine {
     /// A mark named `name` at `now`: the report since it counts from here.
     public func mark(_ name: String, at now: Instant) -> ReportMark {
         ReportMark(name: name, at: now, statistics: ruleStatistics)
+    }
+}
+
+extension Engine {
+    /// What a report reads of the engine, copied at once: `RunReport(_:…)` builds from it.
+    public struct ReportSnapshot: Sendable {
+        public let knownRules: [Rule]
+        public let ruleStatistics: [RuleStatistics]
+        public let enabledRuleIDs: [Int]
+        /// The connections no longer tracked (first seen after the mark, with one), oldest first.
+        public let retired: [RetiredFlow]
+        public let unlistedOutcomes: [ConnectionOutcome: Int]
+        /// The connections tracked now (first seen after the mark, with one).
+        public let tracked: [Flow]
+        public let limits: FlowLimits
+        public let seed: UInt64
+        public let statistics: Statistics
+        public let mark: ReportMark?
+    }
+
+    /// A copy of what the report of the whole run, or of the segment since `mark`, needs.
+    public func reportSnapshot(since mark: ReportMark? = nil) -> ReportSnapshot {
+        let after: (Flow) -> Bool = { flow in mark.map { flow.firstSeen >= $0.at } ?? true }
+        return ReportSnapshot(knownRules: knownRules, ruleStatistics: ruleStatistics, enabledRuleIDs: enabledRuleIDs,
+                              retired: retiredFlows.filter { after($0.flow) }, unlistedOutcomes: unlistedOutcomes,
+                              tracked: flows.filter(after), limits: FlowLimits(maxTracked: table.capacity, maxListed: retainedFlows),
+                              seed: seed, statistics: statistics, mark: mark)
     }
 }

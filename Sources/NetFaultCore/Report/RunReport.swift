@@ -168,19 +168,25 @@ extension RunReport {
     /// and each rule's counts since. Without it, the whole run.
     public init(engine: Engine, ruleFile: String, stopReason: String, startedAt: String, start: Instant, end: Instant,
                 queue: QueueStatistics, since mark: ReportMark? = nil) {
+        self.init(engine.reportSnapshot(since: mark), ruleFile: ruleFile, stopReason: stopReason, startedAt: startedAt,
+                  start: start, end: end, queue: queue)
+    }
+
+    /// The report from what `Engine.reportSnapshot` copied: a running netfault copies under the
+    /// engine's lock and builds the report after, while packets flow.
+    public init(_ engine: Engine.ReportSnapshot, ruleFile: String, stopReason: String, startedAt: String, start: Instant, end: Instant,
+                queue: QueueStatistics) {
         let known = engine.knownRules
+        let mark = engine.mark
         func milliseconds(_ nanoseconds: Int64) -> Double { (Double(nanoseconds) / 1e4).rounded() / 100 }
-        var ended: [(Flow, ConnectionOutcome)] = engine.retiredFlows.map { ($0.flow, $0.outcome) }
+        var ended: [(Flow, ConnectionOutcome)] = engine.retired.map { ($0.flow, $0.outcome) }
         var unlisted = engine.unlistedOutcomes
-        let limits = FlowLimits(maxTracked: engine.table.capacity, maxListed: engine.retainedFlows)
+        let limits = engine.limits
         // The connections still tracked fill what the ended ones left of the list's limit: faulted
         // ones first (they are what the report is for), the rest counted by outcome.
         func faulted(_ flow: Flow) -> Bool { flow.faults.contains { known[$0.rule].action.kind != .pass } }
-        if let mark {
-            ended = ended.filter { $0.0.firstSeen >= mark.at }
-            unlisted = [:]
-        }
-        let tracked = engine.flows.filter { flow in mark.map { flow.firstSeen >= $0.at } ?? true }.map { ($0, $0.outcome()) }
+        if mark != nil { unlisted = [:] }
+        let tracked = engine.tracked.map { ($0, $0.outcome()) }
         let budget = max(0, limits.maxListed - ended.count)
         let ranked = tracked.filter { faulted($0.0) } + tracked.filter { !faulted($0.0) }
         ended += ranked.prefix(budget)

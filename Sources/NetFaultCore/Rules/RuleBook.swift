@@ -112,7 +112,7 @@ public struct RuleBook: Sendable {
         switch key {
         case "queue": return a.queue == b.queue
         case "queues": return a.queues == b.queues
-        case "hooks": return a.hooks == b.hooks
+        case "hooks": return Set(a.hooks) == Set(b.hooks)
         case "flows": return a.flows == b.flows
         case "max_held": return a.maxHeld == b.maxHeld
         case "duration": return a.duration == b.duration

@@ -25,8 +25,14 @@ public final class ControlMailbox: Sendable {
     private let state = Mutex(State())
     /// Readable while jobs wait: the controller's loop polls it.
     let descriptor: Int32
+    /// Where a request's waiting task is resumed: a thread of the API's. Resumed on the
+    /// controller's thread, it could make the task pool start a thread there, with the
+    /// controller's privileges and in its namespace.
+    private let resume: @Sendable (@escaping @Sendable () -> Void) -> Void
 
-    public init() throws(SystemError) {
+    /// `resumingOn`: runs a closure on one of the API's threads (the work of resuming a request).
+    public init(resumingOn resume: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) throws(SystemError) {
+        self.resume = resume
         let descriptor = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
         guard descriptor >= 0 else { throw SystemError("opening the control mailbox", call: "eventfd", errno: errno) }
         self.descriptor = descriptor
@@ -38,9 +44,10 @@ public final class ControlMailbox: Sendable {
     /// Throws `Closed` once the run is stopping.
     public func perform<T: Sendable>(_ body: @escaping @Sendable (LiveRun) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let resume = self.resume
             let job: Job = { run in
-                guard let run else { return continuation.resume(throwing: Closed()) }
-                continuation.resume(with: Result { try body(run) })
+                let result: Result<T, any Error> = run.map { run in Result { try body(run) } } ?? .failure(Closed())
+                resume { continuation.resume(with: result) }
             }
             let accepted = state.withLock { state in
                 guard !state.closed else { return false }
@@ -63,8 +70,9 @@ public final class ControlMailbox: Sendable {
         for job in jobs { job(run) }
     }
 
-    /// At the stop: no job runs from here on; those waiting are answered `Closed`.
-    func close() {
+    /// At the stop, or when the run never started: no job runs from here on; those waiting are
+    /// answered `Closed`.
+    public func close() {
         let jobs = state.withLock { state in
             state.closed = true
             defer { state.jobs = [] }

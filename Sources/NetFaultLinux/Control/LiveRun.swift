@@ -73,9 +73,10 @@ public final class LiveRun {
     private func apply(_ next: RuleSet, _ what: String) throws(RuleBook.Refusal) -> [RuleStatus] {
         if let refusal = run.capabilities.refusal(of: next) { throw .conflict(refusal) }
         let plan = DiversionPlan(next)
-        if plan != DiversionPlan(book.ruleSet) {
+        let previous = DiversionPlan(book.ruleSet)
+        if plan != previous {
             do {
-                run.divertedByReplacedRules += try run.hooks.replaceFilters(with: plan)
+                run.divertedByReplacedRules += try run.hooks.replaceFilters(with: plan, previous: previous)
             } catch {
                 throw .conflict("the firewall refused the new diversion, so the rules before stay in force: \(error)")
             }
@@ -91,7 +92,7 @@ public final class LiveRun {
     public func ruleStatuses() -> [RuleStatus] {
         run.engine.withEngine { engine in
             book.ruleSet.rules.map { rule in
-                let id = engine.knownRules.lastIndex { $0.hasSameDefinition(as: rule) }
+                let id = engine.ruleID(named: rule.name)
                 let statistics = id.map { engine.ruleStatistics[$0] } ?? Engine.RuleStatistics()
                 return RuleStatus(name: rule.name, action: rule.action.keyword, enabled: rule.enabled,
                                   fired: statistics.fired, connections: statistics.connections)
@@ -136,11 +137,11 @@ public final class LiveRun {
         }
         let queue = liveQueueStatistics()
         let now = monotonicNow()
-        return run.engine.withEngine { engine in
-            RunReport(engine: engine, ruleFile: controller.ruleFile, stopReason: RunReport.running,
-                      startedAt: ISO8601DateFormatter().string(from: run.startedAt), start: run.start, end: max(now, run.start),
-                      queue: queue, since: mark)
-        }
+        // Copied under the engine's lock, built after it: the packets wait for the copy only.
+        let snapshot = run.engine.withEngine { $0.reportSnapshot(since: mark) }
+        return RunReport(snapshot, ruleFile: controller.ruleFile, stopReason: RunReport.running,
+                         startedAt: ISO8601DateFormatter().string(from: run.startedAt), start: run.start, end: max(now, run.start),
+                         queue: queue)
     }
 
     // MARK: Status and metrics
@@ -227,7 +228,7 @@ public final class LiveRun {
         return Metrics(queues: queues, queueRange: controller.ruleSet.queueRange, escaped: escaped(queues),
                        rules: engineView.rules,
                        connectionsByOutcome: ConnectionOutcome.allCases.map { ($0.rawValue, engineView.outcomes[$0] ?? 0) },
-                       connectionsTracked: engineView.tracked, injected: run.engine.injectionsDecided, ruleChanges: engineView.changes)
+                       connectionsTracked: engineView.tracked, injected: run.engine.injections, ruleChanges: engineView.changes)
     }
 
     /// Packets the hooks diverted that neither netfault read nor the kernel dropped nor wait in

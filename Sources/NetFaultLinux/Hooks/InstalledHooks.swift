@@ -44,14 +44,14 @@ enum InstalledHooks {
     /// Diverts `plan`'s traffic from now on (its queue and hooks are this run's): one nftables
     /// transaction, or one iptables-restore per family. Returns the diverted packets counted by
     /// rules that went (iptables), to add to the count at the stop; on a refusal nothing changed
-    /// (nftables) or a family may have changed (iptables: the error says which).
-    func replaceFilters(with plan: DiversionPlan) throws -> Int {
+    /// (nftables), or the families changed were put back (iptables).
+    func replaceFilters(with plan: DiversionPlan, previous: DiversionPlan) throws -> Int {
         switch self {
         case .ownerTables(let tables):
             try tables.replaceFilters(with: plan)
             return 0
         case .iptables(let installer, _):
-            return try installer.replaceFilters(with: IptablesRules(plan))
+            return try installer.replaceFilters(with: IptablesRules(plan), previous: IptablesRules(previous))
         }
     }
 

@@ -44,7 +44,12 @@ public enum Privileges {
     /// switches every thread to `--user` (glibc aborts the process when one thread may not
     /// follow); the switch itself clears them, since these threads do not keep capabilities.
     public static func giveUpAllInThisThread(keepingUserSwitch: Bool = false) throws(SystemError) {
-        try dropFromBoundingSet()
+        do {
+            try dropFromBoundingSet()
+        } catch where error.errno == EPERM {
+            // Without CAP_SETPCAP (netfault not run as root): nothing in the bounding set can be
+            // gained anyway once no-new-privileges is set below.
+        }
         let userSwitch: UInt64 = (1 << UInt64(setgid)) | (1 << UInt64(setuid))
         try syscall("giving up every capability in a thread of the control API", "capset") { netfault_capset_own(keepingUserSwitch ? userSwitch : 0) }
         try syscall("forbidding new privileges", "prctl(PR_SET_NO_NEW_PRIVS)") { netfault_prctl(PR_SET_NO_NEW_PRIVS, 1, 0) }

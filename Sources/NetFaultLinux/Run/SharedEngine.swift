@@ -23,8 +23,8 @@ final class SharedEngine: @unchecked Sendable {
     @exclusivity(unchecked) private var decisions = 0
     /// The latest time the engine ran at (a packet judged, or a tick).
     @exclusivity(unchecked) private var latest = Instant.zero
-    /// Packets the engine asked to inject (RSTs, ICMP errors, copies), for the control API.
-    @exclusivity(unchecked) private(set) var injectionsDecided = 0
+    /// Packets the engine asked to inject (RSTs, ICMP errors, copies).
+    @exclusivity(unchecked) private var injectionsDecided = 0
     /// Per queue (by index from the first), packets by what was decided: `Fate.allCases` in order.
     @exclusivity(unchecked) private var fates: [Int]
 
@@ -90,6 +90,9 @@ final class SharedEngine: @unchecked Sendable {
     func noteUnreadable(queueIndex: Int) {
         locked { fates[queueIndex &* Fate.allCases.count &+ Fate.unreadable.rawValue] &+= 1 }
     }
+
+    /// Packets the engine asked to inject so far, for the control API.
+    var injections: Int { locked { injectionsDecided } }
 
     /// Per queue, from the first, the packets so far by fate (`Fate.allCases` in order).
     var packetsByFate: [[Int]] {

@@ -29,15 +29,26 @@ public struct IptablesHooks: Sendable {
         }
     }
 
-    /// Replaces the chain's filters with `rules`' in each family (one transaction per family).
+    /// Replaces the chain's filters, `previous`' now, with `rules`' in each family (one
+    /// transaction per family; a family that fails after another changed puts that one back).
     /// Returns the packets the replaced rules had diverted: their counters go with them. Packets
     /// counted between that reading and the replacement, a few at most, are not.
-    public func replaceFilters(with rules: IptablesRules) throws -> Int {
+    public func replaceFilters(with rules: IptablesRules, previous: IptablesRules) throws -> Int {
         var diverted = 0
-        for family in rules.families {
-            diverted += IptablesRules.divertedPackets(queue: rules.queue, savedWithCounters: try save(family, counters: true))
-            try run(Self.tool(family, "-restore"), ["--noflush"], input: rules.replaceFiltersScript(for: family),
-                    doing: "changing the diverted traffic of queue \(rules.queue)")
+        var changed: [IPAddress.Family] = []
+        do {
+            for family in rules.families {
+                diverted += IptablesRules.divertedPackets(queue: rules.queue, savedWithCounters: try save(family, counters: true))
+                try run(Self.tool(family, "-restore"), ["--noflush"], input: rules.replaceFiltersScript(for: family),
+                        doing: "changing the diverted traffic of queue \(rules.queue)")
+                changed.append(family)
+            }
+        } catch {
+            for family in changed {
+                _ = try? run(Self.tool(family, "-restore"), ["--noflush"], input: previous.replaceFiltersScript(for: family),
+                             doing: "putting back the diverted traffic of queue \(rules.queue)")
+            }
+            throw error
         }
         return diverted
     }
