@@ -141,7 +141,9 @@ extension LabTests {
                 #expect(control.faults.isEmpty && ["closed", "reset"].contains(control.outcome), "\(control)")
                 let transfer = try #require(report.connections.first { $0.server.hasSuffix(":\(data.lowerBound)") || data.contains(Int($0.server.split(separator: ":").last ?? "") ?? 0) })
                 #expect(transfer.outcome == "reset" && transfer.errno.client == "ECONNRESET", "\(transfer)")
-                #expect(transfer.bytes.server == received, "report \(transfer.bytes.server), curl \(received)")
+                // At least what curl read; segments let through just before the RST may reach a closed socket.
+                #expect(transfer.bytes.server >= received && transfer.bytes.server <= received + 2 * 65_536,
+                        "report \(transfer.bytes.server), curl \(received)")
             }
         }
     }
