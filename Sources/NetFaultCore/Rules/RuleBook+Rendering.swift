@@ -36,7 +36,7 @@ extension RuleBook {
     }
 
     private static func ruleNode(_ rule: Rule) -> Node {
-        var node = (try? Yams.compose(yaml: rule.source)).flatMap { $0 } ?? Node([(Node("name"), Node(rule.name))])
+        var node = rule.source?.node ?? Node([(Node("name"), Node(rule.name))])
         guard case .mapping(var mapping) = node else { return node }
         mapping["enabled"] = nil
         if !rule.enabled { mapping["enabled"] = Node("false") }

@@ -224,7 +224,7 @@ extension RuleFileReader {
         guard let name, let action, expectValid else { return (name, nil) }
         var rule = Rule(name: name.text, match: match, action: action, expect: expect, sticky: sticky)
         rule.enabled = enabled
-        rule.source = (try? Yams.serialize(node: node)) ?? ""
+        rule.source = RuleSource(node: node)
         return (name, rule)
     }
 

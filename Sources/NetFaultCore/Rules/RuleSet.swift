@@ -1,3 +1,5 @@
+import Yams
+
 /// A validated rule file (rule language version 1). Built by `RuleFileReader`, so every value
 /// here has already been checked: ranges hold, names are unique, actions fit their protocol.
 public struct RuleSet: Sendable {
@@ -82,9 +84,9 @@ public struct Rule: Sendable {
     public var sticky: Bool
     /// False: the rule is listed but does not act (`enabled: false`, or `PATCH /v1/rules/NAME`).
     public var enabled = true
-    /// The rule as its file wrote it (after parameters were put in), as YAML: what `GET /v1/rules`
-    /// gives back. Empty for a rule built in code.
-    public var source = ""
+    /// The rule as its file wrote it (after parameters were put in): what `GET /v1/rules` gives
+    /// back. Nil for a rule built in code.
+    public var source: RuleSource?
 
     public init(name: String, match: Match = Match(), action: Action, expect: Expectation? = nil, sticky: Bool = false) {
         self.name = name
@@ -100,6 +102,12 @@ public struct Rule: Sendable {
     public func hasSameDefinition(as other: Rule) -> Bool {
         name == other.name && match == other.match && action == other.action && expect == other.expect && sticky == other.sticky
     }
+}
+
+/// A rule's YAML as read, kept to be written back (`GET /v1/rules`) without being written out
+/// for every rule read: a YAML node is an immutable value, shared safely between threads.
+public struct RuleSource: @unchecked Sendable {
+    let node: Node
 }
 
 /// An inclusive port range; a single port is `lower == upper`.
