@@ -136,7 +136,7 @@ struct ControlAPI: Sendable {
         return text
     }
 
-    /// A JSON object with exactly the keys `keys`, each holding a value `read` accepts.
+    /// The body as a JSON object; `what` shows the expected shape in the refusal.
     private static func object(_ text: String, what: String) throws -> [String: Any] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw Failure(status: .badRequest, message: "the body must be a JSON object: \(what)")

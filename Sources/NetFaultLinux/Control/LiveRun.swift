@@ -182,6 +182,8 @@ public final class LiveRun {
             public var verdicts: [(verdict: String, count: Int)]
             public var held: Int
             public var kernelDropped: Int?
+            /// Packets waiting in the kernel's queue now (read with the drops, from the same line).
+            var waiting: Int
         }
 
         public struct Rule: Sendable {
@@ -211,7 +213,7 @@ public final class LiveRun {
             return Metrics.Queue(queue: worker.socket.queue, packets: byFate.reduce(0, +),
                                  verdicts: zip(SharedEngine.Fate.allCases, byFate).map { ($0.name, $1) },
                                  held: worker.heldNow.load(ordering: .relaxed),
-                                 kernelDropped: counters.map { $0.queueDropped + $0.userDropped })
+                                 kernelDropped: counters.map { $0.queueDropped + $0.userDropped }, waiting: counters?.waiting ?? 0)
         }
         let engineView = run.engine.withEngine { engine -> (rules: [Metrics.Rule], outcomes: [ConnectionOutcome: Int], tracked: Int, changes: Int) in
             var byName: [String: Metrics.Rule] = [:]
@@ -236,10 +238,7 @@ public final class LiveRun {
     private func escaped(_ queues: [Metrics.Queue]) -> Int? {
         guard let diverted = run.hooks.divertedSoFar() else { return nil }
         var accounted = 0
-        for queue in queues {
-            let waiting = QueueCounters.read(queue: queue.queue)?.waiting ?? 0
-            accounted += queue.packets + (queue.kernelDropped ?? 0) + waiting
-        }
+        for queue in queues { accounted += queue.packets + (queue.kernelDropped ?? 0) + queue.waiting }
         escapedSeen = max(escapedSeen, diverted - accounted)
         return escapedSeen
     }
