@@ -40,6 +40,12 @@ struct RunOptions: ParsableArguments {
     /// terminal, and writes the report. Exits 64 when an option cannot be used (a user that does
     /// not exist, an output file that cannot be written), 1 when nothing could be installed.
     func execute(_ file: RuleFile, name: String, command: [String]? = nil, linger: Duration = .zero) throws -> Controller.Result {
+        do {
+            try OpenFileBudget.check(queues: file.ruleSet.queues)
+        } catch {
+            printError("netfault: \(error); nothing was installed")
+            throw ExitCode.failure
+        }
         let outputs = try openOutputs(ruleFile: name)
         let namespace = try target.resolve()
         // A file-size limit (`ulimit -f`) makes a write fail (EFBIG, reported) instead of killing

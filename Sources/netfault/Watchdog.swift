@@ -18,8 +18,11 @@ extension Netfault {
         @Option(help: "The inherited descriptor of the socket that owns netfault's nftables tables.")
         var ownerSocket: Int32?
 
+        @Option(help: "Give up root for this user, as the netfault that started the watchdog does.")
+        var user: String?
+
         func run() throws {
-            do { try Privileges.keepOnlyNetworkAdministration() } catch {
+            do { try Privileges.keepOnlyNetworkAdministration(user: user) } catch {
                 printError("netfault watchdog: \(error); it keeps running with the privileges it was started with")
             }
             _ = NetFaultLinux.Watchdog(queue: queue, stallMilliseconds: stallMs, ownerSocket: ownerSocket, log: { printError($0) }).run()

@@ -66,6 +66,8 @@ struct CheckSummaryTests {
         #expect(text.contains("Held packets wait in NFQUEUE 32771-32772, up to 500 per queue (max_held).\n"))
         let wrapping = try RuleFile.parse("queue: 32767\nqueues: 2\nrules:\n  - {name: slow, action: {hold: 1s}}\n", name: "r.yaml")
         #expect(CheckSummary(file: wrapping).text.contains("Held packets wait in NFQUEUE 65535, 0, up to"))
+        // The start-up log says the same (it used to say "queues from 65535").
+        #expect(wrapping.ruleSet.parkingQueueNames == "65535, 0")
     }
 
     static var shippedRuleFiles: [String] {

@@ -362,6 +362,11 @@ extension LabTests {
                     #expect(fields["NoNewPrivs"] == "1", "thread \(fields["Name"] ?? task)")
                     #expect(fields["Uid"]?.hasPrefix(user == nil ? "0\t" : "65534\t") == true, "\(fields["Uid"] ?? "?")")
                 }
+                // The watchdog too: it reads only netfault's heartbeat, yet it gives up root as netfault does.
+                let watchdog = try #require(watchdogPID(netfault), "\(netfault.errors)")
+                let watchdogStatus = try String(contentsOfFile: "/proc/\(watchdog)/status", encoding: .utf8)
+                #expect(watchdogStatus.contains("CapEff:\t0000000000003000") && watchdogStatus.contains("CapBnd:\t0000000000003000"), "\(watchdogStatus)")
+                #expect(watchdogStatus.contains(user == nil ? "Uid:\t0\t" : "Uid:\t65534\t"), "\(watchdogStatus)")
                 let stopped = lab.stop(netfault)
                 #expect(stopped.status == 0, "\(stopped.errors)")
                 #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty, "hooks removed with the capabilities kept")

@@ -30,10 +30,7 @@ public struct CheckSummary: Sendable {
             }
         }
         if ruleSet.canHold {
-            let numbers = (0..<ruleSet.queues).map { RuleSet.parkingQueue(for: ruleSet.queue + UInt16($0)) }
-            let parking = numbers.count == 1 || numbers.last! < numbers.first!
-                ? numbers.map(String.init).joined(separator: ", ") : "\(numbers.first!)-\(numbers.last!)"
-            lines.append("Held packets wait in NFQUEUE \(parking), up to \(ruleSet.maxHeld) per queue (max_held).")
+            lines.append("Held packets wait in NFQUEUE \(ruleSet.parkingQueueNames), up to \(ruleSet.maxHeld) per queue (max_held).")
         }
         if !ruleSet.observe.isEmpty {
             lines.append("")

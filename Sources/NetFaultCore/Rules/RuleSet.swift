@@ -27,6 +27,14 @@ public struct RuleSet: Sendable {
     /// Where queue `queue`'s held packets wait: the same number with its top bit flipped.
     public static func parkingQueue(for queue: UInt16) -> UInt16 { queue ^ 0x8000 }
 
+    /// The parking queues of every queue, as text: "32771", a range "32771-32772", or each number
+    /// when the range wraps past 65535 ("65535, 0").
+    public var parkingQueueNames: String {
+        let numbers = (0..<queues).map { Self.parkingQueue(for: queue &+ UInt16($0)) }
+        return numbers.count == 1 || numbers.last! < numbers.first!
+            ? numbers.map(String.init).joined(separator: ", ") : "\(numbers.first!)-\(numbers.last!)"
+    }
+
     /// The queues traffic is diverted to, as text: "3", or "3-4" with `queues: 2`.
     public var queueRange: String {
         queues == 1 ? "\(queue)" : "\(queue)-\(Int(queue) + queues - 1)"

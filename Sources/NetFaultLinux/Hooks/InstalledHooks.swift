@@ -20,25 +20,55 @@ enum InstalledHooks {
     case ownerTables(NftHookTables)
     case iptables(IptablesHooks, queue: UInt16)
 
-    /// Installs `plan` with `backend`; `log` hears which was used and why.
-    static func install(_ plan: DiversionPlan, backend: HookBackend, log: (String) -> Void) throws -> InstalledHooks {
+    /// Installs `plan` with `backend` (`log` hears which was used and why), and starts the watchdog
+    /// with `startWatchdog` so that no hook ever stands without it: before the first iptables rule
+    /// (a chain outlives netfault), or right after the owner tables, whose socket it must inherit
+    /// (until it does, the tables die with netfault). A refusal undoes what was done and throws.
+    static func install(_ plan: DiversionPlan, backend: HookBackend, log: (String) -> Void,
+                        startWatchdog: (_ ownerSocket: Int32?) throws -> WatchdogLink) throws -> (InstalledHooks, WatchdogLink) {
         let iptables = IptablesHooks()
-        // A chain left by an earlier iptables run would queue every packet a second time.
-        if backend != .iptables, let leftover = try? iptables.installedQueues(), leftover.contains(plan.queue) {
-            throw IptablesHooks.staleChain(queue: plan.queue)
-        }
+        // A chain left by an earlier iptables run would queue every packet a second time. It is
+        // refused before the watchdog starts: the watchdog removes what is installed for the queue.
+        let chains = (try? iptables.installedQueues()) ?? []
+        if chains.contains(plan.queue) { throw IptablesHooks.staleChain(queue: plan.queue) }
+        if let warning = otherNetfaultsWarning(queue: plan.queue, chains: chains) { log(warning) }
         if backend != .iptables {
             do {
                 let tables = try NftHookTables(plan)
                 log("netfault: hooks in nftables table \(NftDiversion.tableName(queue: plan.queue)) (owner flag: the kernel removes it if netfault dies)")
-                return .ownerTables(tables)
+                do {
+                    return (.ownerTables(tables), try startWatchdog(tables.socketDescriptor))
+                } catch {
+                    _ = try? tables.remove()
+                    throw error
+                }
             } catch let unavailable as NftHookTables.Unavailable where backend == .auto {
                 log("netfault: \(unavailable); falling back to iptables chain \(IptablesRules.chainName(queue: plan.queue)), which the watchdog or `netfault cleanup` removes if netfault dies")
             }
         }
-        try iptables.install(IptablesRules(plan))
+        let watchdog = try startWatchdog(nil)
+        do {
+            try iptables.install(IptablesRules(plan))
+        } catch {
+            // Removed here, the watchdog is told so; otherwise it tries once more as it ends.
+            if (try? iptables.remove(queue: plan.queue)) != nil { watchdog.hooksRemoved() }
+            watchdog.finish()
+            throw error
+        }
         if backend == .iptables { log("netfault: hooks in iptables chain \(IptablesRules.chainName(queue: plan.queue)) (--hooks iptables)") }
-        return .iptables(iptables, queue: plan.queue)
+        return (.iptables(iptables, queue: plan.queue), watchdog)
+    }
+
+    /// Another netfault's hooks in this namespace see the same packets as this one's wherever
+    /// their filters meet: each queues them in turn, so their delays and drops add up, silently.
+    private static func otherNetfaultsWarning(queue: UInt16, chains: [UInt16]) -> String? {
+        let tables = Set(((try? NftHookTables.installed()) ?? []).map(\.queue))
+        let others = (chains.map { ($0, "iptables chain \(IptablesRules.chainName(queue: $0))") }
+            + tables.map { ($0, "nftables table \(NftDiversion.tableName(queue: $0))") })
+            .filter { $0.0 != queue }.sorted { $0.0 < $1.0 }
+        guard !others.isEmpty else { return nil }
+        return "netfault: warning: another netfault diverts traffic in this network namespace (\(others.map { "queue \($0.0), \($0.1)" }.joined(separator: "; "))): "
+            + "a packet both divert goes through each in turn, and their delays and drops add up"
     }
 
     /// Diverts `plan`'s traffic from now on (its queue and hooks are this run's): one nftables

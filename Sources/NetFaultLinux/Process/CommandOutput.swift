@@ -15,8 +15,9 @@ public struct CommandOutput: Sendable {
     }
 
     /// Runs `command` (a path, or a name looked up in PATH) to its end, with `input` on its standard
-    /// input. Input is written and both outputs are read in one poll loop, so a child that fills one
-    /// pipe while netfault waits on another cannot hang either. Plain system calls, no run loop:
+    /// input, in a process group of its own. Input is written and both outputs are read in one
+    /// poll loop, so a child that fills one pipe while netfault waits on another cannot hang
+    /// either. Plain system calls, no run loop:
     /// this works in a namespace whose loopback is down, where Foundation's `Process` hangs.
     public static func of(_ command: [String], input: String? = nil) throws(SystemError) -> CommandOutput {
         let doing = "running \(command[0])"
@@ -31,7 +32,10 @@ public struct CommandOutput: Sendable {
         try syscall(doing, "socketpair(AF_UNIX)") {
             socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &inputEnds)
         }
-        let child = try ChildProcess(command, descriptors: [0: inputEnds[0], 1: output[1], 2: errors[1]], closingOthers: true)
+        // A process group of its own: a second Ctrl-C, or `timeout` signalling netfault's group,
+        // must not kill iptables-restore halfway through removing the hooks.
+        let child = try ChildProcess(command, descriptors: [0: inputEnds[0], 1: output[1], 2: errors[1]], closingOthers: true,
+                                     ownProcessGroup: true)
         // The child's ends are the child's now: an end left open here would never report EOF.
         close(inputEnds[0])
         inputEnds[0] = -1

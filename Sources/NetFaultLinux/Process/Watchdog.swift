@@ -7,11 +7,16 @@ import Foundation
 /// a crash: its end of the heartbeat pipe closes) and when it stops answering (SIGSTOP, a hang: no
 /// heartbeat for `stall`). Traffic then passes again; nobody has to run `netfault cleanup`.
 ///
-/// The heartbeat arrives on standard input: `h` every quarter second, `s` when netfault begins an
-/// orderly stop (it removes its hooks itself; the watchdog only waits for it to finish).
+/// It starts before the first hook goes in, so no moment of a run has hooks without a watchdog.
+/// The heartbeat arrives on standard input: `h` every quarter second (the stall clock starts at the
+/// first: installing thousands of iptables rules may take seconds), `s` when netfault begins an
+/// orderly stop (from then on it may take as long as releasing held packets takes), `d` once
+/// netfault removed its hooks itself. The watchdog removes the hooks on every other end: killed
+/// before the first heartbeat, during the run, or in the middle of its stop.
 public struct Watchdog {
     public static let heartbeat: UInt8 = UInt8(ascii: "h")
     public static let stopping: UInt8 = UInt8(ascii: "s")
+    public static let removed: UInt8 = UInt8(ascii: "d")
 
     /// Where the watchdog finds its copy of the socket that owns netfault's nftables tables.
     public static let ownerSocketDescriptor: Int32 = 3
@@ -34,10 +39,12 @@ public struct Watchdog {
         // Ctrl-C and the like are for netfault, which stops in order; the watchdog only follows it.
         for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { Glibc.signal(signal, SIG_IGN) }
         var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        var beating = false
         var stopping = false
+        var hooksRemoved = false
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
-            let ready = retryingInterrupts { poll(&descriptor, 1, stopping ? -1 : stallMilliseconds) }
+            let ready = retryingInterrupts { poll(&descriptor, 1, beating && !stopping ? stallMilliseconds : -1) }
             if ready < 0 {
                 return remove(because: "the heartbeat could not be watched (\(String(cString: strerror(errno))))")
             }
@@ -46,11 +53,31 @@ public struct Watchdog {
             }
             let count = read(0, &buffer, buffer.count)
             if count <= 0 {
-                return stopping ? "netfault stopped" : remove(because: "netfault ended without removing its hooks")
+                if hooksRemoved { return "netfault stopped" }
+                return remove(because: stopping ? "netfault ended in the middle of its stop" : "netfault ended without removing its hooks")
             }
-            if buffer[0..<count].contains(Self.stopping) { stopping = true }
+            let received = buffer[0..<count]
+            if received.contains(Self.heartbeat) { beating = true }
+            if received.contains(Self.stopping) { stopping = true }
+            if received.contains(Self.removed) { hooksRemoved = true }
         }
     }
+
+    /// Removes netfault's iptables chains for the queue; then watches a moment longer: an
+    /// iptables-restore netfault started may still be committing (killed while installing, it
+    /// is not killed with it), and whatever it adds goes too.
+    private func removeChains() throws -> Bool {
+        let hooks = IptablesHooks()
+        var removed = try hooks.remove(queue: queue) > 0
+        for _ in 0..<Self.lateCommitChecks {
+            usleep(250_000)
+            if try hooks.installedQueues().contains(queue) { removed = try hooks.remove(queue: queue) > 0 || removed }
+        }
+        return removed
+    }
+
+    /// How many times, a quarter second apart, the watchdog looks again for chains committed late.
+    static let lateCommitChecks = 8
 
     private func remove(because reason: String) -> String {
         do {
@@ -59,7 +86,7 @@ public struct Watchdog {
                 try NftHookTables.remove(queue: queue, throughInherited: ownerSocket)
                 removed = true
             } else {
-                removed = try IptablesHooks().remove(queue: queue) > 0
+                removed = try removeChains()
             }
             let text = "\(reason): \(removed ? "removed the hooks of queue \(queue); traffic passes" : "no hooks were left")"
             log("netfault watchdog: \(text)")

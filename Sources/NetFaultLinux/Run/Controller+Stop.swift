@@ -5,13 +5,14 @@ import Foundation
 import NetFaultCore
 
 extension Controller {
-    /// Every stop, whatever its cause, in this order:
-    /// 1. the watchdog is told netfault is stopping in order (it removes nothing on its own from now);
+    /// Every stop, whatever its cause, in this order (with the open files reserved for it):
+    /// 1. the watchdog is told netfault is stopping in order (it no longer expects heartbeats, but
+    ///    removes the hooks if netfault ends before telling it they are gone);
     /// 2. the diversion goes off, the hooks still registered: the kernel drops every packet still
     ///    queued or held the moment a hook goes;
     /// 3. every queue's thread gives its last verdicts, side by side: what is queued is accepted,
     ///    what is still on its way in is waited for, held packets are released as their rule says;
-    /// 4. the hooks go, their counters read for the report;
+    /// 4. the hooks go, their counters read for the report, and the watchdog hears they are gone;
     /// 5. the watchdog ends; the capture is closed (a capture not written whole fails the run);
     /// 6. a wrapped command still running is waited for, signals passed on;
     /// 7. the report is made.
@@ -20,6 +21,7 @@ extension Controller {
         var stopReason = reason
         var failed = failed
         let stopped = monotonicNow()
+        run.reserve.release()
         mailbox?.close()
         run.watchdog.stopping()
         do {
@@ -33,6 +35,7 @@ extension Controller {
         var diverted: Int?
         do {
             diverted = try run.hooks.removeCounting().map { $0 + run.divertedByReplacedRules }
+            run.watchdog.hooksRemoved()
         } catch {
             stopReason += "; removing the hooks failed: \(error) — \(run.hooks.leftoverAdvice)"
             failed = true

@@ -95,11 +95,12 @@ public final class Controller {
         return withExtendedLifetime(entered) { stopInOrder(run, reason: stopReason, failed: failed) }
     }
 
-    /// Binds every queue, installs the hooks and starts the watchdog, in that order: every queue
-    /// is bound before any packet is diverted to it, and the hooks never stand without a watchdog.
+    /// Binds every queue, then installs the hooks with the watchdog: every queue is bound before
+    /// any packet is diverted to it, and the hooks never stand without a watchdog.
     /// A refusal on the way undoes what was done and throws.
     private func start() throws -> StartedRun {
         let signals = try StopSignals()
+        let reserve = try DescriptorReserve()
         let capture = try captureFile.map { try PcapWriter(file: $0) }
         var handedOver = false
         defer { if !handedOver { try? capture?.close() } }
@@ -116,23 +117,20 @@ public final class Controller {
         guard failures >= 0 else { throw SystemError("starting the queue threads", call: "eventfd", errno: errno) }
         defer { if !handedOver { Glibc.close(failures) } }
         let threads = workers.map { QueueThread($0, failures: failures) }
-        let hooks = try InstalledHooks.install(DiversionPlan(ruleSet), backend: hookBackend, log: log)
-        let watchdog: WatchdogLink
-        do {
-            watchdog = try WatchdogLink(queue: ruleSet.queue, stallMilliseconds: Self.stallMilliseconds, ownerSocket: hooks.ownerSocket)
-        } catch {
-            _ = try? hooks.remove()
-            throw error
+        let (hooks, watchdog) = try InstalledHooks.install(DiversionPlan(ruleSet), backend: hookBackend, log: log) { ownerSocket in
+            try WatchdogLink(queue: ruleSet.queue, stallMilliseconds: Self.stallMilliseconds, ownerSocket: ownerSocket, user: user)
         }
+        // The stall clock starts now: installing may take seconds, and the loop's first beat a moment.
+        watchdog.beat()
         handedOver = true
         log("netfault: watchdog pid \(watchdog.process.pid) removes the hooks if netfault dies or hangs for \(Self.stallMilliseconds) ms")
         let first = workers[0]
         log("netfault: \(queueNames) diverting at \(ruleSet.hooks.map(\.rawValue).joined(separator: ", "))"
             + "\(first.socket.copiesWholePackets ? "" : " (copying headers only: no rule needs payload)")"
-            + "\(first.parking.map { "; held packets wait in \(ruleSet.queues > 1 ? "queues from " : "queue ")\($0.socket.queue) (up to \(ruleSet.maxHeld) each)" } ?? "")"
+            + (first.parking == nil ? "" : "; held packets wait in queue\(ruleSet.queues > 1 ? "s" : "") \(ruleSet.parkingQueueNames) (up to \(ruleSet.maxHeld) each)")
             + "; seed \(seed); " + (ruleSet.duration.map { "for \($0.ruleText)" } ?? "Ctrl-C to stop"))
         return StartedRun(signals: signals, engine: engine, workers: workers, threads: threads, failures: failures,
-                          hooks: hooks, watchdog: watchdog, capture: capture, capabilities: capabilities)
+                          hooks: hooks, watchdog: watchdog, reserve: reserve, capture: capture, capabilities: capabilities)
     }
 
     /// "queue 0", or "queues 0-3".

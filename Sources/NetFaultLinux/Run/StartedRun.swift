@@ -15,6 +15,8 @@ final class StartedRun {
     let failures: Int32
     let hooks: InstalledHooks
     let watchdog: WatchdogLink
+    /// Open files kept for the stop (`OpenFileBudget`).
+    let reserve: DescriptorReserve
     /// The `--pcap` capture; nil once closed by the stop (or for none).
     var capture: PcapWriter?
     /// The wrapped command, once started (`netfault run`).
@@ -29,7 +31,8 @@ final class StartedRun {
     let startedAt: Date
 
     init(signals: StopSignals, engine: SharedEngine, workers: [LiveQueueWorker], threads: [QueueThread], failures: Int32,
-         hooks: InstalledHooks, watchdog: WatchdogLink, capture: PcapWriter?, capabilities: QueueCapabilities) {
+         hooks: InstalledHooks, watchdog: WatchdogLink, reserve: DescriptorReserve, capture: PcapWriter?,
+         capabilities: QueueCapabilities) {
         self.capabilities = capabilities
         self.signals = signals
         self.engine = engine
@@ -38,6 +41,7 @@ final class StartedRun {
         self.failures = failures
         self.hooks = hooks
         self.watchdog = watchdog
+        self.reserve = reserve
         self.capture = capture
         start = monotonicNow()
         startedAt = Date()

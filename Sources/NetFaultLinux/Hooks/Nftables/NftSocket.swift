@@ -10,6 +10,8 @@ final class NftSocket {
     private var sequence: UInt32
     private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 16)
     private let ownsDescriptor: Bool
+    /// The buffer sizes set so far (SO_SNDBUF, SO_RCVBUF): batches only ever make them grow.
+    private var grownTo: [Int32: Int] = [:]
 
     /// How long an answer from the kernel may take before the request is reported as unanswered.
     static let answerTimeoutMilliseconds: Int32 = 2000
@@ -50,6 +52,7 @@ final class NftSocket {
     /// Sends `batch` and waits for its answers: returns when every message is acknowledged;
     /// throws the first refusal, naming the message, or `tolerating` errnos are skipped.
     func send(_ batch: NftBatch, doing: String, tolerating: Set<Int32> = []) throws(SystemError) {
+        try makeRoom(sending: batch.bytes.count, answers: batch.labels.count + 1, doing: doing)
         try write(batch.bytes, doing: doing)
         var firstRefusal: SystemError?
         var answered = Set<UInt32>()
@@ -81,6 +84,27 @@ final class NftSocket {
         if let refusal { throw SystemError(doing, call: "nf_tables dump", errno: refusal) }
         return answer
     }
+
+    /// A batch goes to the kernel in one datagram (EMSGSIZE beyond the send buffer), and every
+    /// message's acknowledgement waits in the receive buffer until read (ENOBUFS when it overflows):
+    /// with thousands of rules both need more than the defaults (about 200 KiB). CAP_NET_ADMIN,
+    /// which installing the hooks needs anyway, lets the buffers grow past `net.core.*mem_max`.
+    private func makeRoom(sending bytes: Int, answers: Int, doing: String) throws(SystemError) {
+        // A success acknowledgement is a small datagram, but each costs about a kilobyte of buffer.
+        let needed = [(SO_SNDBUFFORCE, SO_SNDBUF, bytes + 65536), (SO_RCVBUFFORCE, SO_RCVBUF, answers * 1280 + 65536)]
+        for (forced, plain, size) in needed where size > Self.defaultBufferBytes && size > grownTo[plain, default: 0] {
+            var value = Int32(clamping: size)
+            let length = socklen_t(MemoryLayout<Int32>.size)
+            if setsockopt(descriptor, SOL_SOCKET, forced, &value, length) != 0,
+               setsockopt(descriptor, SOL_SOCKET, plain, &value, length) != 0 {
+                throw SystemError(doing, call: "setsockopt(\(plain == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF"), \(size))", errno: errno)
+            }
+            grownTo[plain] = size
+        }
+    }
+
+    /// Below this the kernel's default buffers (net.core.wmem_default, rmem_default) suffice.
+    private static let defaultBufferBytes = 160 * 1024
 
     private func write(_ bytes: [UInt8], doing: String) throws(SystemError) {
         let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
