@@ -57,13 +57,30 @@ public struct ControlSocket: Sendable {
 
     /// The claim on a socket path for the life of the process: an exclusive lock on `PATH.lock`,
     /// so that of two netfaults started on one path at once, one is refused (the server would
-    /// otherwise replace the socket file it finds when it binds). Released when it goes.
+    /// otherwise replace the socket file it finds when it binds). Released when it goes, and the
+    /// lock file with it: an agent started and stopped for every test leaves no files behind.
     public final class Claim: Sendable {
         private let descriptor: Int32
+        private let lockPath: String
 
-        fileprivate init(_ descriptor: Int32) { self.descriptor = descriptor }
+        fileprivate init(_ descriptor: Int32, lockPath: String) {
+            self.descriptor = descriptor
+            self.lockPath = lockPath
+        }
 
-        deinit { close(descriptor) }
+        /// Whether `lockPath` still names the file this claim locked (not one made after it went).
+        fileprivate var holdsThePath: Bool {
+            var held = stat(), named = stat()
+            return fstat(descriptor, &held) == 0 && lstat(lockPath, &named) == 0
+                && held.st_ino == named.st_ino && held.st_dev == named.st_dev
+        }
+
+        deinit {
+            // Unlinked while still locked: a netfault that opened it meanwhile finds, once it gets
+            // the lock, that the path names no file or another, and tries again.
+            if holdsThePath { unlink(lockPath) }
+            close(descriptor)
+        }
     }
 
     /// Before binding: makes the default directory (0755), claims the path, and clears the way:
@@ -71,15 +88,20 @@ public struct ControlSocket: Sendable {
     /// dead one's socket.
     public func prepare() throws -> Claim {
         if isDefault { try makeDirectory() }
-        let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard lock >= 0 else { throw refusal("cannot be claimed: \(path).lock: \(String(cString: strerror(errno)))") }
-        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            close(lock)
-            throw refusal("a running netfault answers on it")
+        for _ in 0..<10 {
+            let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard lock >= 0 else { throw refusal("cannot be claimed: \(path).lock: \(String(cString: strerror(errno)))") }
+            guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+                close(lock)
+                throw refusal("a running netfault answers on it")
+            }
+            let claim = Claim(lock, lockPath: path + ".lock")
+            // Locked just as its last holder removed it: the lock is on a file nobody else sees.
+            guard claim.holdsThePath else { continue }
+            try clearWay()
+            return claim
         }
-        let claim = Claim(lock)
-        try clearWay()
-        return claim
+        throw refusal("cannot be claimed: \(path).lock keeps being replaced")
     }
 
     private func clearWay() throws {

@@ -41,6 +41,7 @@ extension LabTests {
                 #expect(report.connections(toPort: 8080).filter { $0.outcome == "refused" }.count == 3)
                 #expect(try lab.netfaultRules(in: namespace).isEmpty)
                 #expect(!FileManager.default.fileExists(atPath: netfault.socket), "the socket goes with netfault")
+                #expect(!FileManager.default.fileExists(atPath: netfault.socket + ".lock"), "and its lock file: nothing left behind")
             }
         }
 

@@ -146,6 +146,25 @@ extension LabTests {
             }
         }
 
+        /// A rule set of real size installs with either backend (nftables used to fail at about
+        /// 140 rules: ENOBUFS, then EMSGSIZE from about 300), faults, and goes at the stop.
+        @Test(arguments: Lifecycle.Backend.allCases)
+        func tenThousandRulesInstallFaultAndGo(_ backend: Lifecycle.Backend) throws {
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["index.html": .filled(10)])
+                let rules = try lab.file("many.yaml", Self.manyRules(10_000)
+                                         + "  - {name: handshakes, match: {server_port: 8080, flags: [syn]}, action: {reject: tcp-reset}}\n")
+                let netfault = try lab.start(lab.middlebox, [Lab.netfaultPath, "apply", rules] + backend.options)
+                #expect(netfault.waitFor("diverting", timeout: 120), "\(netfault.errors)")
+                #expect(try lab.curl(.v4, "index.html").status == 7, "the last of 10 001 rules refuses")
+                #expect(try lab.curl(.v6, "index.html").status == 7)
+                let stopped = lab.stop(netfault)
+                #expect(stopped.status == 0, "\(stopped.errors)")
+                #expect(try stopped.report.rule("handshakes")?.fired == 2)
+                #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+            }
+        }
+
         /// A second netfault in a namespace where another already diverts traffic says so at start.
         @Test func aSecondNetfaultInTheNamespaceWarnsThatDelaysAddUp() throws {
             try withLab { lab in

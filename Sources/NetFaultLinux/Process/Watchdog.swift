@@ -63,21 +63,19 @@ public struct Watchdog {
         }
     }
 
-    /// Removes netfault's iptables chains for the queue; then watches a moment longer: an
-    /// iptables-restore netfault started may still be committing (killed while installing, it
-    /// is not killed with it), and whatever it adds goes too.
+    /// Removes netfault's iptables chains for the queue, once every iptables-restore netfault
+    /// started has ended: one killed with netfault while installing is not killed with it (it runs
+    /// in a process group of its own) and commits after. Removing before it would leave its chain;
+    /// removing again later could take the chain of a netfault started since.
     private func removeChains() throws -> Bool {
-        let hooks = IptablesHooks()
-        var removed = try hooks.remove(queue: queue) > 0
-        for _ in 0..<Self.lateCommitChecks {
-            usleep(250_000)
-            if try hooks.installedQueues().contains(queue) { removed = try hooks.remove(queue: queue) > 0 || removed }
+        // At most a minute: ten thousand rules take a few seconds.
+        var waited = 0
+        while waited < 1200, RestoreHelpers.runningInThisSession() {
+            usleep(50_000)
+            waited += 1
         }
-        return removed
+        return try IptablesHooks().remove(queue: queue) > 0
     }
-
-    /// How many times, a quarter second apart, the watchdog looks again for chains committed late.
-    static let lateCommitChecks = 8
 
     private func remove(because reason: String) -> String {
         do {
