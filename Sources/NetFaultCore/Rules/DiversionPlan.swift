@@ -11,7 +11,8 @@ public struct DiversionPlan: Sendable, Equatable {
         public var sourcePorts: PortRange?
         public var destinationPorts: PortRange?
 
-        /// Whether every packet this filter's `other` takes is taken by this one too.
+        /// Whether every packet `other` takes is taken by this one too. After `normalized`, two
+        /// filters that cover each other are equal.
         func covers(_ other: Filter) -> Bool {
             guard transport == other.transport, family == nil || family == other.family else { return false }
             func coversCIDR(_ mine: CIDR?, _ theirs: CIDR?) -> Bool {
@@ -53,7 +54,9 @@ public struct DiversionPlan: Sendable, Equatable {
         queue = ruleSet.queue
         queues = ruleSet.queues
         hooks = ruleSet.hooks
+        // Each filter once, the first of those that take the same packets (`198.18.1.7/24` is `198.18.1.0/24`).
         var candidates: [Filter] = []
+        var seen = Set<Filter>()
         for match in ruleSet.enabledRules.map(\.match) + ruleSet.observe {
             let family = match.client?.family ?? match.server?.family
             // Client to server, then server to client: both directions of the connection.
@@ -61,13 +64,9 @@ public struct DiversionPlan: Sendable, Equatable {
                                  sourcePorts: match.clientPort, destinationPorts: match.serverPort)
             let backward = Filter(family: family, transport: match.transport, source: match.server, destination: match.client,
                                   sourcePorts: match.serverPort, destinationPorts: match.clientPort)
-            for filter in [forward, backward] where !candidates.contains(filter) { candidates.append(filter) }
+            for filter in [forward, backward] where seen.insert(filter.normalized).inserted { candidates.append(filter) }
         }
-        filters = candidates.enumerated().filter { index, filter in
-            !candidates.enumerated().contains { otherIndex, other in
-                otherIndex != index && other.covers(filter) && !(filter.covers(other) && otherIndex > index)
-            }
-        }.map(\.element)
+        filters = Self.uncovered(candidates)
         divertsUnreachables = !filters.contains { $0.transport == .icmp && $0.source == nil && $0.destination == nil }
     }
 

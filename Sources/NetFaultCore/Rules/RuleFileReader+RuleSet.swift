@@ -115,6 +115,8 @@ extension RuleFileReader {
         guard let items = list(node, path, what: "a list of rules") else { return [] }
         var rules: [Rule] = []
         var names: [String: Int] = [:]
+        // Per protocol, the first rule that matches every packet of it: the rules after it never act.
+        var unconditional: [Transport: Int] = [:]
         for (index, item) in items.enumerated() {
             let rulePath = "\(path)[\(index)]"
             let (name, rule) = readRule(item, rulePath)
@@ -127,8 +129,10 @@ extension RuleFileReader {
                 }
             }
             guard let rule else { continue }
-            if let shadow = rules.firstIndex(where: { $0.match.isUnconditional && $0.match.transport == rule.match.transport }) {
+            if let shadow = unconditional[rule.match.transport] {
                 warning(item, rulePath, "can never act: rules[\(shadow)] ('\(rules[shadow].name)') matches every \(rule.match.transport.rawValue) packet before it")
+            } else if rule.match.isUnconditional {
+                unconditional[rule.match.transport] = rules.count
             }
             rules.append(rule)
         }
