@@ -19,6 +19,10 @@ struct ActionUnitTests {
                 return parsed(bytes) { $0.timeToLive == 7 }
             })
         case .duplicate: return ("{duplicate: 2}", { $0.verdict == .accept && $0.injections.count == 2 })
+        // A data segment carries neither the option nor an MSS: it goes as it came
+        // (TCPOptionActionTests change SYNs).
+        case .stripOptions: return ("{strip_options: [wscale]}", { $0.verdict == .accept && !$0.hasInjections })
+        case .clampMSS: return ("{clamp_mss: 1200}", { $0.verdict == .accept && !$0.hasInjections })
         }
     }
 

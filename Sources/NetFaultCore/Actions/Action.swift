@@ -22,11 +22,17 @@ public enum Action: Sendable, Equatable {
     case rewrite(Rewrite)
     /// Let it through plus extra copies.
     case duplicate(Duplicate)
+    /// `{strip_options: [wscale]}`
+    case stripOptions(StripOptions)
+    /// `{clamp_mss: 1200}`
+    case clampMSS(ClampMSS)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
     public enum Kind: String, Sendable, CaseIterable {
         case pass, drop, hold, delay, reset, reject, rewrite, duplicate
+        case stripOptions = "strip_options"
+        case clampMSS = "clamp_mss"
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -39,6 +45,8 @@ public enum Action: Sendable, Equatable {
             case .reject: return Reject.self
             case .rewrite: return Rewrite.self
             case .duplicate: return Duplicate.self
+            case .stripOptions: return StripOptions.self
+            case .clampMSS: return ClampMSS.self
             }
         }
 
@@ -56,6 +64,8 @@ public enum Action: Sendable, Equatable {
         case .reject: return .reject
         case .rewrite: return .rewrite
         case .duplicate: return .duplicate
+        case .stripOptions: return .stripOptions
+        case .clampMSS: return .clampMSS
         }
     }
 
@@ -73,6 +83,8 @@ public enum Action: Sendable, Equatable {
         case .reject(let unit): return unit.summary
         case .rewrite(let unit): return unit.summary
         case .duplicate(let unit): return unit.summary
+        case .stripOptions(let unit): return unit.summary
+        case .clampMSS(let unit): return unit.summary
         }
     }
 
@@ -88,6 +100,8 @@ public enum Action: Sendable, Equatable {
         case .reject(let unit): return unit.decide(packet, context, engine: &engine)
         case .rewrite(let unit): return unit.decide(packet, context, engine: &engine)
         case .duplicate(let unit): return unit.decide(packet, context, engine: &engine)
+        case .stripOptions(let unit): return unit.decide(packet, context, engine: &engine)
+        case .clampMSS(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
 }

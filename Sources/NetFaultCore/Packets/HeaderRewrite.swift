@@ -10,13 +10,20 @@ public struct HeaderRewrite: Hashable, Sendable {
     public var flags: TCPFlags?
     /// Keep at most this many payload bytes; IP length fields shrink to match.
     public var truncate: Int?
+    /// TCP options overwritten with no-operations (the header keeps its length).
+    public var stripOptions: TCPOptionKinds?
+    /// A TCP MSS option above this is lowered to it.
+    public var clampMSS: UInt16?
 
-    public init(window: UInt16? = nil, ttl: UInt8? = nil, tos: UInt8? = nil, flags: TCPFlags? = nil, truncate: Int? = nil) {
+    public init(window: UInt16? = nil, ttl: UInt8? = nil, tos: UInt8? = nil, flags: TCPFlags? = nil, truncate: Int? = nil,
+                stripOptions: TCPOptionKinds? = nil, clampMSS: UInt16? = nil) {
         self.window = window
         self.ttl = ttl
         self.tos = tos
         self.flags = flags
         self.truncate = truncate
+        self.stripOptions = stripOptions
+        self.clampMSS = clampMSS
     }
 }
 

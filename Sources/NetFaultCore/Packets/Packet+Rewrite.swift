@@ -78,6 +78,8 @@ extension Packet {
             let before = onesComplementSum(UnsafeRawBufferPointer(rebasing: buffer[(start + 12)..<(start + 16)]))
             if let flags = rewrite.flags { buffer[start + 13] = flags.rawValue }
             if let window = rewrite.window { buffer.storeBigEndian(window, at: start + 14) }
+            // Options of a first fragment are left alone: its checksum is only adjusted for 12-15.
+            if !isFragment { rewriteOptions(buffer, rewrite) }
             if isFragment {
                 let after = onesComplementSum(UnsafeRawBufferPointer(rebasing: buffer[(start + 12)..<(start + 16)]))
                 let old = UnsafeRawBufferPointer(buffer).loadBigEndianUInt16(at: start + 16)
@@ -100,6 +102,20 @@ extension Packet {
             guard !isFragment else { return }
             // RFC 792 / RFC 4443 §2.3: checksum at 2; only ICMPv6 covers a pseudo-header.
             storeChecksum(buffer, at: start + 2, protocolNumber: PacketBuilder.ProtocolNumber.icmp(family))
+        }
+    }
+
+    /// Overwrites the options `rewrite.stripOptions` names with no-operations, and lowers an MSS
+    /// above `rewrite.clampMSS`, in the TCP header of `buffer`; the checksum is the caller's.
+    private func rewriteOptions(_ buffer: UnsafeMutableRawBufferPointer, _ rewrite: HeaderRewrite) {
+        guard rewrite.stripOptions != nil || rewrite.clampMSS != nil else { return }
+        let options = UnsafeRawBufferPointer(buffer)
+        forEachTCPOption(in: options, from: transportOffset + 20, to: payloadOffset) { kind, offset, length in
+            if let strip = rewrite.stripOptions, strip.contains(TCPOptionKinds(kind: kind)) {
+                for index in offset..<(offset + length) { buffer[index] = 1 }
+            } else if kind == 2, length == 4, let limit = rewrite.clampMSS, options.loadBigEndianUInt16(at: offset + 2) > limit {
+                buffer.storeBigEndian(limit, at: offset + 2)
+            }
         }
     }
 

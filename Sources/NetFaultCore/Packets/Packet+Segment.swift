@@ -5,21 +5,11 @@ extension Packet {
     /// The MSS option (RFC 9293 §3.2, kind 2) of a TCP SYN: the largest payload its sender accepts.
     public var maximumSegmentSizeOption: UInt16? {
         guard transport == .tcp, tcpFlags.contains(.syn) else { return nil }
-        var offset = transportOffset + 20
-        while offset < payloadOffset {
-            let kind = bytes[offset]
-            if kind == 0 { return nil }  // end of options
-            if kind == 1 {  // no-operation
-                offset += 1
-                continue
-            }
-            guard offset + 1 < payloadOffset else { return nil }
-            let length = Int(bytes[offset + 1])
-            guard length >= 2, offset + length <= payloadOffset else { return nil }
-            if kind == 2, length == 4 { return bytes.loadBigEndianUInt16(at: offset + 2) }
-            offset += length
+        var mss: UInt16?
+        forEachTCPOption(in: bytes, from: transportOffset + 20, to: payloadOffset) { kind, offset, length in
+            if kind == 2, length == 4, mss == nil { mss = bytes.loadBigEndianUInt16(at: offset + 2) }
         }
-        return nil
+        return mss
     }
 
     /// This packet as packets of at most `maxPayload` payload bytes, with complete checksums: what

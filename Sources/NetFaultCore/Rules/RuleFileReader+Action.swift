@@ -83,4 +83,24 @@ extension RuleFileReader {
         }
         return flags
     }
+
+    /// A list of TCP option names: `[wscale, sackok]`.
+    mutating func tcpOptionList(_ node: Node, _ path: String) -> TCPOptionKinds? {
+        guard let items = list(node, path, what: "TCP options") else { return nil }
+        let names = TCPOptionKinds.names.map(\.name).joined(separator: ", ")
+        guard !items.isEmpty else {
+            error(node, path, "names no option; give at least one of \(names)")
+            return nil
+        }
+        var options: TCPOptionKinds = []
+        for (index, item) in items.enumerated() {
+            guard let name = scalar(item, "\(path)[\(index)]", expected: "a TCP option"),
+                  let entry = TCPOptionKinds.names.first(where: { $0.name == name.lowercased() }) else {
+                error(item, "\(path)[\(index)]", "\(Self.describe(item)) is not a TCP option; use \(names)")
+                return nil
+            }
+            options.insert(entry.kinds)
+        }
+        return options
+    }
 }

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+extension LabTests {
+    /// `strip_options` and `clamp_mss` at the middlebox, seen where it matters: in the server's
+    /// own socket (`ss -tin`), IPv4 and IPv6.
+    @Suite struct TCPOptions {
+        /// The server's `ss -tin` line for a connection the client holds open on port 9000, with
+        /// `action` on the client's SYN (nil: no netfault).
+        func serverSocketInfo(_ lab: Lab, _ family: Lab.Family, action: String?) throws -> String {
+            let server = try lab.start(lab.server, ["python3", "-c", """
+                import socket, time
+                s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                s.bind(("::", 9000)); s.listen(); print("ready", flush=True)
+                c, _ = s.accept(); time.sleep(30)
+                """])
+            #expect(server.waitFor("ready"))
+            let netfault = try action.map { action in
+                try lab.netfault(.forward, rules: "rules:\n  - name: syn\n    match: {server_port: 9000, flags: [syn]}\n    action: \(action)\n")
+            }
+            let client = try lab.start(lab.client, ["python3", "-c", """
+                import socket, sys, time
+                c = socket.create_connection((sys.argv[1], 9000), timeout=5); c.sendall(b"x" * 100000); print("connected", flush=True); time.sleep(30)
+                """, Lab.serverAddress[family]!])
+            #expect(client.waitFor("connected", timeout: 10), "\(client.errors)")
+            let info = try lab.run(lab.server, ["ss", "-tinH", "state", "established", "( sport = :9000 )"]).output
+            if let netfault {
+                let stopped = lab.stop(netfault)
+                #expect(try stopped.report.rule("syn")?.fired == 1, "\(stopped.output)")
+            }
+            client.kill()
+            server.kill()
+            return info
+        }
+
+        /// A field of `ss -i`'s output: `mss:1448` → "1448", `wscale:7,7` → "7,7".
+        func field(_ name: String, in info: String) -> String? {
+            info.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+                .first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }
+        }
+
+        /// Window scaling stripped from the SYN is off for the connection: the server's socket has
+        /// no `wscale` (it never answers with one).
+        @Test(arguments: Lab.Family.allCases)
+        func windowScalingStrippedFromTheSYNIsOffForTheConnection(_ family: Lab.Family) throws {
+            try withLab { lab in
+                let plain = try serverSocketInfo(lab, family, action: nil)
+                #expect(field("wscale", in: plain) != nil, "without netfault: \(plain)")
+                let stripped = try serverSocketInfo(lab, family, action: "{strip_options: [wscale]}")
+                #expect(field("rcvmss", in: stripped) != nil && field("wscale", in: stripped) == nil, "\(stripped)")
+            }
+        }
+
+        /// An MSS clamped to 1200 in the client's SYN: the server sends no segment above it
+        /// (1200 less the 12 bytes of timestamps), where it would send 1448 or 1428 otherwise.
+        @Test(arguments: Lab.Family.allCases)
+        func aClampedMSSIsWhatTheServerSends(_ family: Lab.Family) throws {
+            try withLab { lab in
+                let plain = try serverSocketInfo(lab, family, action: nil)
+                #expect(Int(field("mss", in: plain) ?? "") ?? 0 > 1400, "without netfault: \(plain)")
+                let clamped = try serverSocketInfo(lab, family, action: "{clamp_mss: 1200}")
+                #expect(field("mss", in: clamped) == "1188", "\(clamped)")
+            }
+        }
+    }
+}
