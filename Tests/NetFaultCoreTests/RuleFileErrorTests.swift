@@ -78,7 +78,7 @@ struct RuleFileErrorTests {
         ("reset on udp", rule(match: "{protocol: udp}", action: "{reset: both}"),
          "r.yaml:4:21: rules[0].action.reset: reset needs TCP, and this rule matches udp"),
         ("bad reject kind", rule(action: "{reject: icmp-net-unreachable}"),
-         "r.yaml:4:22: rules[0].action.reject: 'icmp-net-unreachable' is not a reject kind; use one of tcp-reset, icmp-port-unreachable, icmp-host-unreachable, icmp-admin-prohibited"),
+         "r.yaml:4:22: rules[0].action.reject: 'icmp-net-unreachable' is not a reject kind; use one of tcp-reset, icmp-port-unreachable, icmp-host-unreachable, icmp-admin-prohibited, icmp-frag-needed, icmp6-packet-too-big"),
         ("rewrite unknown field", rule(action: "{rewrite: {windw: 0}}"),
          "r.yaml:4:24: rules[0].action.rewrite.windw: unknown key 'windw'; did you mean 'window'? (allowed here: window, ttl, tos, flags, truncate)"),
         ("rewrite ttl too big", rule(action: "{rewrite: {ttl: 300}}"),

@@ -64,3 +64,30 @@ extension LabTests {
         }
     }
 }
+
+extension LabTests {
+    /// `{reject: icmp-frag-needed | icmp6-packet-too-big, mtu: 1300}` on one segment of a
+    /// download: the server's own stack takes the message, caches the lower path MTU (`ip route
+    /// get`) and finishes the download in smaller segments, IPv4 and IPv6.
+    @Suite struct PathMTU {
+        @Test(arguments: Lab.Family.allCases)
+        func aSenderToldThePacketWasTooBigAdaptsAndCompletes(_ family: Lab.Family) throws {
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["big": .filled(2_000_000)])
+                let kind = family == .v4 ? "icmp-frag-needed" : "icmp6-packet-too-big"
+                let netfault = try lab.netfault(.forward, rules: """
+                    rules:
+                      - name: too-big
+                        match: {server_port: 8080, from: server, nth: 5}
+                        action: {reject: \(kind), mtu: 1300}
+                    """)
+                let download = try lab.curl(family, "big", ["--max-time", "30"])
+                #expect(download.status == 0 && download.fields.first == "2000000", "curl \(download)")
+                let route = try lab.run(lab.server, ["ip", family == .v4 ? "-4" : "-6", "route", "get", Lab.clientAddress[family]!]).output
+                #expect(route.contains("mtu 1300"), "the server cached the path MTU it was told: \(route)")
+                let stopped = lab.stop(netfault)
+                #expect(try stopped.report.rule("too-big")?.fired == 1, "\(stopped.output)")
+            }
+        }
+    }
+}

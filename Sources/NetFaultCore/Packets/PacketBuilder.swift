@@ -104,6 +104,33 @@ public enum PacketBuilder {
 }
 
 extension PacketBuilder {
+    /// What a router whose next hop takes at most `mtu` bytes sends back for `packet`: ICMPv4 3/4
+    /// "fragmentation needed and DF set" with the next-hop MTU (RFC 1191 §4), or ICMPv6 "packet too
+    /// big" (RFC 4443 §3.2, RFC 8201), quoting as much of the packet as the message may hold.
+    public static func icmpPacketTooBig(mtu: Int, quoting packet: Packet, from source: IPAddress) -> [UInt8] {
+        precondition(source.family == packet.family, "packet too big from a \(source.family) address for a \(packet.family) packet")
+        var message: [UInt8]
+        let limit: Int
+        switch packet.family {
+        case .v4:
+            // Type 3, code 4, checksum, unused (16 bits), next-hop MTU (16 bits).
+            message = [3, 4, 0, 0, 0, 0]
+            message.appendBigEndian(UInt16(clamping: mtu))
+            limit = 576
+        case .v6:
+            // Type 2, code 0, checksum, MTU (32 bits).
+            message = [2, 0, 0, 0]
+            message.appendBigEndian(UInt16(truncatingIfNeeded: mtu >> 16))
+            message.appendBigEndian(UInt16(truncatingIfNeeded: mtu))
+            limit = 1280
+        }
+        message += packet.bytes[0..<min(packet.bytes.count, limit - ipHeaderLength(packet.family) - 8)]
+        return assemble(source: source, destination: packet.source, protocolNumber: ProtocolNumber.icmp(packet.family),
+                        transport: message, checksumOffset: 2, hopLimit: 64)
+    }
+}
+
+extension PacketBuilder {
     /// Protocol numbers (IANA "Assigned Internet Protocol Numbers").
     enum ProtocolNumber {
         static let tcp: UInt8 = 6

@@ -216,11 +216,19 @@ public enum RejectKind: String, Sendable, CaseIterable {
     case icmpPortUnreachable = "icmp-port-unreachable"
     case icmpHostUnreachable = "icmp-host-unreachable"
     case icmpAdminProhibited = "icmp-admin-prohibited"
+    /// What a router on a path of smaller MTU answers a packet too big for it (IPv4 3/4, "fragmentation
+    /// needed and DF set", RFC 1191); either name answers each family with its own message.
+    case icmpFragNeeded = "icmp-frag-needed"
+    /// The same for IPv6 (ICMPv6 type 2, RFC 8201).
+    case icmp6PacketTooBig = "icmp6-packet-too-big"
 
-    /// The ICMP destination-unreachable this rejection sends; nil for `tcp-reset`.
+    /// Whether this rejection tells the sender the path's MTU (`mtu:`) rather than refusing.
+    public var isPacketTooBig: Bool { self == .icmpFragNeeded || self == .icmp6PacketTooBig }
+
+    /// The ICMP destination-unreachable this rejection sends; nil for `tcp-reset` and packet too big.
     public var unreachableReason: UnreachableReason? {
         switch self {
-        case .tcpReset: return nil
+        case .tcpReset, .icmpFragNeeded, .icmp6PacketTooBig: return nil
         case .icmpPortUnreachable: return .port
         case .icmpHostUnreachable: return .host
         case .icmpAdminProhibited: return .adminProhibited
