@@ -23,6 +23,11 @@ struct ActionUnitTests {
         // (TCPOptionActionTests change SYNs).
         case .stripOptions: return ("{strip_options: [wscale]}", { $0.verdict == .accept && !$0.hasInjections })
         case .clampMSS: return ("{clamp_mss: 1200}", { $0.verdict == .accept && !$0.hasInjections })
+        case .slice:
+            return ("{slice: {size: 3}}", { decision in
+                decision.verdict == .drop && decision.injections.map { parsed($0.bytes) { $0.payloadLength } }.reduce(0, +) > 3
+                    && decision.injections.allSatisfy { parsed($0.bytes) { $0.payloadLength <= 3 } }
+            })
         }
     }
 

@@ -91,3 +91,50 @@ extension LabTests {
         }
     }
 }
+
+extension LabTests {
+    /// `{slice: {size: 64}}` at the middlebox: a 64 KiB write reaches the server intact (its
+    /// SHA-256 the same) in at least a thousand segments, IPv4 and IPv6.
+    @Suite struct Slicing {
+        @Test(arguments: Lab.Family.allCases)
+        func aSlicedStreamArrivesWholeInSmallSegments(_ family: Lab.Family) throws {
+            try withLab { lab in
+                let server = try lab.start(lab.server, ["python3", "-c", """
+                    import hashlib, socket
+                    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                    s.bind(("::", 9000)); s.listen(); print("ready", flush=True)
+                    c, _ = s.accept(); data = b""
+                    while len(data) < 65536:
+                        chunk = c.recv(65536)
+                        if not chunk: break
+                        data += chunk
+                    print("got", len(data), hashlib.sha256(data).hexdigest(), flush=True)
+                    """])
+                #expect(server.waitFor("ready"))
+                func segmentsIn() throws -> Int {
+                    let line = try lab.run(lab.server, ["nstat", "-az", "TcpInSegs"]).output
+                    return Int(line.split(separator: "\n").last?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
+                }
+                let netfault = try lab.netfault(.forward, rules: """
+                    rules:
+                      - name: slice
+                        match: {server_port: 9000, from: client}
+                        action: {slice: {size: 64}}
+                    """)
+                let before = try segmentsIn()
+                let client = try lab.run(lab.client, ["python3", "-c", """
+                    import hashlib, socket, sys, time
+                    data = bytes(range(256)) * 256
+                    c = socket.create_connection((sys.argv[1], 9000), timeout=10); c.sendall(data); time.sleep(1)
+                    print(hashlib.sha256(data).hexdigest())
+                    """, Lab.serverAddress[family]!], timeout: 30)
+                #expect(server.wait(timeout: 10))
+                let sent = client.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(!sent.isEmpty && server.output.contains("got 65536 \(sent)"), "\(server.output) \(client.errors)")
+                #expect(try segmentsIn() - before >= 1024, "64 KiB in segments of at most 64 bytes")
+                let stopped = lab.stop(netfault)
+                #expect(try stopped.report.rule("slice")?.fired ?? 0 > 0)
+            }
+        }
+    }
+}

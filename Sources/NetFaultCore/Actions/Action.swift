@@ -26,6 +26,8 @@ public enum Action: Sendable, Equatable {
     case stripOptions(StripOptions)
     /// `{clamp_mss: 1200}`
     case clampMSS(ClampMSS)
+    /// `{slice: {size: 64}}`
+    case slice(Slice)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
@@ -33,6 +35,7 @@ public enum Action: Sendable, Equatable {
         case pass, drop, hold, delay, reset, reject, rewrite, duplicate
         case stripOptions = "strip_options"
         case clampMSS = "clamp_mss"
+        case slice
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -47,6 +50,7 @@ public enum Action: Sendable, Equatable {
             case .duplicate: return Duplicate.self
             case .stripOptions: return StripOptions.self
             case .clampMSS: return ClampMSS.self
+            case .slice: return Slice.self
             }
         }
 
@@ -66,6 +70,7 @@ public enum Action: Sendable, Equatable {
         case .duplicate: return .duplicate
         case .stripOptions: return .stripOptions
         case .clampMSS: return .clampMSS
+        case .slice: return .slice
         }
     }
 
@@ -85,6 +90,7 @@ public enum Action: Sendable, Equatable {
         case .duplicate(let unit): return unit.summary
         case .stripOptions(let unit): return unit.summary
         case .clampMSS(let unit): return unit.summary
+        case .slice(let unit): return unit.summary
         }
     }
 
@@ -102,6 +108,7 @@ public enum Action: Sendable, Equatable {
         case .duplicate(let unit): return unit.decide(packet, context, engine: &engine)
         case .stripOptions(let unit): return unit.decide(packet, context, engine: &engine)
         case .clampMSS(let unit): return unit.decide(packet, context, engine: &engine)
+        case .slice(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
 }
