@@ -34,7 +34,7 @@ struct RuleFileErrorTests {
         ("negative probability", rule(match: "{probability: -0.1}"),
          "r.yaml:3:26: rules[0].match.probability: -0.1 is not a probability (0 to 1, e.g. 0.1)"),
         ("unknown flag", rule(match: "{flags: [syn, foo]}"),
-         "r.yaml:3:26: rules[0].match.flags[1]: 'foo' is not a TCP flag; use syn, ack, fin, rst, psh or urg"),
+         "r.yaml:3:26: rules[0].match.flags[1]: 'foo' is not a TCP flag; use syn, ack, fin, rst, psh, urg, ece or cwr"),
         ("flags on udp", rule(match: "{protocol: udp, flags: [syn]}"),
          "r.yaml:3:35: rules[0].match.flags: only TCP packets have flags, and this rule matches udp"),
         ("unknown protocol", rule(match: "{protocol: sctp}"),

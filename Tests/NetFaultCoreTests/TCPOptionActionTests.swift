@@ -84,3 +84,22 @@ struct TCPOptionActionTests {
         #expect(error.description.contains("needs TCP, and this rule matches udp"), "\(error)")
     }
 }
+
+/// `flags:` with ece and cwr: the ECN-setup SYN (RFC 3168 §6.1.1) that some firewalls drop (RFC 3360).
+struct ECNFlagMatchTests {
+    func decision(flags: String, packetFlags: TCPFlags) throws -> Decision {
+        var driver = try EngineDriver("rules:\n  - name: a\n    match: {server_port: 80, flags: \(flags)}\n    action: drop\n")
+        return driver.send(Conversation().tcp(from: .client, seq: 1, ack: 0, flags: packetFlags))
+    }
+
+    @Test func anECNSetupSYNIsMatchedByItsFlags() throws {
+        #expect(try decision(flags: "[syn, ece, cwr]", packetFlags: [.syn, .ece, .cwr]).verdict == .drop)
+        #expect(try decision(flags: "[syn, ece, cwr]", packetFlags: [.syn]).verdict == .accept, "a plain SYN is not")
+        #expect(try decision(flags: "[syn, ece]", packetFlags: [.syn, .ece, .cwr]).verdict == .drop, "listed ones must be set")
+    }
+
+    @Test func unlistedECNFlagsAreIgnoredAsBefore() throws {
+        #expect(try decision(flags: "[syn]", packetFlags: [.syn, .ece, .cwr]).verdict == .drop)
+        #expect(try decision(flags: "[syn]", packetFlags: [.syn, .ack]).verdict == .accept, "the six are exact")
+    }
+}

@@ -138,3 +138,27 @@ extension LabTests {
         }
     }
 }
+
+extension LabTests {
+    /// A firewall that refuses ECN-setup SYNs (RFC 3360 §2.1): `flags: [syn, ece, cwr]` refuses
+    /// a client that asks for ECN (net.ipv4.tcp_ecn=1) and lets one that does not through.
+    @Suite struct ECNSetup {
+        @Test(arguments: Lab.Family.allCases)
+        func onlyTheECNSetupSYNIsRefused(_ family: Lab.Family) throws {
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["index.html": .filled(10)])
+                let netfault = try lab.netfault(.forward, rules: """
+                    rules:
+                      - name: ecn-syn
+                        match: {server_port: 8080, flags: [syn, ece, cwr]}
+                        action: {reject: tcp-reset}
+                    """)
+                #expect(try lab.curl(family, "index.html").status == 0, "no ECN asked: through")
+                try lab.run(lab.client, ["sysctl", "-qw", "net.ipv4.tcp_ecn=1"])
+                #expect(try lab.curl(family, "index.html").status == 7, "ECN asked: refused")
+                let stopped = lab.stop(netfault)
+                #expect(try stopped.report.rule("ecn-syn")?.fired == 1)
+            }
+        }
+    }
+}

@@ -12,6 +12,8 @@ struct CompiledRule {
     let serverPort: PortRange?
     let from: Side?
     let flags: TCPFlags?
+    /// ECE and CWR among `flags`: the packet must carry them (the masks compare the six others).
+    let ecnFlags: TCPFlags
     let afterBytes: UInt64?
     let afterNanoseconds: Int64?
     let idleNanoseconds: Int64?
@@ -37,7 +39,8 @@ struct CompiledRule {
         clientPort = match.clientPort
         serverPort = match.serverPort
         from = match.from
-        flags = match.flags
+        flags = match.flags.map { $0.intersection(.matchable) }
+        ecnFlags = match.flags?.subtracting(.matchable) ?? []
         afterBytes = match.afterBytes
         afterNanoseconds = match.after?.nanoseconds
         idleNanoseconds = match.idle?.nanoseconds

@@ -56,6 +56,7 @@ extension Engine {
                   !rule.countsConnections || rule.slot.map({ rule.matchesConnection(table[flowSlot, rule: $0]) }) == true
             else { return false }
         }
+        if !rule.ecnFlags.isEmpty, !packet.tcpFlags.isSuperset(of: rule.ecnFlags) { return false }
         if let bytes = rule.afterBytes, flow.payloadBytes < bytes { return false }
         if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
         if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }

@@ -12,7 +12,7 @@ public struct TCPFlags: OptionSet, Hashable, Sendable {
     public static let ece = TCPFlags(rawValue: 0x40)
     public static let cwr = TCPFlags(rawValue: 0x80)
 
-    /// The six flags a rule's `flags:` compares; ECE and CWR (ECN) are ignored there.
+    /// The six flags a rule's `flags:` compares exactly; ECE and CWR (ECN) only when it lists them.
     public static let matchable: TCPFlags = [.fin, .syn, .rst, .psh, .ack, .urg]
 
     /// Names as written in rule files, in header order.

@@ -99,12 +99,12 @@ extension RuleFileReader {
         var valid = true
         for (index, item) in items.enumerated() {
             let itemPath = "\(path)[\(index)]"
-            guard let name = scalar(item, itemPath, expected: "a flag: syn, ack, fin, rst, psh or urg") else {
+            guard let name = scalar(item, itemPath, expected: "a flag: syn, ack, fin, rst, psh, urg, ece or cwr") else {
                 valid = false
                 continue
             }
-            guard let flag = TCPFlags(name: name.lowercased()), TCPFlags.matchable.contains(flag) else {
-                error(item, itemPath, "'\(name)' is not a TCP flag; use syn, ack, fin, rst, psh or urg")
+            guard let flag = TCPFlags(name: name.lowercased()) else {
+                error(item, itemPath, "'\(name)' is not a TCP flag; use syn, ack, fin, rst, psh, urg, ece or cwr")
                 valid = false
                 continue
             }

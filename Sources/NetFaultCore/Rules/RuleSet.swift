@@ -168,7 +168,8 @@ public struct Match: Sendable, Equatable {
     public var serverPort: PortRange?
     /// Which side sent the packet.
     public var from: Side?
-    /// The packet's flags among syn ack fin rst psh urg are exactly this set.
+    /// The packet's flags among syn ack fin rst psh urg are exactly these; ece and cwr, when listed,
+    /// are set too (when not listed, either way).
     public var flags: TCPFlags?
     /// The payload contains these bytes.
     public var payload: [UInt8]?

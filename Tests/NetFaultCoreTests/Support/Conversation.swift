@@ -22,7 +22,7 @@ struct Conversation {
         return Endpoint(IPAddress(host)!, UInt16(text[text.index(after: colon)...])!)
     }
 
-    private func tcp(from side: Side, seq: UInt32, ack: UInt32, flags: TCPFlags, payload: [UInt8] = []) -> [UInt8] {
+    func tcp(from side: Side, seq: UInt32, ack: UInt32, flags: TCPFlags, payload: [UInt8] = []) -> [UInt8] {
         let (source, destination) = side == .client ? (client, server) : (server, client)
         return PacketBuilder.tcp(source: source.address, destination: destination.address, sourcePort: source.port,
                                  destinationPort: destination.port, sequence: seq, acknowledgment: ack, flags: flags, payload: payload)
