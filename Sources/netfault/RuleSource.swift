@@ -37,14 +37,14 @@ struct RuleSource: ParsableArguments {
             return Self.loaded(try RuleFile.load(path: rules, settings: settings))
         } catch let error as RuleFileError {
             printError(error.description)
-            let count = error.errors.count
+            let count = error.errorCount
             printError("\(rules): \(count) error\(count == 1 ? "" : "s"); nothing would be installed")
             throw ExitStatus.invalidRules
         }
     }
 
     private static func loaded(_ file: RuleFile) -> RuleFile {
-        for warning in file.warnings { printError(warning.description) }
+        for line in file.warningLines { printError(line) }
         return file
     }
 }

@@ -111,6 +111,35 @@ struct HostileRuleFileTests {
         }
     }
 
+    /// Values quoted by errors are excerpts, however long the value: a 100 000-character name, port
+    /// or flag costs one short line each.
+    @Test func errorsQuoteAnExcerptOfLongValues() throws {
+        let long = String(repeating: "x", count: 100_000)
+        let text = "rules:\n  - name: \(long)\n    match: {server_port: \(long), flags: [\(long)], client: \(long)}\n    action: drop\n    ? \(long)\n    : 1\n"
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "r.yaml") }
+        #expect(error.diagnostics.count == 5, "\(error.description.prefix(2000))")
+        #expect(error.description.utf8.count < 2000, "\(error.description.prefix(2000))")
+    }
+
+    /// A parameter is a value put in at every reference: 10 000 references to a list of 1000 items
+    /// would make 10 million nodes, and 300 000 references inside one text to a 100 KB value 30 GB.
+    @Test(arguments: [
+        "parameters:\n  p: [" + Array(repeating: "1", count: 1000).joined(separator: ",") + "]\nrules:\n"
+            + (0..<10_000).map { "- {name: r\($0), action: drop, match: {server_port: \"${p}\"}}\n" }.joined(),
+        "parameters:\n  p: " + String(repeating: "x", count: 100_000) + "\nrules:\n- name: a\n  action: drop\n  match:\n    payload: \""
+            + String(repeating: "${p}", count: 200_000) + "\"\n",
+    ])
+    func parametersThatExpandTheFileTooFarAreRefused(_ text: String) throws {
+        let error = try #require(throws: RuleFileError.self) { try RuleFile.parse(text, name: "p.yaml") }
+        #expect(error.diagnostics.count == 1)
+        #expect(error.description.contains(": the references to parameters expand the document by over "), "\(error.description)")
+    }
+
+    @Test func parametersWithinTheBudgetAreAllowed() throws {
+        let text = "parameters:\n  p: [syn]\nrules:\n" + (0..<1000).map { "- {name: r\($0), action: drop, match: {flags: \"${p}\"}}\n" }.joined()
+        #expect(try RuleFile.parse(text, name: "p.yaml").ruleSet.rules.count == 1000)
+    }
+
     /// `fired: "<0"` can never hold: refused, not left to fail every run.
     @Test func anExpectationThatCanNeverHoldIsRefused() throws {
         let error = try #require(throws: RuleFileError.self) {

@@ -104,7 +104,7 @@ public struct RuleBook: Sendable {
         do {
             return try RuleFile.parse(text, name: requestName, requiresRules: false, acceptsRuleList: acceptsRuleList)
         } catch {
-            throw .invalid(error.diagnostics.map(\.description))
+            throw .invalid(error.lines)
         }
     }
 

@@ -7,7 +7,10 @@ public struct RuleFile: Sendable {
     /// The name used in diagnostics (the path as the user gave it).
     public let name: String
     public let ruleSet: RuleSet
+    /// The first warnings (`DiagnosticList.listed`), in file order.
     public let warnings: [RuleFileDiagnostic]
+    /// Warnings found past those in `warnings`.
+    public var unlistedWarnings = 0
     /// The file's `parameters` with the values in force (`--set`, else the default), in file order.
     public var parameters: [Setting] = []
     /// The top-level keys the file gave, in its order: a key it left out keeps the running value
@@ -75,7 +78,10 @@ public struct RuleFile: Sendable {
         }
         var root: Node
         do {
-            guard let composed = try Yams.compose(yaml: text) else { throw fail(0, 0, "the rule file is empty") }
+            // The basic resolver takes every plain scalar as text, which the reader reads anyway: Yams
+            // checks each mapping for duplicate keys by hashing them, and the default resolver would
+            // first match every key against its regular expressions (int, float, bool, timestamp…).
+            guard let composed = try Yams.compose(yaml: text, .basic) else { throw fail(0, 0, "the rule file is empty") }
             root = composed
             if acceptsRuleList, case .sequence = composed { root = Node.mapping(Node.Mapping([(Node("rules"), composed)])) }
         } catch let error as RuleFileError {
@@ -87,16 +93,14 @@ public struct RuleFile: Sendable {
         }
         var parameters = RuleFileParameters(file: name)
         let substituted = parameters.substitute(root, settings: settings)
-        var reader = RuleFileReader(file: name, requiresRules: requiresRules)
+        if parameters.isOverExpanded { throw RuleFileError(parameters.diagnostics) }
+        // The reader adds its problems to the parameters': in file order, and fields of one node
+        // in the order they were checked.
+        var reader = RuleFileReader(file: name, requiresRules: requiresRules, diagnostics: parameters.diagnostics)
         let ruleSet = reader.readRuleSet(substituted)
-        // Stable sort: file order, and fields of one node in the order they were checked.
-        let inFileOrder = (parameters.diagnostics + reader.diagnostics).enumerated().sorted {
-            ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
-        }.map(\.element)
-        let errors = inFileOrder.filter { $0.severity == .error }
-        let warnings = inFileOrder.filter { $0.severity == .warning }
-        guard let ruleSet, errors.isEmpty else { throw RuleFileError(diagnostics: errors + warnings) }
-        var file = RuleFile(name: name, ruleSet: ruleSet, warnings: warnings)
+        guard let ruleSet, reader.diagnostics.errorCount == 0 else { throw RuleFileError(reader.diagnostics) }
+        var file = RuleFile(name: name, ruleSet: ruleSet, warnings: reader.diagnostics.warnings)
+        file.unlistedWarnings = reader.diagnostics.unlistedWarnings
         file.parameters = parameters.inForce
         file.statedKeys = reader.statedKeys
         return file
@@ -117,5 +121,17 @@ public struct RuleFile: Sendable {
         default:
             return RuleFileError(diagnostics: [.init(file: name, line: 0, column: 0, path: "", message: "malformed YAML: \(error)")])
         }
+    }
+}
+
+extension RuleFile {
+    /// The warnings as lines for a person, and how many more were found.
+    public var warningLines: [String] { RuleFileDiagnostic.lines(warnings, unlisted: unlistedWarnings, .warning) }
+}
+
+extension RuleFileError {
+    init(_ found: DiagnosticList) {
+        self.init(diagnostics: found.errors + found.warnings, unlistedErrors: found.unlistedErrors,
+                  unlistedWarnings: found.unlistedWarnings)
     }
 }

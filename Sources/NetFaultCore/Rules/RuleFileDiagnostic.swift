@@ -50,14 +50,39 @@ public struct RuleFileDiagnostic: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A rule file that cannot be used. Lists every error found, not only the first.
+/// A rule file that cannot be used. Lists the first errors found (`DiagnosticList.listed`) and
+/// counts the rest.
 public struct RuleFileError: Error, Sendable, CustomStringConvertible {
     /// Errors first, then warnings, each in file order.
     public var diagnostics: [RuleFileDiagnostic]
+    /// Errors (warnings) found past those in `diagnostics`.
+    public var unlistedErrors: Int
+    public var unlistedWarnings: Int
 
-    public init(diagnostics: [RuleFileDiagnostic]) { self.diagnostics = diagnostics }
+    public init(diagnostics: [RuleFileDiagnostic], unlistedErrors: Int = 0, unlistedWarnings: Int = 0) {
+        self.diagnostics = diagnostics
+        self.unlistedErrors = unlistedErrors
+        self.unlistedWarnings = unlistedWarnings
+    }
 
     public var errors: [RuleFileDiagnostic] { diagnostics.filter { $0.severity == .error } }
 
-    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    /// Every error found, listed or not.
+    public var errorCount: Int { errors.count + unlistedErrors }
+
+    /// Lines for a person: the errors, `… and 99980 more errors`, then the warnings likewise.
+    public var lines: [String] {
+        RuleFileDiagnostic.lines(errors, unlisted: unlistedErrors, .error)
+            + RuleFileDiagnostic.lines(diagnostics.filter { $0.severity == .warning }, unlisted: unlistedWarnings, .warning)
+    }
+
+    public var description: String { lines.joined(separator: "\n") }
+}
+
+extension RuleFileDiagnostic {
+    /// `diagnostics` as lines, and a last one saying how many more of them were found.
+    public static func lines(_ diagnostics: [RuleFileDiagnostic], unlisted: Int, _ severity: Severity) -> [String] {
+        let more = unlisted == 0 ? [] : ["… and \(unlisted) more \(severity.rawValue)\(unlisted == 1 ? "" : "s")"]
+        return diagnostics.map(\.description) + more
+    }
 }

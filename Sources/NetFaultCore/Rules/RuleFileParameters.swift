@@ -18,13 +18,29 @@ import Yams
 struct RuleFileParameters {
     static let key = "parameters"
 
+    /// How many nodes (bytes of text) references may add to the document: a parameter referenced
+    /// thousands of times would expand it as aliases do (which `YAMLShapeGuard` counts), past a
+    /// size any rule file needs.
+    static let maximumAddedNodes = YAMLShapeGuard.maximumNodes
+    static let maximumAddedBytes = YAMLShapeGuard.maximumFileSize
+
     let file: String
-    private(set) var diagnostics: [RuleFileDiagnostic] = []
+    private(set) var diagnostics: DiagnosticList
     private var values: [String: Node] = [:]
     /// The declared parameters with the values in force (set or default), as text, in file order.
     private(set) var inForce: [RuleFile.Setting] = []
+    /// Nodes and bytes added by references so far, and each value's node count.
+    private var addedNodes = 0
+    private var addedBytes = 0
+    private var nodeCounts: [String: Int] = [:]
+    /// The references would expand the document past `maximumAddedNodes` or `maximumAddedBytes`:
+    /// it is refused (reported once, where the limit was crossed).
+    private(set) var isOverExpanded = false
 
-    init(file: String) { self.file = file }
+    init(file: String) {
+        self.file = file
+        diagnostics = DiagnosticList(file: file)
+    }
 
     /// `root` with every `${NAME}` replaced: `settings` first, then the file's defaults. A setting
     /// of a parameter the file does not declare, a reference to an undeclared one and a setting
@@ -86,6 +102,7 @@ struct RuleFileParameters {
     }
 
     private mutating func substituted(_ node: Node) -> Node {
+        if isOverExpanded { return node }
         switch node {
         case .scalar(let scalar):
             return substituted(scalar, node: node)
@@ -108,12 +125,19 @@ struct RuleFileParameters {
                 reportUndeclared(name, at: node)
                 return node
             }
+            let count = nodeCounts[name] ?? Self.nodeCount(of: value)
+            nodeCounts[name] = count
+            addedNodes += count - 1
+            guard addedNodes <= Self.maximumAddedNodes else {
+                refuseExpansion(at: node, "\(Self.maximumAddedNodes) nodes")
+                return node
+            }
             return Self.relocated(value, to: scalar.mark)
         }
         // References inside longer text take the value's text.
         var result = ""
         var rest = Substring(text)
-        while let open = rest.range(of: "${") {
+        while let open = rest.firstRange(of: "${") {
             result += rest[..<open.lowerBound]
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
                 result += rest[open.lowerBound...]
@@ -122,6 +146,11 @@ struct RuleFileParameters {
             }
             let name = String(rest[open.upperBound..<close])
             if let value = values[name], case .scalar(let replacement) = value {
+                addedBytes += replacement.string.utf8.count
+                guard addedBytes <= Self.maximumAddedBytes else {
+                    refuseExpansion(at: node, "1 MiB of text")
+                    return node
+                }
                 result += replacement.string
             } else if values[name] != nil {
                 report(node, "", "${\(name)} stands inside text, where a list or mapping cannot go")
@@ -135,13 +164,32 @@ struct RuleFileParameters {
     }
 
     private mutating func reportUndeclared(_ name: String, at node: Node) {
-        let declared = values.keys.sorted()
-        let hint = RuleFileReader.closest(to: name, among: declared).map { "; did you mean '\($0)'?" } ?? ""
-        report(node, "", "${\(name)}: no such parameter\(hint) (declare it under `parameters:`\(declared.isEmpty ? "" : "; declared: \(declared.joined(separator: ", "))"))")
+        let values = values
+        report(node, "", Self.undeclared(name, declared: values.keys.sorted()))
     }
 
-    private mutating func report(_ node: Node, _ path: String, _ message: String) {
-        diagnostics.append(.init(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, path: path, message: message))
+    private static func undeclared(_ name: String, declared: [String]) -> String {
+        let hint = RuleFileReader.closest(to: name, among: declared).map { "; did you mean '\($0)'?" } ?? ""
+        return "${\(name)}: no such parameter\(hint) (declare it under `parameters:`\(declared.isEmpty ? "" : "; declared: \(declared.joined(separator: ", "))"))"
+    }
+
+    private mutating func refuseExpansion(at node: Node, _ limit: String) {
+        isOverExpanded = true
+        report(node, "", "the references to parameters expand the document by over \(limit) here; refusing it")
+    }
+
+    /// The path and message are made only if the error is listed.
+    private mutating func report(_ node: Node, _ path: @autoclosure () -> String, _ message: @autoclosure () -> String) {
+        diagnostics.report(.error, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, path: path(), message: message())
+    }
+
+    /// The nodes of a value: 1 for a scalar.
+    private static func nodeCount(of node: Node) -> Int {
+        switch node {
+        case .scalar, .alias: return 1
+        case .mapping(let mapping): return mapping.reduce(1) { $0 + nodeCount(of: $1.key) + nodeCount(of: $1.value) }
+        case .sequence(let sequence): return sequence.reduce(1) { $0 + nodeCount(of: $1) }
+        }
     }
 
     /// A `--set` value as YAML: `5432`, `1MiB`, `[output, input]`; the empty text is an empty string.

@@ -60,11 +60,16 @@ extension RuleFileReader {
         do {
             let cidr = try CIDR(parsing: text)
             if cidr.hadHostBits {
-                warning(node, path, "\(text) has host bits set; it matches \(cidr) (did you mean \(cidr.network)?)")
+                warning(node, path, "\(Self.excerpt(text)) has host bits set; it matches \(cidr) (did you mean \(cidr.network)?)")
             }
             return cidr
         } catch {
-            self.error(node, path, error.description)
+            // The message quotes at most an excerpt of the text.
+            let quoted: CIDR.ParseError = switch error {
+            case .notAnAddress: .notAnAddress(Self.excerpt(text))
+            case .badPrefix(_, let max): .badPrefix(Self.excerpt(text), max: max)
+            }
+            self.error(node, path, quoted.description)
             return nil
         }
     }
@@ -76,18 +81,18 @@ extension RuleFileReader {
         var bounds: [UInt16] = []
         for part in parts {
             guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                error(node, path, "\(text) is not a port or range such as 8080 or 40000-60000")
+                error(node, path, "\(Self.excerpt(text)) is not a port or range such as 8080 or 40000-60000")
                 return nil
             }
             guard part.count <= 5, let value = Int(part), value <= 65535 else {
-                error(node, path, "\(part) is not a port (0-65535)")
+                error(node, path, "\(Self.excerpt(part)) is not a port (0-65535)")
                 return nil
             }
             bounds.append(UInt16(value))
         }
         let range = PortRange(bounds[0], bounds.last!)
         guard range.lower <= range.upper else {
-            error(node, path, "\(text) is an empty range: the first port must not exceed the second")
+            error(node, path, "\(Self.excerpt(text)) is an empty range: the first port must not exceed the second")
             return nil
         }
         return range
@@ -104,7 +109,7 @@ extension RuleFileReader {
                 continue
             }
             guard let flag = TCPFlags(name: name.lowercased()) else {
-                error(item, itemPath, "'\(name)' is not a TCP flag; use syn, ack, fin, rst, psh, urg, ece or cwr")
+                error(item, itemPath, "'\(Self.excerpt(name))' is not a TCP flag; use syn, ack, fin, rst, psh, urg, ece or cwr")
                 valid = false
                 continue
             }
@@ -122,13 +127,13 @@ extension RuleFileReader {
         }
         let digits = Array(text.dropFirst(4).filter { $0 != " " }.utf8)
         guard !digits.isEmpty, digits.count % 2 == 0 else {
-            error(node, path, "\(text) needs an even, non-zero number of hex digits after 'hex:'")
+            error(node, path, "\(Self.excerpt(text)) needs an even, non-zero number of hex digits after 'hex:'")
             return nil
         }
         var bytes: [UInt8] = []
         for index in stride(from: 0, to: digits.count, by: 2) {
             guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else {
-                error(node, path, "\(text) has a character that is not a hex digit after 'hex:'")
+                error(node, path, "\(Self.excerpt(text)) has a character that is not a hex digit after 'hex:'")
                 return nil
             }
             bytes.append(byte)
@@ -145,13 +150,13 @@ extension RuleFileReader {
             return n
         }
         guard let lower = number(parts[0]) else {
-            error(node, path, "\(text) is not a connection range: \"3\", \"2-4\" or \"11-\", counted from 1")
+            error(node, path, "\(Self.excerpt(text)) is not a connection range: \"3\", \"2-4\" or \"11-\", counted from 1")
             return nil
         }
         if parts.count == 1 { return ConnectionRange(lower, lower) }
         if parts[1].isEmpty { return ConnectionRange(lower, nil) }
         guard let upper = number(parts[1]), upper >= lower else {
-            error(node, path, "\(text) is not a connection range: \"3\", \"2-4\" or \"11-\", counted from 1, lower first")
+            error(node, path, "\(Self.excerpt(text)) is not a connection range: \"3\", \"2-4\" or \"11-\", counted from 1, lower first")
             return nil
         }
         return ConnectionRange(lower, upper)
@@ -160,7 +165,7 @@ extension RuleFileReader {
     private mutating func readProbability(_ node: Node, _ path: String) -> Double? {
         guard let text = scalar(node, path, expected: "a probability from 0 to 1") else { return nil }
         guard let value = Units.decimal(text), (0...1).contains(value) else {
-            error(node, path, "\(text) is not a probability (0 to 1, e.g. 0.1)")
+            error(node, path, "\(Self.excerpt(text)) is not a probability (0 to 1, e.g. 0.1)")
             return nil
         }
         return value

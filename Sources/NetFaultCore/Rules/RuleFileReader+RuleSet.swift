@@ -154,12 +154,12 @@ extension RuleFileReader {
                 }
                 if let count = Expectation.Count(parsing: text) {
                     if count.comparison == .less, count.value == 0 {
-                        error(entry.value, fieldPath, "'\(text)' can never hold: a rule fires 0 times or more (for a rule that must not fire, write 0)")
+                        error(entry.value, fieldPath, "'\(Self.excerpt(text))' can never hold: a rule fires 0 times or more (for a rule that must not fire, write 0)")
                         valid = false
                     }
                     expectation.fired = count
                 } else {
-                    error(entry.value, fieldPath, "'\(text)' is not a count: a number, or >=, >, <=, <, == and a number (\">=1\")")
+                    error(entry.value, fieldPath, "'\(Self.excerpt(text))' is not a count: a number, or >=, >, <=, <, == and a number (\">=1\")")
                     valid = false
                 }
             case "outcome":
@@ -194,15 +194,15 @@ extension RuleFileReader {
                 guard let text = scalar(entry.value, fieldPath, expected: "a name") else { continue }
                 if text.isEmpty || text.count > Self.maximumRuleNameLength
                     || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) }) {
-                    error(entry.value, fieldPath, "'\(text)' is not a rule name: 1-\(Self.maximumRuleNameLength) letters, digits, '.', '_' or '-'")
+                    error(entry.value, fieldPath, "'\(Self.excerpt(text))' is not a rule name: 1-\(Self.maximumRuleNameLength) letters, digits, '.', '_' or '-'")
                 } else {
                     name = (text, entry.value)
                 }
             case "match":
                 if Self.isNull(entry.value) { continue }
-                let before = diagnostics.count
+                let before = diagnostics.errorCount
                 match = readMatch(entry.value, fieldPath)
-                matchValid = !diagnostics[before...].contains { $0.severity == .error }
+                matchValid = diagnostics.errorCount == before
             case "action":
                 actionNode = entry.value
             case "expect":
@@ -239,7 +239,7 @@ extension RuleFileReader {
         case "true": return true
         case "false": return false
         default:
-            error(node, path, "'\(text)' is not true or false")
+            error(node, path, "'\(Self.excerpt(text))' is not true or false")
             return nil
         }
     }

@@ -2,18 +2,20 @@ import Yams
 
 /// Walks a composed YAML tree and turns it into a `RuleSet`, collecting every problem as a
 /// diagnostic placed at the offending node. Nothing is thrown midway: a bad field is reported
-/// and skipped, so one run lists all errors.
+/// and skipped, so one run finds all errors (and lists the first, `DiagnosticList`).
 struct RuleFileReader {
     let file: String
-    private(set) var diagnostics: [RuleFileDiagnostic] = []
+    private(set) var diagnostics: DiagnosticList
     /// False for a request to the control API: a rule set may be empty (faults off).
     var requiresRules = true
     /// The top-level keys the document gave, in its order.
     var statedKeys: [String] = []
 
-    init(file: String, requiresRules: Bool = true) {
+    /// `diagnostics`: what was found before the reading (the parameters' problems).
+    init(file: String, requiresRules: Bool = true, diagnostics: DiagnosticList? = nil) {
         self.file = file
         self.requiresRules = requiresRules
+        self.diagnostics = diagnostics ?? DiagnosticList(file: file)
     }
 
     /// A mapping entry: its key text, where the key stands, and the value.
@@ -23,18 +25,19 @@ struct RuleFileReader {
         let value: Node
     }
 
-    mutating func error(_ node: Node, _ path: String, _ message: String) {
-        report(.error, node, path, message)
+    /// The path and message are made only if the error is listed.
+    mutating func error(_ node: Node, _ path: @autoclosure () -> String, _ message: @autoclosure () -> String) {
+        report(.error, node, path(), message())
     }
 
-    mutating func warning(_ node: Node, _ path: String, _ message: String) {
-        report(.warning, node, path, message)
+    mutating func warning(_ node: Node, _ path: @autoclosure () -> String, _ message: @autoclosure () -> String) {
+        report(.warning, node, path(), message())
     }
 
-    private mutating func report(_ severity: RuleFileDiagnostic.Severity, _ node: Node, _ path: String, _ message: String) {
+    private mutating func report(_ severity: RuleFileDiagnostic.Severity, _ node: Node,
+                                 _ path: @autoclosure () -> String, _ message: @autoclosure () -> String) {
         let mark = node.mark
-        diagnostics.append(.init(severity, file: file, line: mark?.line ?? 0, column: mark?.column ?? 0,
-                                 path: path, message: message))
+        diagnostics.report(severity, line: mark?.line ?? 0, column: mark?.column ?? 0, path: path(), message: message())
     }
 
     /// At most the first 40 characters of a text the file holds, for a message that quotes it:
@@ -75,15 +78,18 @@ struct RuleFileReader {
                 continue
             }
             guard allowed.contains(key.string) else {
-                let hint = Self.closest(to: key.string, among: allowed).map { "; did you mean '\($0)'?" } ?? ""
-                let shown = Self.excerpt(key.string)
-                error(keyNode, Self.join(path, shown),
-                      "unknown key '\(shown)'\(hint) (allowed here: \(allowed.joined(separator: ", ")))")
+                error(keyNode, Self.join(path, Self.excerpt(key.string)), Self.unknownKey(key.string, allowed: allowed))
                 continue
             }
             entries.append(Entry(key: key.string, keyNode: keyNode, value: value))
         }
         return entries
+    }
+
+    /// `unknown key 'sever_port'; did you mean 'server_port'? (allowed here: …)`
+    static func unknownKey(_ key: String, allowed: [String]) -> String {
+        let hint = closest(to: key, among: allowed).map { "; did you mean '\($0)'?" } ?? ""
+        return "unknown key '\(excerpt(key))'\(hint) (allowed here: \(allowed.joined(separator: ", ")))"
     }
 
     /// The text of a scalar, or an error naming what was expected.
@@ -146,7 +152,12 @@ struct RuleFileReader {
 
     /// The allowed word within edit distance 2 of a misspelling, if exactly one is nearest.
     static func closest(to word: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= 2 }.sorted { $0.1 < $1.1 }
+        // Words that differ in length by more than 2 are further apart than 2: a key as long as
+        // the file costs nothing to reject.
+        let longest = candidates.map(\.count).max() ?? 0
+        guard word.utf8.count <= 4 * (longest + 2), word.count <= longest + 2 else { return nil }
+        let scored = candidates.filter { abs($0.count - word.count) <= 2 }.map { ($0, editDistance(word, $0)) }
+            .filter { $0.1 <= 2 }.sorted { $0.1 < $1.1 }
         return scored.first?.0
     }
 
