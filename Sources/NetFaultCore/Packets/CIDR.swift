@@ -12,6 +12,8 @@ public struct CIDR: Hashable, Sendable {
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case notAnAddress(String)
         case badPrefix(String, max: Int)
+        /// An IPv4-mapped address (`::ffff:198.18.0.0/64`) whose block reaches past the mapped range.
+        case mappedPrefixTooShort(String)
 
         public var description: String {
             switch self {
@@ -19,6 +21,9 @@ public struct CIDR: Hashable, Sendable {
                 return "\"\(text)\" is not an IPv4 or IPv6 address or CIDR (leading zeros in an octet are refused)"
             case .badPrefix(let text, let max):
                 return "\"\(text)\" has a prefix length outside 0-\(max)"
+            case .mappedPrefixTooShort(let text):
+                return "\"\(text)\" is an IPv4-mapped IPv6 address with a prefix shorter than 96, a block reaching past"
+                    + " the IPv4-mapped range ::ffff:0:0/96; write the IPv4 block (::ffff:198.18.0.0/112 is 198.18.0.0/16)"
             }
         }
     }
@@ -65,6 +70,20 @@ public struct CIDR: Hashable, Sendable {
             let low: UInt64 = prefixLength <= 64 ? 0 : (prefixLength == 128 ? .max : .max << (128 - prefixLength))
             return (high, low)
         }
+    }
+}
+
+extension CIDR {
+    /// The IPv4 block an IPv4-mapped IPv6 address or block stands for, the prefix less 96:
+    /// `::ffff:198.18.1.2` is 198.18.1.2, `::ffff:198.18.0.0/112` is 198.18.0.0/16. Nil when the
+    /// text's address is not IPv4-mapped (`IPAddress.mappedIPv4`); a mapped address with a prefix
+    /// under 96 is refused, its block reaching past the mapped range.
+    public static func mappedIPv4(parsing text: String) throws(ParseError) -> CIDR? {
+        guard let written = text.split(separator: "/", maxSplits: 1).first,
+              let mapped = IPAddress(written)?.mappedIPv4 else { return nil }
+        let block = try CIDR(parsing: text)
+        guard block.prefixLength >= 96 else { throw .mappedPrefixTooShort(text) }
+        return CIDR(network: mapped, prefixLength: block.prefixLength - 96)
     }
 }
 

@@ -41,6 +41,16 @@ public struct IPAddress: Hashable, Sendable, Comparable {
 }
 
 extension IPAddress {
+    /// The IPv4 address an IPv4-mapped IPv6 address stands for (`::ffff:198.18.1.2` is 198.18.1.2,
+    /// RFC 4291 §2.5.5.2); nil for any other address. No packet on the wire carries a mapped
+    /// address: a dual-stack socket shows its IPv4 peers so, but their packets are IPv4.
+    public var mappedIPv4: IPAddress? {
+        guard family == .v6, high == 0, low >> 32 == 0xffff else { return nil }
+        return IPAddress(v4: UInt32(truncatingIfNeeded: low))
+    }
+}
+
+extension IPAddress {
     /// Reads an address from `count` (4 or 16) network-order bytes at `offset`; the caller checks bounds.
     @inlinable
     init(wire buffer: UnsafeRawBufferPointer, at offset: Int, family: Family) {

@@ -58,7 +58,12 @@ extension RuleFileReader {
     private mutating func readCIDR(_ node: Node, _ path: String) -> CIDR? {
         guard let text = scalar(node, path, expected: "an address or CIDR such as 198.18.1.0/24") else { return nil }
         do {
-            let cidr = try CIDR(parsing: text)
+            var cidr = try CIDR(parsing: text)
+            if let mapped = try CIDR.mappedIPv4(parsing: text) {
+                warning(node, path, "\(text) is an IPv4-mapped IPv6 address, which no IPv6 packet carries (the IPv4 peers"
+                    + " of a dual-stack socket send IPv4 packets): it matches IPv4 \(mapped)")
+                cidr = mapped
+            }
             if cidr.hadHostBits {
                 warning(node, path, "\(Self.excerpt(text)) has host bits set; it matches \(cidr) (did you mean \(cidr.network)?)")
             }
@@ -68,6 +73,7 @@ extension RuleFileReader {
             let quoted: CIDR.ParseError = switch error {
             case .notAnAddress: .notAnAddress(Self.excerpt(text))
             case .badPrefix(_, let max): .badPrefix(Self.excerpt(text), max: max)
+            case .mappedPrefixTooShort: .mappedPrefixTooShort(Self.excerpt(text))
             }
             self.error(node, path, quoted.description)
             return nil
