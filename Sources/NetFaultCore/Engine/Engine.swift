@@ -62,6 +62,8 @@ public struct Engine {
     /// Connections no longer tracked (expired, evicted, or replaced by a new connection on the same
     /// ports), with how they ended: the latest `Configuration.retainedFlows`, oldest first.
     public var retiredFlows: [RetiredFlow] { Array(retired[retiredStart...] + retired[..<retiredStart]) }
+    /// The retired connections as stored: the ring, and where its oldest is.
+    var retiredRing: (flows: [RetiredFlow], start: Int) { (retired, retiredStart) }
     /// How every connection no longer tracked ended, counted over the whole run (`netfault_connections_total`).
     public private(set) var retiredOutcomes: [ConnectionOutcome: Int] = [:]
     /// Outcomes of retired connections no longer listed (beyond `retainedFlows`, the oldest), counted only.

@@ -6,8 +6,10 @@
 /// than state stored next to the flow; and every change to an array checks that its buffer is
 /// not shared (a call into the runtime), where this storage is checked once per table change.
 ///
-/// A reference type: `FlowTable` copies it before changing a shared one (copy on write).
-final class FlowSlots {
+/// A reference type: `FlowTable` copies it before changing a shared one (copy on write). So a
+/// table handed to another thread (a report read after the run) is never written while shared:
+/// sendable as an `Array` is, by the same uniqueness check.
+final class FlowSlots: @unchecked Sendable {
     private var base: UnsafeMutableRawPointer
     private var linkBase: UnsafeMutablePointer<FlowTable.Links>
     /// Slots in use, from 0; each holds an initialized flow.

@@ -2,7 +2,7 @@
 /// sit on one of three least-recently-active lists by how soon they expire (open TCP, datagram
 /// flows, closed TCP). Expiry pops list heads, and a full table evicts the oldest idle flow first,
 /// so both cost O(1) per packet.
-struct FlowTable {
+struct FlowTable: Sendable {
     struct Timeouts: Sendable {
         /// An open TCP connection silent this long is forgotten.
         var openTCP: Duration = .seconds(3600)
@@ -49,6 +49,9 @@ struct FlowTable {
     }
 
     var count: Int { index.count }
+
+    /// Slots in use or freed, from 0: every slot number is below it.
+    var slotCount: Int { flows.count }
 
     private static func nanoseconds(_ timeouts: Timeouts) -> InlineArray<3, Int64> {
         [timeouts.openTCP.nanoseconds, timeouts.datagram.nanoseconds, timeouts.closed.nanoseconds]

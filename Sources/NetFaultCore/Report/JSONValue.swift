@@ -15,25 +15,44 @@ public enum JSONValue: Sendable {
 
     /// Two-space indented text.
     public func rendered(indent: String = "") -> String {
+        ReportWriter.text { writer in write(to: &writer, indent: indent) }
+    }
+
+    /// Writes the two-space indented text to `writer`, as it goes: `indent` is the indentation
+    /// of the line the value starts on.
+    func write<Failure>(to writer: inout ReportWriter<Failure>, indent: String) throws(Failure) {
         switch self {
-        case .string(let text): return Self.quoted(text)
-        case .integer(let value): return String(value)
-        case .unsigned(let value): return String(value)
-        case .number(let value):
-            guard value.isFinite else { return "null" }
-            return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-        case .bool(let value): return value ? "true" : "false"
-        case .null: return "null"
+        case .string(let text): try writer.write(Self.quoted(text))
+        case .integer(let value): try writer.write(String(value))
+        case .unsigned(let value): try writer.write(String(value))
+        case .number(let value): try writer.write(Self.number(value))
+        case .bool(let value): try writer.write(value ? "true" : "false")
+        case .null: try writer.write("null")
         case .array(let items):
-            guard !items.isEmpty else { return "[]" }
+            guard !items.isEmpty else { return try writer.write("[]") }
             let inner = indent + "  "
-            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+            try writer.write("[\n")
+            for (index, item) in items.enumerated() {
+                try writer.write(index == 0 ? inner : ",\n" + inner)
+                try item.write(to: &writer, indent: inner)
+            }
+            try writer.write("\n" + indent + "]")
         case .object(let members):
-            guard !members.isEmpty else { return "{}" }
+            guard !members.isEmpty else { return try writer.write("{}") }
             let inner = indent + "  "
-            return "{\n" + members.map { "\(inner)\(Self.quoted($0.0)): \($0.1.rendered(indent: inner))" }.joined(separator: ",\n")
-                + "\n\(indent)}"
+            try writer.write("{\n")
+            for (index, (key, value)) in members.enumerated() {
+                try writer.write((index == 0 ? inner : ",\n" + inner) + Self.quoted(key) + ": ")
+                try value.write(to: &writer, indent: inner)
+            }
+            try writer.write("\n" + indent + "}")
         }
+    }
+
+    /// A number as JSON writes it: whole numbers without a fraction, and `null` for what JSON cannot hold.
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     /// RFC 8259 string escaping.

@@ -30,28 +30,37 @@ extension Engine {
 }
 
 extension Engine {
-    /// What a report reads of the engine, copied at once: `RunReport(_:…)` builds from it.
+    /// What a report reads of the engine, taken at once: `RunReport(_:…)` builds from it.
     public struct ReportSnapshot: Sendable {
         public let knownRules: [Rule]
         public let ruleStatistics: [RuleStatistics]
         public let enabledRuleIDs: [Int]
-        /// The connections no longer tracked (first seen after the mark, with one), oldest first.
-        public let retired: [RetiredFlow]
+        /// The connections no longer tracked and those tracked now (first seen after the mark, with one).
+        let flows: ReportedFlows
         public let unlistedOutcomes: [ConnectionOutcome: Int]
-        /// The connections tracked now (first seen after the mark, with one).
-        public let tracked: [Flow]
         public let limits: FlowLimits
         public let seed: UInt64
         public let statistics: Statistics
         public let mark: ReportMark?
+
+        /// What the report of the whole run, or of the segment since `mark`, reads of `engine`:
+        /// its flows in place, or (`copying`) copies of them.
+        init(_ engine: borrowing Engine, since mark: ReportMark?, copying: Bool) {
+            knownRules = engine.knownRules
+            ruleStatistics = engine.ruleStatistics
+            enabledRuleIDs = engine.enabledRuleIDs
+            flows = copying ? ReportedFlows(copying: engine, since: mark?.at) : ReportedFlows(inPlace: engine, since: mark?.at)
+            unlistedOutcomes = engine.unlistedOutcomes
+            limits = FlowLimits(maxTracked: engine.table.capacity, maxListed: engine.retainedFlows)
+            seed = engine.seed
+            statistics = engine.statistics
+            self.mark = mark
+        }
     }
 
-    /// A copy of what the report of the whole run, or of the segment since `mark`, needs.
+    /// A copy of what the report of the whole run, or of the segment since `mark`, needs: taken
+    /// under the engine's lock of a running netfault, the report built after, while packets flow.
     public func reportSnapshot(since mark: ReportMark? = nil) -> ReportSnapshot {
-        let after: (Flow) -> Bool = { flow in mark.map { flow.firstSeen >= $0.at } ?? true }
-        return ReportSnapshot(knownRules: knownRules, ruleStatistics: ruleStatistics, enabledRuleIDs: enabledRuleIDs,
-                              retired: retiredFlows.filter { after($0.flow) }, unlistedOutcomes: unlistedOutcomes,
-                              tracked: flows.filter(after), limits: FlowLimits(maxTracked: table.capacity, maxListed: retainedFlows),
-                              seed: seed, statistics: statistics, mark: mark)
+        ReportSnapshot(self, since: mark, copying: true)
     }
 }

@@ -2,8 +2,14 @@ extension RunReport {
     /// The report as JSON, every connection listed; the keys are documented in the README
     /// ("The JSON report") and only ever added to. Times are milliseconds.
     public func json() -> String {
+        ReportWriter.text { writeJSON(to: &$0) }
+    }
+
+    /// Writes the JSON report to `writer` as it goes: the members before the connections, then
+    /// each connection made and written one at a time, then the rest.
+    public func writeJSON<Failure>(to writer: inout ReportWriter<Failure>) throws(Failure) {
         let queue = self.queue
-        let document = JSONValue.object([
+        let opening: [(String, JSONValue)] = [
             ("version", .integer(2)),
             ("rule_file", .string(ruleFile)),
             // A string: a 64-bit seed does not survive JavaScript's doubles.
@@ -41,12 +47,36 @@ extension RunReport {
                 ("evicted", .integer(Int64(flows.evicted))),
             ])),
             ("rules", .array(rules.map(Self.json))),
-            ("connections", .array(connections.map(Self.json))),
+        ]
+        let closing: [(String, JSONValue)] = [
             ("unlisted_connections", .object(ConnectionOutcome.allCases.compactMap { outcome in
                 unlistedOutcomes[outcome].map { (outcome.rawValue, .integer(Int64($0))) }
             })),
-        ])
-        return document.rendered() + "\n"
+        ]
+        // As `JSONValue.object(opening + [("connections", .array(...))] + closing)` renders, at
+        // the top level (indent ""), without holding the array.
+        func member(_ key: String) throws(Failure) { try writer.write(",\n  " + JSONValue.quoted(key) + ": ") }
+        try writer.write("{\n  " + JSONValue.quoted(opening[0].0) + ": ")
+        try opening[0].1.write(to: &writer, indent: "  ")
+        for (key, value) in opening.dropFirst() {
+            try member(key)
+            try value.write(to: &writer, indent: "  ")
+        }
+        try member("connections")
+        if connections.isEmpty {
+            try writer.write("[]")
+        } else {
+            for (index, connection) in connections.enumerated() {
+                try writer.write(index == 0 ? "[\n    " : ",\n    ")
+                try Self.json(connection).write(to: &writer, indent: "    ")
+            }
+            try writer.write("\n  ]")
+        }
+        for (key, value) in closing {
+            try member(key)
+            try value.write(to: &writer, indent: "  ")
+        }
+        try writer.write("\n}\n")
     }
 
     private static func json(_ rule: RuleResult) -> JSONValue {

@@ -2,58 +2,75 @@ extension RunReport {
     /// The report a person reads at the terminal: one row per connection a fault touched (every
     /// connection with `all`), the rest summed up, then one line per rule and the queue's health.
     public func text(all: Bool = false) -> String {
+        ReportWriter.text { writeText(all: all, to: &$0) }
+    }
+
+    /// Writes the text report to `writer` as it goes. The table's columns are as wide as their
+    /// widest cell: a first pass over the connections measures them, a second writes the rows,
+    /// each connection made afresh, so no row is held.
+    public func writeText<Failure>(all: Bool = false, to writer: inout ReportWriter<Failure>) throws(Failure) {
+        func line(_ text: String) throws(Failure) { try writer.write(text + "\n") }
         let segment = since.map { " (the segment since mark \($0))" } ?? ""
-        var lines = [stopReason == Self.running
+        try line(stopReason == Self.running
             ? "netfault running for \(Self.seconds(durationMilliseconds)); seed \(seed)\(segment)."
-            : "netfault stopped: \(stopReason) after \(Self.seconds(durationMilliseconds)); seed \(seed)\(segment)."]
-        let listed = all ? connections : connections.filter(\.isFaulted)
-        lines.append("")
-        if listed.isEmpty {
-            lines.append(connections.isEmpty ? "No connection was diverted to netfault." : "No fault touched any connection.")
-        } else {
-            lines.append(all ? "Connections (\(connections.count)):" : "Connections a fault touched (\(listed.count) of \(connections.count)):")
-            lines += connectionTable(listed).lines()
+            : "netfault stopped: \(stopReason) after \(Self.seconds(durationMilliseconds)); seed \(seed)\(segment).")
+        var table = TextTable(Self.connectionColumns)
+        var listed = 0
+        var others = unlistedOutcomes
+        for connection in connections {
+            if all || connection.isFaulted {
+                listed += 1
+                table.measure(Self.row(connection))
+            } else {
+                others[connection.outcome, default: 0] += 1
+            }
         }
-        var others = all ? [:] : Dictionary(grouping: connections.filter { !$0.isFaulted }, by: \.outcome).mapValues(\.count)
-        others.merge(unlistedOutcomes, uniquingKeysWith: +)
+        try line("")
+        if listed == 0 {
+            try line(connections.isEmpty ? "No connection was diverted to netfault." : "No fault touched any connection.")
+        } else {
+            try line(all ? "Connections (\(connections.count)):" : "Connections a fault touched (\(listed) of \(connections.count)):")
+            try line(table.line(Self.connectionColumns))
+            for connection in connections where all || connection.isFaulted {
+                try line(table.line(Self.row(connection)))
+            }
+        }
         if !others.isEmpty {
             let total = others.values.reduce(0, +)
             let parts = ConnectionOutcome.allCases.compactMap { outcome in others[outcome].map { "\($0) \(outcome.rawValue)" } }
-            lines.append("Other connections: \(total) (\(parts.joined(separator: ", ")))\(all ? "" : "; --all lists them").")
+            try line("Other connections: \(total) (\(parts.joined(separator: ", ")))\(all ? "" : "; --all lists them").")
         }
-        lines.append("")
-        lines.append("Rules:")
+        try line("")
+        try line("Rules:")
         for rule in rules {
-            var line = "  \(rule.name) (\(rule.action)): fired \(Self.times(rule.fired)) on \(rule.connections) connection\(rule.connections == 1 ? "" : "s")"
+            var text = "  \(rule.name) (\(rule.action)): fired \(Self.times(rule.fired)) on \(rule.connections) connection\(rule.connections == 1 ? "" : "s")"
             if let failure = rule.failure {
-                line += rule.fired == 0 && rule.expect == nil ? "  ← never fired: this run proved nothing about it" : "  ← FAILED: \(failure)"
+                text += rule.fired == 0 && rule.expect == nil ? "  ← never fired: this run proved nothing about it" : "  ← FAILED: \(failure)"
             } else if let expect = rule.expect {
-                line += "  (expected \(expect): held)"
+                text += "  (expected \(expect): held)"
             }
-            lines.append(line)
+            try line(text)
         }
-        lines.append("")
-        lines.append(queueLine)
-        lines.append(flowLine)
-        return lines.joined(separator: "\n") + "\n"
+        try line("")
+        try line(queueLine)
+        try line(flowLine)
     }
 
-    private func connectionTable(_ listed: [ConnectionResult]) -> TextTable {
-        var table = TextTable(["CONNECTION", "OUTCOME", "ERROR", "FAULTS", "TIME", "PACKETS c/s", "RETRANS c/s", "RESET BY"])
-        for connection in listed {
-            let faults = connection.faults.map { "\($0.rule) ×\($0.count)" }.joined(separator: ", ")
-            table.append([
-                "\(connection.transport.rawValue) \(connection.client) → \(connection.server)\(connection.seenFromStart ? "" : " (open before)")",
-                connection.outcome.rawValue,
-                connection.errorDescription ?? "-",
-                faults.isEmpty ? "-" : faults,
-                Self.seconds(connection.durationMilliseconds),
-                "\(connection.packets.client)/\(connection.packets.server)",
-                "\(connection.retransmissions.client)/\(connection.retransmissions.server)",
-                connection.resetDescription ?? "-",
-            ])
-        }
-        return table
+    private static let connectionColumns = ["CONNECTION", "OUTCOME", "ERROR", "FAULTS", "TIME", "PACKETS c/s", "RETRANS c/s", "RESET BY"]
+
+    /// The connection's row of the table, under `connectionColumns`.
+    private static func row(_ connection: ConnectionResult) -> [String] {
+        let faults = connection.faults.map { "\($0.rule) ×\($0.count)" }.joined(separator: ", ")
+        return [
+            "\(connection.transport.rawValue) \(connection.client) → \(connection.server)\(connection.seenFromStart ? "" : " (open before)")",
+            connection.outcome.rawValue,
+            connection.errorDescription ?? "-",
+            faults.isEmpty ? "-" : faults,
+            seconds(connection.durationMilliseconds),
+            "\(connection.packets.client)/\(connection.packets.server)",
+            "\(connection.retransmissions.client)/\(connection.retransmissions.server)",
+            connection.resetDescription ?? "-",
+        ]
     }
 
     private var queueLine: String {

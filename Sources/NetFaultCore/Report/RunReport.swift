@@ -1,5 +1,7 @@
 /// Everything a run did, in the terms the report formats share: per rule, per connection, and
-/// for the queue. Built once when the run ends, from the engine and the queue's counters.
+/// for the queue. Built once when the run ends, from the engine and the queue's counters; each
+/// connection's result is made from the engine's flow only when it is read (`Connections`), so
+/// that the report is written with bounded memory however many connections it lists.
 public struct RunReport: Sendable {
     /// Counters of the queue and the injector, as the Linux layer measured them.
     public struct QueueStatistics: Sendable, Equatable {
@@ -136,8 +138,8 @@ public struct RunReport: Sendable {
     public var ruleFile: String
     public var queue: QueueStatistics
     public var rules: [RuleResult]
-    /// Every connection netfault saw, in the order they began.
-    public var connections: [ConnectionResult]
+    /// Every connection listed (at most `flows.limits.maxListed`), in the order they began.
+    public let connections: Connections
     /// Outcomes of connections not listed (beyond the engine's retention), counted only.
     public var unlistedOutcomes: [ConnectionOutcome: Int]
 
@@ -162,14 +164,16 @@ public struct RunReport: Sendable {
 }
 
 extension RunReport {
-    /// The report of a run whose engine is `engine`, started at `start` (monotonic) and ended at `end`.
+    /// The report of a run whose engine is `engine`, started at `start` (monotonic) and ended at
+    /// `end`. It reads the engine's flows in place: a report of a run that goes on reads copies
+    /// (`Engine.reportSnapshot`).
     ///
     /// `since`: the report of the segment since that mark: the connections first seen after it,
     /// and each rule's counts since. Without it, the whole run.
-    public init(engine: Engine, ruleFile: String, stopReason: String, startedAt: String, start: Instant, end: Instant,
+    public init(engine: borrowing Engine, ruleFile: String, stopReason: String, startedAt: String, start: Instant, end: Instant,
                 queue: QueueStatistics, since mark: ReportMark? = nil) {
-        self.init(engine.reportSnapshot(since: mark), ruleFile: ruleFile, stopReason: stopReason, startedAt: startedAt,
-                  start: start, end: end, queue: queue)
+        self.init(Engine.ReportSnapshot(engine, since: mark, copying: false), ruleFile: ruleFile, stopReason: stopReason,
+                  startedAt: startedAt, start: start, end: end, queue: queue)
     }
 
     /// The report from what `Engine.reportSnapshot` copied: a running netfault copies under the
@@ -178,49 +182,33 @@ extension RunReport {
                 queue: QueueStatistics) {
         let known = engine.knownRules
         let mark = engine.mark
-        func milliseconds(_ nanoseconds: Int64) -> Double { (Double(nanoseconds) / 1e4).rounded() / 100 }
-        var ended: [(Flow, ConnectionOutcome)] = engine.retired.map { ($0.flow, $0.outcome) }
-        var unlisted = engine.unlistedOutcomes
+        let flows = engine.flows
+        var unlisted = mark == nil ? engine.unlistedOutcomes : [:]
         let limits = engine.limits
         // The connections still tracked fill what the ended ones left of the list's limit: faulted
         // ones first (they are what the report is for), the rest counted by outcome.
+        var listed: [ReportedFlows.Reference] = []
+        flows.forEachRetired { reference, _ in listed.append(reference) }
+        let budget = max(0, limits.maxListed - listed.count)
+        var trackedListed = 0
         func faulted(_ flow: Flow) -> Bool { flow.faults.contains { known[$0.rule].action.kind != .pass } }
-        if mark != nil { unlisted = [:] }
-        let tracked = engine.tracked.map { ($0, $0.outcome()) }
-        let budget = max(0, limits.maxListed - ended.count)
-        let ranked = tracked.filter { faulted($0.0) } + tracked.filter { !faulted($0.0) }
-        ended += ranked.prefix(budget)
-        for (_, outcome) in ranked.dropFirst(budget) { unlisted[outcome, default: 0] += 1 }
-        var connections: [ConnectionResult] = []
+        for faultedFirst in [true, false] {
+            flows.forEachTracked { reference, flow in
+                guard faulted(flow) == faultedFirst else { return }
+                if trackedListed < budget {
+                    listed.append(reference)
+                    trackedListed += 1
+                } else {
+                    unlisted[flow.outcome(), default: 0] += 1
+                }
+            }
+        }
+        // A stable sort: connections that began at the same instant keep the order above.
+        listed.sort { flows.firstSeen($0) < flows.firstSeen($1) }
         var outcomesByRule = Array(repeating: [ConnectionOutcome](), count: known.count)
-        for (flow, outcome) in ended.sorted(by: { $0.0.firstSeen < $1.0.firstSeen }) {
-            let faults = flow.faults.filter { known[$0.rule].action.kind != .pass }
+        for reference in listed {
+            let (flow, outcome) = flows[reference]
             for fault in flow.faults { outcomesByRule[fault.rule].append(outcome) }
-            let reset = flow.resetOrigin
-            var resetRule: String?
-            if case .netfault(let rule)? = reset?.sender { resetRule = known[rule].name }
-            let end = flow.endedAt
-            connections.append(ConnectionResult(
-                transport: flow.transport, client: flow.client, server: flow.server, seenFromStart: flow.sawOpening,
-                outcome: outcome, errors: flow.socketErrors(for: outcome), resetBy: outcome == .reset || outcome == .refused ? reset : nil,
-                resetRule: outcome == .reset || outcome == .refused ? resetRule : nil,
-                abortedSide: outcome == .aborted ? flow.abortedSide : nil,
-                startMilliseconds: milliseconds(flow.firstSeen.since(start)),
-                handshakeMilliseconds: flow.established.flatMap { established in flow.clientSYNAt.map { milliseconds(established.since($0)) } },
-                durationMilliseconds: milliseconds(end.since(flow.firstSeen)),
-                packets: PerSide(client: flow.fromClient.packets, server: flow.fromServer.packets),
-                bytes: PerSide(client: flow.fromClient.payloadBytes, server: flow.fromServer.payloadBytes),
-                retransmissions: PerSide(client: flow.fromClient.retransmissions, server: flow.fromServer.retransmissions),
-                largestRetransmissionGapMilliseconds: PerSide(client: milliseconds(flow.fromClient.largestRetransmissionGap),
-                                                              server: milliseconds(flow.fromServer.largestRetransmissionGap)),
-                dropped: PerSide(client: UInt64(flow.fromClient.dropped), server: UInt64(flow.fromServer.dropped)),
-                faults: faults.map { fault in
-                    let rule = known[fault.rule]
-                    return FaultResult(rule: rule.name, action: rule.action.keyword, count: fault.count,
-                                       firstMilliseconds: milliseconds(fault.first.since(flow.firstSeen)))
-                },
-                faultToEndMilliseconds: faults.map(\.first).min().map { milliseconds(end.since($0)) }
-            ))
         }
         // The rules in force, and those no longer in force that acted (in the segment).
         let inForce = Set(engine.enabledRuleIDs)
@@ -240,13 +228,16 @@ extension RunReport {
         self.stopReason = stopReason
         self.seed = engine.seed
         self.startedAt = startedAt
-        self.durationMilliseconds = milliseconds(end.since(start))
+        self.durationMilliseconds = Self.milliseconds(end.since(start))
         self.ruleFile = ruleFile
         self.queue = queue
-        self.connections = connections
+        self.connections = Connections(flows: flows, listed: listed, rules: known, runStart: start)
         self.unlistedOutcomes = unlisted
         let statistics = engine.statistics
         self.flows = FlowStatistics(limits: limits, peakTracked: statistics.flowsPeak, created: statistics.flowsCreated,
                                     expired: statistics.flowsExpired, evicted: statistics.flowsEvicted)
     }
+
+    /// Nanoseconds as milliseconds, to two decimals: what every time in the report is.
+    static func milliseconds(_ nanoseconds: Int64) -> Double { (Double(nanoseconds) / 1e4).rounded() / 100 }
 }

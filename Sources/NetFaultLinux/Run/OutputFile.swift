@@ -68,17 +68,20 @@ public final class OutputFile {
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
     /// Writes all of `bytes`; a short disk or a size limit is an error that names the file.
-    public func write(_ bytes: [UInt8]) throws(OutputFileError) {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(OutputFileError) {
+        guard let error = Self.writeAll(bytes, to: descriptor) else { return }
+        throw OutputFileError(path: path, role: role, reason: "could not be written: \(String(cString: strerror(error)))")
+    }
+
+    /// Writes all of `bytes` to `descriptor`; nil once they are written, else the errno.
+    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> Int32? {
         var written = 0
         while written < bytes.count {
-            let result = retryingInterrupts {
-                bytes.withUnsafeBytes { buffer in Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written) }
-            }
-            if result < 0 {
-                throw OutputFileError(path: path, role: role, reason: "could not be written: \(String(cString: strerror(errno)))")
-            }
+            let result = retryingInterrupts { Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written) }
+            if result < 0 { return errno }
             written += result
         }
+        return nil
     }
 
     /// Makes sure what was written reached the file system, and closes the file.
@@ -108,5 +111,16 @@ public struct OutputFileError: Error, CustomStringConvertible, Sendable {
     public var role: String
     public var reason: String
 
-    public var description: String { "\(role) \(path) \(reason)" }
+    public var description: String { path.isEmpty ? "\(role) \(reason)" : "\(role) \(path) \(reason)" }
+}
+
+/// Standard output, for a report written there in chunks (`ReportWriter`): written with write(2)
+/// as each chunk comes, and an error thrown, where `print` would lose it.
+public enum StandardOutput {
+    /// Writes all of `bytes` to standard output, after what `print` buffered.
+    public static func write(_ bytes: UnsafeRawBufferPointer) throws(OutputFileError) {
+        fflush(nil)
+        guard let error = OutputFile.writeAll(bytes, to: STDOUT_FILENO) else { return }
+        throw OutputFileError(path: "", role: "standard output", reason: "could not be written: \(String(cString: strerror(error)))")
+    }
 }
