@@ -210,7 +210,8 @@ struct ReportStreamingTests {
     @Test func aCommandAndTextThatNeedsEscaping() throws {
         let driver = try Self.drive(Scenario(name: "escaping", count: 40))
         let command = RunReport.CommandResult(arguments: ["sh", "-c", "echo \"<a & b>\"\n\t\u{1}'x' → ✓"], status: 137, ended: "killed by SIGKILL")
-        Self.expectSameBytes(driver.engine, command: command, stopReason: "error: \"queue\" <gone> & \u{7}\r\nagain",
+        let everyControlCharacter = String(decoding: Array(0..<32) + [127], as: UTF8.self)
+        Self.expectSameBytes(driver.engine, command: command, stopReason: "error: \"queue\" <gone> & \(everyControlCharacter)\\ é 🎉",
                              ruleFile: "dir/ru\"les <&> ✓.yaml")
         Self.expectSameBytes(driver.engine, command: RunReport.CommandResult(arguments: [], status: 0, ended: "exit 0"), stopReason: RunReport.running)
     }

@@ -22,7 +22,7 @@ public enum JSONValue: Sendable {
     /// of the line the value starts on.
     func write<Failure>(to writer: inout ReportWriter<Failure>, indent: String) throws(Failure) {
         switch self {
-        case .string(let text): try writer.write(Self.quoted(text))
+        case .string(let text): try writer.writeJSONString(text)
         case .integer(let value): try writer.write(String(value))
         case .unsigned(let value): try writer.write(String(value))
         case .number(let value): try writer.write(Self.number(value))
@@ -33,19 +33,27 @@ public enum JSONValue: Sendable {
             let inner = indent + "  "
             try writer.write("[\n")
             for (index, item) in items.enumerated() {
-                try writer.write(index == 0 ? inner : ",\n" + inner)
+                if index > 0 { try writer.write(",\n") }
+                try writer.write(inner)
                 try item.write(to: &writer, indent: inner)
             }
-            try writer.write("\n" + indent + "]")
+            try writer.write("\n")
+            try writer.write(indent)
+            try writer.write("]")
         case .object(let members):
             guard !members.isEmpty else { return try writer.write("{}") }
             let inner = indent + "  "
             try writer.write("{\n")
             for (index, (key, value)) in members.enumerated() {
-                try writer.write((index == 0 ? inner : ",\n" + inner) + Self.quoted(key) + ": ")
+                if index > 0 { try writer.write(",\n") }
+                try writer.write(inner)
+                try writer.writeJSONString(key)
+                try writer.write(": ")
                 try value.write(to: &writer, indent: inner)
             }
-            try writer.write("\n" + indent + "}")
+            try writer.write("\n")
+            try writer.write(indent)
+            try writer.write("}")
         }
     }
 
@@ -53,24 +61,5 @@ public enum JSONValue: Sendable {
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
-
-    /// RFC 8259 string escaping.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

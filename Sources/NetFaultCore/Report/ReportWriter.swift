@@ -31,6 +31,36 @@ public struct ReportWriter<Failure: Error>: ~Copyable {
         if buffer.count >= capacity { try emptyBuffer() }
     }
 
+    /// Appends `text` as a JSON string: quoted, with RFC 8259's escapes (never XML-escaped).
+    /// Every character JSON escapes is ASCII, and no byte of a longer UTF-8 sequence is: the
+    /// bytes are scanned, and copied in runs between escapes.
+    mutating func writeJSONString(_ text: String) throws(Failure) {
+        var text = text
+        buffer.append(UInt8(ascii: "\""))
+        text.withUTF8 { bytes in
+            var run = 0
+            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                buffer.append(contentsOf: bytes[run..<index])
+                run = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): buffer.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): buffer.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\n"): buffer.append(contentsOf: #"\n"#.utf8)
+                case UInt8(ascii: "\r"): buffer.append(contentsOf: #"\r"#.utf8)
+                case UInt8(ascii: "\t"): buffer.append(contentsOf: #"\t"#.utf8)
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    buffer.append(contentsOf: #"\u00"#.utf8)
+                    buffer.append(hex[Int(byte >> 4)])
+                    buffer.append(hex[Int(byte & 0xF)])
+                }
+            }
+            buffer.append(contentsOf: bytes[run...])
+        }
+        buffer.append(UInt8(ascii: "\""))
+        if buffer.count >= capacity { try emptyBuffer() }
+    }
+
     /// Hands on what the buffer still holds. Call it once the report is written whole.
     public mutating func finish() throws(Failure) {
         try emptyBuffer()

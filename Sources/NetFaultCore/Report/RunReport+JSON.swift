@@ -55,10 +55,12 @@ extension RunReport {
         ]
         // As `JSONValue.object(opening + [("connections", .array(...))] + closing)` renders, at
         // the top level (indent ""), without holding the array.
-        func member(_ key: String) throws(Failure) { try writer.write(",\n  " + JSONValue.quoted(key) + ": ") }
-        try writer.write("{\n  " + JSONValue.quoted(opening[0].0) + ": ")
-        try opening[0].1.write(to: &writer, indent: "  ")
-        for (key, value) in opening.dropFirst() {
+        func member(_ key: String) throws(Failure) {
+            try writer.write(key == opening[0].0 ? "{\n  " : ",\n  ")
+            try writer.writeJSONString(key)
+            try writer.write(": ")
+        }
+        for (key, value) in opening {
             try member(key)
             try value.write(to: &writer, indent: "  ")
         }

@@ -339,7 +339,7 @@ extension JSONValue {
     /// Two-space indented text.
     func oracleRendered(indent: String = "") -> String {
         switch self {
-        case .string(let text): return JSONValue.quoted(text)
+        case .string(let text): return JSONValue.oracleQuoted(text)
         case .integer(let value): return String(value)
         case .unsigned(let value): return String(value)
         case .number(let value):
@@ -354,8 +354,26 @@ extension JSONValue {
         case .object(let members):
             guard !members.isEmpty else { return "{}" }
             let inner = indent + "  "
-            return "{\n" + members.map { "\(inner)\(JSONValue.quoted($0.0)): \($0.1.oracleRendered(indent: inner))" }.joined(separator: ",\n")
+            return "{\n" + members.map { "\(inner)\(JSONValue.oracleQuoted($0.0)): \($0.1.oracleRendered(indent: inner))" }.joined(separator: ",\n")
                 + "\n\(indent)}"
         }
+    }
+
+    static func oracleQuoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }
