@@ -468,6 +468,41 @@ def forge_rst(args):
     outcome(sent=args.count)
 
 
+def syn_flood(args):
+    """Send `--count` SYNs to `host`:`port` at `--rate` per second, each opening a connection of
+    its own: source ports from 10000 up, and source addresses from `--first-source` up (in the
+    client's /24, so the middlebox routes them) once the ports run out; through a raw socket,
+    headers and checksums written here. Nothing answers them: the flood's SYN-ACKs, if any, go
+    to addresses no host holds."""
+    import struct
+    first = socket.inet_pton(socket.AF_INET, args.first_source)
+    destination = socket.inet_pton(socket.AF_INET, args.host)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    ports = 50000
+    sent = 0
+    started = time.monotonic()
+    for index in range(args.count):
+        if args.rate and index % 100 == 0:
+            ahead = index / args.rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        source = first[:3] + bytes([first[3] + index // ports])
+        tcp = struct.pack("!HHIIBBHHH", 10000 + index % ports, args.port, index, 0, 5 << 4, 0x02, 64240, 0, 0)
+        pseudo = source + destination + struct.pack("!BBH", 0, 6, len(tcp))
+        total = sum(struct.unpack("!16H", pseudo + tcp))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        tcp = tcp[:16] + struct.pack("!H", ~total & 0xFFFF) + tcp[18:]
+        # The kernel fills in the IPv4 header's checksum (and an identification of 0).
+        header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0, source, destination)
+        try:
+            sock.sendto(header + tcp, (args.host, 0))
+            sent += 1
+        except OSError:
+            pass
+    outcome(sent=sent, seconds=round(time.monotonic() - started, 2))
+
+
 def tag_sniff(args):
     """Count, per tag, the tagged packets that arrive on any interface, until SIGTERM."""
     import signal
@@ -582,6 +617,13 @@ def main():
     r.add_argument("--count", type=int, default=50)
     r.add_argument("--seed", type=int, default=1)
     r.set_defaults(run=forge_rst)
+    y = commands.add_parser("syn-flood")
+    y.add_argument("host")
+    y.add_argument("port", type=int)
+    y.add_argument("--count", type=int, default=1000)
+    y.add_argument("--rate", type=int, default=0, help="SYNs a second (0: as fast as the socket takes them)")
+    y.add_argument("--first-source", default="198.18.1.10", help="the first source address (IPv4)")
+    y.set_defaults(run=syn_flood)
     t = commands.add_parser("tag-sniff")
     t.set_defaults(run=tag_sniff)
     args = parser.parse_args()
