@@ -50,6 +50,14 @@ extern int unshare(int flags);
 // setns(2) is declared only under _GNU_SOURCE: `--netns` enters a container's network namespace.
 extern int setns(int fd, int nstype);
 
+// mallopt(3): under an address-space limit, one malloc arena for every thread (M_ARENA_MAX).
+#include <malloc.h>
+
+// pthread_setattr_default_np(3) is declared only under _GNU_SOURCE: under an address-space limit,
+// the stack of the threads started without a size of their own (NIO's, Swift concurrency's, Foundation's).
+#include <pthread.h>
+extern int pthread_setattr_default_np(const pthread_attr_t *attr);
+
 // setfsuid(2)/setfsgid(2): files opened for another user are opened with that user's rights.
 #include <sys/fsuid.h>
 

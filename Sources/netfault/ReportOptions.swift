@@ -44,8 +44,9 @@ struct RunOptions: ParsableArguments {
             try OpenFileBudget.check(queues: file.ruleSet.queues)
         } catch {
             printError("netfault: \(error); nothing was installed")
-            throw ExitCode.failure
+            throw ExitStatus.usage
         }
+        try fitAddressSpace(file.ruleSet)
         let outputs = try openOutputs(ruleFile: name)
         let namespace = try target.resolve()
         // A file-size limit (`ulimit -f`) makes a write fail (EFBIG, reported) instead of killing
@@ -98,6 +99,19 @@ struct RunOptions: ParsableArguments {
         if result.failed { printError("netfault: stopped on \(result.report.stopReason)") }
         try write(result.report, to: outputs.report)
         return result
+    }
+
+    /// Under an address-space limit (`ulimit -v`): economizes before any thread starts, and
+    /// refuses a run that would not fit, with the figures, before anything is installed (it
+    /// would die of an allocation that failed, perhaps with its hooks in place). Exits 64.
+    private func fitAddressSpace(_ ruleSet: RuleSet) throws {
+        AddressSpace.economize()
+        do {
+            try AddressSpace.check(AddressSpace.Need(ruleSet), flowLimits: ruleSet.flows)
+        } catch {
+            printError("netfault: \(error); nothing was installed")
+            throw ExitStatus.usage
+        }
     }
 
     /// Everything checked before anything is installed: the user, and the report and capture

@@ -102,6 +102,9 @@ public struct Engine {
         self.seed = seed
         random = SeededGenerator(seed: seed)
         retainedFlows = max(0, configuration.retainedFlows)
+        // Room for the list up front, as the flow table has (address space only until used): a
+        // long run's retired connections never hold an old and a new ring at once.
+        retired.reserveCapacity(min(retainedFlows, FlowTable.reservedUpFront))
         let compiled = Self.compile(ruleSet, ids: ruleSet.rules.indices.filter { ruleSet.rules[$0].enabled })
         table = FlowTable(capacity: max(1, configuration.flowCapacity), timeouts: Self.timeouts(for: ruleSet, configuration),
                           ruleSlotsPerFlow: compiled.slotCount)

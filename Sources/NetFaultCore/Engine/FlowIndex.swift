@@ -11,8 +11,7 @@ struct FlowIndex {
 
     /// Room for `expected` keys before the first growth.
     init(expected: Int) {
-        var size = 16
-        while size < 2 * expected { size <<= 1 }
+        let size = Self.buckets(for: expected)
         buckets = [Int32](repeating: -1, count: size)
         mask = size - 1
         var generator = SystemRandomNumberGenerator()
@@ -57,6 +56,19 @@ struct FlowIndex {
         }
         buckets[hole] = -1
         count -= 1
+    }
+
+    /// Buckets for `count` keys: at least twice as many, a power of two.
+    private static func buckets(for count: Int) -> Int {
+        var size = 16
+        while size < 2 * count { size <<= 1 }
+        return size
+    }
+
+    /// The most bytes the buckets of an index made for `expected` keys take while it grows to
+    /// `count` keys: the old and the new buckets at the last growth.
+    static func largestFootprint(expected: Int, upTo count: Int) -> Int {
+        FlowTable.largestWhileDoubling(from: buckets(for: expected), to: buckets(for: count)) * MemoryLayout<Int32>.stride
     }
 
     private func home(_ key: FlowKey) -> Int { Int(truncatingIfNeeded: key.tableHash(seed: seed)) & mask }

@@ -97,6 +97,11 @@ final class FlowSlots: @unchecked Sendable {
         return copy
     }
 
+    /// Bytes a slot takes: the flow, its `ruleSlotsPerFlow` rule states, and its list links.
+    static func bytesPerSlot(ruleSlotsPerFlow: Int) -> Int {
+        roundedUp(ruleStateOffset + ruleSlotsPerFlow * MemoryLayout<RuleSlot>.stride, to: alignment) + MemoryLayout<FlowTable.Links>.stride
+    }
+
     private static func roundedUp(_ bytes: Int, to alignment: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
 
     private func flowAddress(_ slot: Int32) -> UnsafeMutablePointer<Flow> {

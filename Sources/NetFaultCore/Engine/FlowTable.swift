@@ -43,9 +43,30 @@ struct FlowTable: Sendable {
         precondition(ListKind.allCases.count == 3, "one head, tail and timeout per list")
         // Sized for the limit up front (address space only until used): growing by doubling would
         // hold the old and the new storage at once, a peak of twice the table at the worst moment.
-        let reserved = min(capacity, 1 << 20)
+        let reserved = min(capacity, Self.reservedUpFront)
         flows = FlowSlots(capacity: reserved, ruleSlotsPerFlow: ruleSlotsPerFlow)
         index = FlowIndex(expected: reserved)
+    }
+
+    /// The most flows a table has room for before its first growth: a larger limit grows by doubling.
+    static let reservedUpFront = 1 << 20
+
+    /// The most address space a table of up to `capacity` flows, each with `ruleSlotsPerFlow`
+    /// rule states, takes: its storage and index at the limit, and both the old and the new
+    /// storage while it grows past `reservedUpFront`.
+    static func largestFootprint(capacity: Int, ruleSlotsPerFlow: Int) -> Int {
+        let reserved = min(capacity, reservedUpFront)
+        let slots = largestWhileDoubling(from: reserved, to: capacity) * FlowSlots.bytesPerSlot(ruleSlotsPerFlow: ruleSlotsPerFlow)
+        return slots + FlowIndex.largestFootprint(expected: reserved, upTo: capacity)
+    }
+
+    /// Elements held at once, at the most, by storage that starts with room for `reserved` and
+    /// doubles until it holds `count`: the last doubling's old and new storage together.
+    static func largestWhileDoubling(from reserved: Int, to count: Int) -> Int {
+        var room = max(1, reserved)
+        guard room < count else { return room }
+        while room < count { room *= 2 }
+        return room + room / 2
     }
 
     var count: Int { index.count }

@@ -60,6 +60,16 @@ struct Report: Decodable {
         var faults: [Fault]
     }
 
+    /// The flow table over the run.
+    struct Flows: Decodable {
+        var max_tracked: Int
+        var max_listed: Int
+        var peak_tracked: Int
+        var created: Int
+        var expired: Int
+        var evicted: Int
+    }
+
     struct Command: Decodable {
         var argv: [String]
         var status: Int
@@ -72,6 +82,7 @@ struct Report: Decodable {
     var queue: Queue
     var rules: [Rule]
     var connections: [Connection]
+    var flows: Flows
 
     init(json: String) throws {
         self = try JSONDecoder().decode(Report.self, from: Data(json.utf8))
