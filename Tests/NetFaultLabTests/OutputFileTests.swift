@@ -99,5 +99,29 @@ extension LabTests {
                 #expect(try lab.netfaultRules(in: lab.client).isEmpty)
             }
         }
+
+        /// A report file that hits a file-size limit (as a full disk would stop it) partway
+        /// through the streamed report: the run says so and fails, and the whole report follows
+        /// on standard output.
+        @Test func aReportThatCouldNotBeWrittenFollowsOnStandardOutput() throws {
+            try withLab { lab in
+                let rules = try lab.file("drop.yaml", "hooks: [forward]\nduration: 4s\nrules:\n  - {name: blackhole, match: {server_port: 8080, flags: [syn]}, action: drop}\n")
+                let report = lab.directory.appendingPathComponent("report.json").path
+                let control = lab.directory.appendingPathComponent("control.sock").path
+                let command = [Lab.netfaultPath, "apply", rules, "--report", "json", "--report-file", report, "--control", control]
+                // The limit is netfault's alone: what follows on standard output reaches the test through a pipe.
+                let netfault = try lab.start(lab.middlebox, ["bash", "-c", "set -o pipefail; (ulimit -f 4; exec \(command.joined(separator: " "))) | cat"])
+                #expect(netfault.waitFor("diverting", timeout: 20), "\(netfault.errors)")
+                _ = try lab.peer(lab.client, ["syn-flood", Lab.serverAddress[.v4]!, "8080", "--count", "300", "--rate", "3000"])
+                #expect(netfault.wait(timeout: 30), "netfault still ran after its 4 s")
+                #expect(netfault.status == 1, "\(netfault.status): \(netfault.errors)")
+                #expect(netfault.errors.contains("the report file \(report) could not be written: File too large; the report follows"), "\(netfault.errors)")
+                let followed = try Report(json: netfault.output)
+                #expect(followed.connections.count == followed.flows.created && followed.flows.created > 200, "\(followed.flows)")
+                let written = try FileManager.default.attributesOfItem(atPath: report)[.size] as? Int
+                #expect(written == 4096, "what the limit let through: \(written ?? -1) bytes")
+                #expect(try lab.netfaultRules(in: lab.middlebox).isEmpty)
+            }
+        }
     }
 }
