@@ -41,9 +41,13 @@ public struct ControlSocket: Sendable {
     static func tagOfOwnNamespace() -> String? {
         var own = stat(), initial = stat()
         guard stat("/proc/self/ns/net", &own) == 0 else { return nil }
-        // Unreadable (not root, or a pid namespace of its own): netfault's namespace counts as the initial one.
-        guard stat("/proc/1/ns/net", &initial) == 0, own.st_ino != initial.st_ino else { return nil }
-        return namedNamespace(inode: UInt64(own.st_ino)) ?? "netns\(own.st_ino)"
+        let initialIsReadable = stat("/proc/1/ns/net", &initial) == 0
+        if initialIsReadable, own.st_ino == initial.st_ino { return nil }
+        // Under `ip netns exec` pid 1's namespace cannot be examined (EACCES), but the namespace
+        // has its name under /run/netns: two netfaults in two named namespaces never share a socket.
+        if let name = namedNamespace(inode: UInt64(own.st_ino)) { return name }
+        // Unreadable and unnamed (not root, or a pid namespace of its own): the initial one, as far as can be told.
+        return initialIsReadable ? "netns\(own.st_ino)" : nil
     }
 
     /// The name under /run/netns of the namespace with `inode`, if it has one.

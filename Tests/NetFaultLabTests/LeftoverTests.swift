@@ -165,6 +165,23 @@ extension LabTests {
             }
         }
 
+        /// Two netfaults in two named namespaces at once (`ip netns exec`), each on queue 0 with
+        /// its default socket: /run/netfault/<namespace>-0.sock each (both took 0.sock, and the
+        /// second was refused: pid 1's namespace cannot be examined from there), and neither the
+        /// socket nor its lock file stays after the stop.
+        @Test func twoNamedNamespacesGetTwoDefaultSocketsAndLeaveNoFiles() throws {
+            try withLab { lab in
+                let first = try lab.netfault(in: lab.middlebox, rules: Lifecycle.refuseRules)
+                let second = try lab.netfault(in: lab.client, rules: "hooks: [output]\nrules:\n  - {name: discard, match: {server_port: 9}, action: drop}\n")
+                for (netfault, namespace) in [(first, lab.middlebox), (second, lab.client)] {
+                    let path = "/run/netfault/\(namespace)-0.sock"
+                    #expect(netfault.errors.contains("control API on \(path)"), "\(netfault.errors)")
+                    #expect(lab.stop(netfault).status == 0)
+                    #expect(!FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: path + ".lock"))
+                }
+            }
+        }
+
         /// A second netfault in a namespace where another already diverts traffic says so at start.
         @Test func aSecondNetfaultInTheNamespaceWarnsThatDelaysAddUp() throws {
             try withLab { lab in
