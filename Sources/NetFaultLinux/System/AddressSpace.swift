@@ -19,7 +19,7 @@ public enum AddressSpace {
     /// What a run takes besides its flows and its threads' stacks: the queues' buffers, the
     /// control API, the report's list, the heap's slack.
     static let workingMemory = 32 << 20
-    /// Of it, per queue: its batch of received packets and the parking queue's.
+    /// And for each queue: its batch of received packets, and its parking queue's.
     static let workingMemoryPerQueue = 2 << 20
 
     /// The soft limit in bytes; nil when there is none.
