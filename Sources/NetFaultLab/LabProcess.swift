@@ -68,6 +68,12 @@ public final class LabProcess {
         if process.isRunning { Glibc.kill(pid, number) }
     }
 
+    /// Removes the files its output went to, once read (a process run to its end).
+    public func removeOutputFiles() {
+        try? FileManager.default.removeItem(at: outputURL)
+        try? FileManager.default.removeItem(at: errorURL)
+    }
+
     /// SIGKILL, and waits for it to end.
     public func kill() {
         signal(SIGKILL)

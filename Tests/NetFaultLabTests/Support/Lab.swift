@@ -98,6 +98,8 @@ final class Lab {
         let process = try Background(command, in: namespace, directory: directory)
         let finished = process.wait(timeout: timeout)
         if !finished { process.kill() }
+        // Read, then gone: some callers run in a shared directory (/tmp), not a lab's own.
+        defer { process.removeOutputFiles() }
         return Result(status: process.status, output: process.output, errors: process.errors, timedOut: !finished)
     }
 }
