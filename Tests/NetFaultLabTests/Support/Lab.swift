@@ -85,6 +85,10 @@ final class Lab {
         // Whatever else still runs in the lab's namespaces was started by this lab.
         network.destroy()
         try? FileManager.default.removeItem(at: directory)
+        // A netfault the test killed could not remove its default control socket (named after
+        // this lab's namespaces) nor its lock file.
+        let sockets = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netfault")) ?? []
+        for name in sockets where name.hasPrefix(id + "-") { try? FileManager.default.removeItem(atPath: "/run/netfault/" + name) }
     }
 
     struct Result {
