@@ -145,7 +145,7 @@ extension LabTests {
         }
 
         /// A netfault started with rules binds its queue for them: a rule that needs more (whole
-        /// packets, a parking queue) is refused, naming --any-rules.
+        /// packets, a parking queue, segments rather than GSO super-packets) is refused, naming --any-rules.
         @Test func aRuleTheQueueCannotCarryIsRefused() throws {
             try withLab { lab in
                 let netfault = try lab.liveNetfault(.host, settings: "rules: [{name: syn, match: {server_port: 9, flags: [syn]}, action: drop}]")
@@ -153,11 +153,14 @@ extension LabTests {
                 #expect(hold.status == 409 && (hold.json["error"] as? String ?? "").contains("--any-rules"), "\(hold.body)")
                 let payload = try lab.api(netfault.socket, "POST", "/v1/rules", body: #"- {name: av, match: {payload: "EICAR"}, action: drop}"#)
                 #expect(payload.status == 409 && (payload.json["error"] as? String ?? "").contains("copies packet headers only"))
+                let size = try lab.api(netfault.socket, "POST", "/v1/rules", body: #"- {name: mtu, match: {size: ">1400"}, action: drop}"#)
+                #expect(size.status == 409 && (size.json["error"] as? String ?? "").contains("GSO super-packets whole"), "\(size.body)")
                 #expect(try lab.api(netfault.socket, "GET", "/v1/status").rules.map(\.name) == ["syn"])
                 _ = lab.stop(netfault.process)
                 let ready = try lab.liveNetfault(.host, settings: "rules: [{name: syn, match: {server_port: 9, flags: [syn]}, action: drop}]",
                                                  ["--any-rules"])
                 #expect(try lab.api(ready.socket, "POST", "/v1/rules", body: "- {name: slow, match: {server_port: 80}, action: {hold: 1s}}").status == 200)
+                #expect(try lab.api(ready.socket, "POST", "/v1/rules", body: #"- {name: mtu, match: {size: ">1400"}, action: drop}"#).status == 200)
                 _ = lab.stop(ready.process)
             }
         }

@@ -8,33 +8,43 @@ extension LabTests {
         /// The server's `ss -tin` line for a connection the client holds open on port 9000, with
         /// `action` on the client's SYN (nil: no netfault).
         func serverSocketInfo(_ lab: Lab, _ family: Lab.Family, action: String?) throws -> String {
-            let server = try lab.start(lab.server, ["python3", "-c", """
-                import socket, time
-                s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-                s.bind(("::", 9000)); s.listen(); print("ready", flush=True)
-                c, _ = s.accept(); time.sleep(30)
-                """])
-            #expect(server.waitFor("ready"))
-            let netfault = try action.map { action in
-                try lab.netfault(.forward, rules: "rules:\n  - name: syn\n    match: {server_port: 9000, flags: [syn]}\n    action: \(action)\n")
+            try Self.serverSocketInfo(lab, family, port: 9000) {
+                try action.map { action in
+                    try lab.netfault(.forward, rules: "rules:\n  - name: syn\n    match: {server_port: 9000, flags: [syn]}\n    action: \(action)\n")
+                }
+            } checking: { stopped in
+                let fired = try stopped.report.rule("syn")?.fired
+                #expect(fired == 1, "\(stopped.output)")
             }
+        }
+
+        /// The server's `ss -tin` line for a connection the client holds open on `port`, with the
+        /// netfault `start` starts (nil: none) in place from before the connection opens; `checking`
+        /// gets its stop.
+        static func serverSocketInfo(_ lab: Lab, _ family: Lab.Family, port: Int, start: () throws -> Background?,
+                                     checking: (Lab.Stopped) throws -> Void) throws -> String {
+            let server = try lab.start(lab.server, ["python3", "-c", """
+                import socket, sys, time
+                s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                s.bind(("::", int(sys.argv[1]))); s.listen(); print("ready", flush=True)
+                c, _ = s.accept(); time.sleep(30)
+                """, "\(port)"])
+            #expect(server.waitFor("ready"))
+            let netfault = try start()
             let client = try lab.start(lab.client, ["python3", "-c", """
                 import socket, sys, time
-                c = socket.create_connection((sys.argv[1], 9000), timeout=5); c.sendall(b"x" * 100000); print("connected", flush=True); time.sleep(30)
-                """, Lab.serverAddress[family]!])
+                c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5); c.sendall(b"x" * 100000); print("connected", flush=True); time.sleep(30)
+                """, Lab.serverAddress[family]!, "\(port)"])
             #expect(client.waitFor("connected", timeout: 10), "\(client.errors)")
-            let info = try lab.run(lab.server, ["ss", "-tinH", "state", "established", "( sport = :9000 )"]).output
-            if let netfault {
-                let stopped = lab.stop(netfault)
-                #expect(try stopped.report.rule("syn")?.fired == 1, "\(stopped.output)")
-            }
+            let info = try lab.run(lab.server, ["ss", "-tinH", "state", "established", "( sport = :\(port) )"]).output
+            if let netfault { try checking(lab.stop(netfault)) }
             client.kill()
             server.kill()
             return info
         }
 
         /// A field of `ss -i`'s output: `mss:1448` → "1448", `wscale:7,7` → "7,7".
-        func field(_ name: String, in info: String) -> String? {
+        static func field(_ name: String, in info: String) -> String? {
             info.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
                 .first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }
         }
@@ -45,9 +55,9 @@ extension LabTests {
         func windowScalingStrippedFromTheSYNIsOffForTheConnection(_ family: Lab.Family) throws {
             try withLab { lab in
                 let plain = try serverSocketInfo(lab, family, action: nil)
-                #expect(field("wscale", in: plain) != nil, "without netfault: \(plain)")
+                #expect(Self.field("wscale", in: plain) != nil, "without netfault: \(plain)")
                 let stripped = try serverSocketInfo(lab, family, action: "{strip_options: [wscale]}")
-                #expect(field("rcvmss", in: stripped) != nil && field("wscale", in: stripped) == nil, "\(stripped)")
+                #expect(Self.field("rcvmss", in: stripped) != nil && Self.field("wscale", in: stripped) == nil, "\(stripped)")
             }
         }
 
@@ -57,9 +67,9 @@ extension LabTests {
         func aClampedMSSIsWhatTheServerSends(_ family: Lab.Family) throws {
             try withLab { lab in
                 let plain = try serverSocketInfo(lab, family, action: nil)
-                #expect(Int(field("mss", in: plain) ?? "") ?? 0 > 1400, "without netfault: \(plain)")
+                #expect(Int(Self.field("mss", in: plain) ?? "") ?? 0 > 1400, "without netfault: \(plain)")
                 let clamped = try serverSocketInfo(lab, family, action: "{clamp_mss: 1200}")
-                #expect(field("mss", in: clamped) == "1188", "\(clamped)")
+                #expect(Self.field("mss", in: clamped) == "1188", "\(clamped)")
             }
         }
     }

@@ -14,6 +14,10 @@ struct CompiledRule {
     let flags: TCPFlags?
     /// ECE and CWR among `flags`: the packet must carry them (the masks compare the six others).
     let ecnFlags: TCPFlags
+    /// IP packet lengths on the wire (`size:`).
+    let size: PacketSizeRange?
+    /// TCP options the packet must carry (`options:`); empty: any.
+    let options: TCPOptionKinds
     let afterBytes: UInt64?
     let afterNanoseconds: Int64?
     let idleNanoseconds: Int64?
@@ -41,6 +45,8 @@ struct CompiledRule {
         from = match.from
         flags = match.flags.map { $0.intersection(.matchable) }
         ecnFlags = match.flags?.subtracting(.matchable) ?? []
+        size = match.size
+        options = match.options ?? []
         afterBytes = match.afterBytes
         afterNanoseconds = match.after?.nanoseconds
         idleNanoseconds = match.idle?.nanoseconds

@@ -57,6 +57,8 @@ extension Engine {
             else { return false }
         }
         if !rule.ecnFlags.isEmpty, !packet.tcpFlags.isSuperset(of: rule.ecnFlags) { return false }
+        if let size = rule.size, !size.contains(packet.length) { return false }
+        if !rule.options.isEmpty, !packet.tcpOptionKinds.isSuperset(of: rule.options) { return false }
         if let bytes = rule.afterBytes, flow.payloadBytes < bytes { return false }
         if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
         if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }

@@ -46,6 +46,50 @@ rules:
     match: {server_port: "${server_port}", from: server, after_bytes: 1B}
     action: {hold: "${scan_time}"}
 """##),
+        ("aws-nat-idle", ##"""
+# Emulates: AWS's stateful middleboxes forgetting an idle TCP connection after 350 s — AWS
+# Network Firewall's TcpIdleTimeoutSeconds (default 350: "after the idle timeout passes, data
+# packets are dropped"), and the NAT gateway's and Network Load Balancer's 350 s idle timeout.
+# Every later packet of the connection is dropped silently; a new connection (SYN) is fine.
+# The client sees: a request on a pooled connection that sat idle hangs; its send is retransmitted
+# until it gives up — ETIMEDOUT after TCP_USER_TIMEOUT (~15 min by default); Windows:
+# WSAECONNABORTED 10053. TCP keepalives under 350 s prevent it.
+# Variant: the NAT gateway answers the inside host with an RST (AWS: "it does not send a FIN"):
+# --set 'on_idle={reset: client}' → ECONNRESET (WSAECONNRESET 10054).
+# Set the parameters below by name: netfault apply aws-nat-idle --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply aws-nat-idle --set idle=5s (tests need not wait 350 s)
+  server_port: 8080         # the server's port (or a range)
+  idle: 350s                # silence after which the connection is forgotten
+  on_idle: drop             # what later packets meet: drop, or {reset: client}
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: forget-idle
+    match: {server_port: "${server_port}", idle: "${idle}"}
+    action: ${on_idle}
+    sticky: true
+"""##),
+        ("azure-lb-idle", ##"""
+# Emulates: Azure Load Balancer's idle timeout — 4 minutes by default (4-100 configurable) — which
+# by default drops an idle flow silently; with "TCP reset on idle" enabled it sends an RST to both
+# the client and the server when the flow times out (Azure docs: "Load Balancer TCP Reset and
+# Idle Timeout"). The reset variant is on_idle={reset: both}: both sides learn on their next packet.
+# The client sees: silent (default): a request on a connection idle 4 min hangs, retransmitted
+# until ETIMEDOUT (WSAECONNABORTED 10053); with reset: ECONNRESET (WSAECONNRESET 10054), and the
+# server's socket is reset too.
+# Set the parameters below by name: netfault apply azure-lb-idle --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply azure-lb-idle --set idle=5s --set 'on_idle={reset: both}'
+  server_port: 8080         # the server's port (or a range)
+  idle: 4m                  # the load balancer's idle timeout
+  on_idle: drop             # drop (Azure's default), or {reset: both} (TCP reset on idle)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: idle-timeout
+    match: {server_port: "${server_port}", idle: "${idle}"}
+    action: ${on_idle}
+    sticky: true
+"""##),
         ("connection-limit", ##"""
 # Emulates: a server or firewall with a connection limit (a full accept backlog, a per-client
 # limit, a SYN-flood protection): beyond 3 open connections, new ones are refused.
@@ -201,6 +245,86 @@ rules:
     match: {server: 127.0.0.1, server_port: 8080, from: server, after_bytes: 100KiB}
     action: {reset: both}
 """##),
+        ("mss-clamp", ##"""
+# Emulates: a router before a tunnel that rewrites the MSS option of every SYN and SYN-ACK
+# passing it (iptables' TCPMSS --set-mss, Cisco's `ip tcp adjust-mss`), so that full segments fit
+# the tunnel without fragmentation or ICMP.
+# The client sees: no error; each side sends segments of at most `mss` payload bytes (the
+# server's `ss -ti` shows "mss:1200"), which costs throughput, and hides a path MTU problem that
+# appears again wherever the clamp is missing.
+# Set the parameters below by name: netfault apply mss-clamp --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply mss-clamp --set mss=1360
+  server_port: 8080         # the server's port (or a range)
+  mss: 1200                 # the largest MSS either side is told (88-65535)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: clamp-syn
+    match: {server_port: "${server_port}", from: client, flags: [syn]}
+    action: {clamp_mss: "${mss}"}
+  - name: clamp-syn-ack
+    match: {server_port: "${server_port}", from: server, flags: [syn, ack]}
+    action: {clamp_mss: "${mss}"}
+"""##),
+        ("nat-udp-30s", ##"""
+# Emulates: a NAT that forgets a UDP mapping after 30 s without traffic — shorter than the 2 min
+# RFC 4787 (REQ-5) asks for, and common in home routers and carrier-grade NATs (RFC 9308 §3.2
+# on QUIC: "timeouts as short as 30 seconds"). A datagram from the server after 30 s of silence
+# finds no mapping and is dropped; once the client sends, replies pass again (a real NAT makes a
+# new mapping then, on a new port: a server that keys sessions by address and port sees a
+# stranger).
+# The client sees: no error; server pushes after a quiet spell are lost (SIP, VPN, game and QUIC
+# sessions without keepalives: a QUIC connection idle over 30 s dies). Keepalives under 30 s prevent it.
+# Set the parameters below by name: netfault apply nat-udp-30s --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply nat-udp-30s --set idle=2s --set server_port=5060
+  server_port: 443          # the server's UDP port (or a range)
+  idle: 30s                 # the NAT's UDP mapping timeout
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: mapping-expired
+    match: {protocol: udp, server_port: "${server_port}", from: server, idle: "${idle}"}
+    action: drop
+"""##),
+        ("pmtu-blackhole", ##"""
+# Emulates: a path MTU black hole — a link narrower than the hosts' own (a VPN or tunnel, PPPoE,
+# a cloud overlay) behind a router or firewall that drops the packets too big for it and sends
+# no ICMP "fragmentation needed" / "packet too big" (filtered ICMP: RFC 2923 §2.1, RFC 4821 §1).
+# Every packet over `mtu` bytes on the wire is dropped, in both directions; a GSO super-packet
+# counts as the segments it becomes, as on a real link.
+# The client sees: small requests and answers work (a TLS handshake may not), a large download or
+# upload hangs once its segments are full size — a read timeout (curl exit 28), or ETIMEDOUT after
+# TCP_USER_TIMEOUT; Windows: WSAECONNABORTED 10053. Linux recovers only with
+# net.ipv4.tcp_mtu_probing=1 (RFC 4821 probing). Compare pmtu-honest.
+# Set the parameters below by name: netfault apply pmtu-blackhole --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply pmtu-blackhole --set mtu=1280
+  server_port: 8080         # the server's port (or a range)
+  mtu: 1400                 # the narrow link's MTU: larger IP packets vanish
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: drop-too-big
+    match: {server_port: "${server_port}", size: ">${mtu}"}
+    action: drop
+"""##),
+        ("pmtu-honest", ##"""
+# Emulates: the same narrow link as pmtu-blackhole behind an honest router: a packet too big for
+# it is dropped and its sender told the path's MTU — ICMP "fragmentation needed" with the
+# next-hop MTU (RFC 1191) for IPv4, ICMPv6 "packet too big" (RFC 8201) for IPv6.
+# The client sees: no error. The sender caches the lower MTU for the destination (`ip route get`
+# shows "mtu 1400"), resends the lost bytes in smaller segments, and the transfer completes after
+# a round trip or two. Compare pmtu-blackhole, where the ICMP never comes.
+# Set the parameters below by name: netfault apply pmtu-honest --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply pmtu-honest --set mtu=1280
+  server_port: 8080         # the server's port (or a range)
+  mtu: 1400                 # the narrow link's MTU, announced in the ICMP (at least 1280 for IPv6)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: too-big
+    match: {server_port: "${server_port}", size: ">${mtu}"}
+    action: {reject: icmp-frag-needed, mtu: "${mtu}"}
+"""##),
         ("proxy-early-close", ##"""
 # Emulates: a proxy or server that answers early and closes while the client is still sending (a
 # 413 "payload too large", an auth failure before the body is read): after 64 KiB of an upload,
@@ -270,6 +394,44 @@ rules:
   - name: hold-syn-ack
     match: {server_port: "${server_port}", from: server, flags: [syn, ack]}
     action: {hold: "${hold}"}
+"""##),
+        ("udp-blocked", ##"""
+# Emulates: a network that blocks UDP to a port — RFC 9308 §3.1.2 notes that QUIC is blocked
+# on 3-5% of networks, and enterprise firewalls commonly allow only TCP 443. Every UDP datagram
+# to and from the port is dropped silently; TCP to the same port is untouched.
+# The client sees: a QUIC/HTTP/3 or other UDP client gets no answer and must fall back to TCP
+# (browsers do after a timeout); a UDP-only client times out (recvfrom EAGAIN after its timeout;
+# Windows: WSAETIMEDOUT 10060; DNS: "connection timed out; no servers could be reached").
+# Set the parameters below by name: netfault apply udp-blocked --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply udp-blocked --set server_port=53
+  server_port: 443          # the UDP port (or a range, 0-65535 for all)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: drop-udp
+    match: {protocol: udp, server_port: "${server_port}"}
+    action: drop
+"""##),
+        ("window-scale-broken", ##"""
+# Emulates: a firewall or router that clears the TCP window scale option (RFC 7323) from the
+# handshake — old or misconfigured inspection engines do (Microsoft KB 934430 describes the
+# symptoms; Honda et al., "Is it still possible to extend TCP?", IMC 2011, measured option
+# removal on real paths). Stripped from the client's SYN, neither side scales: every window is
+# at most 64 KiB for the whole connection.
+# The client sees: no error, but throughput capped at 64 KiB per round trip — a large transfer
+# over a long path crawls (the server's `ss -ti` shows no "wscale"). With flags=[syn, ack] the
+# server's SYN-ACK loses it instead: the server then scales and the client does not, and each
+# misreads the other's window (the stalls KB 934430 describes).
+# Set the parameters below by name: netfault apply window-scale-broken --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply window-scale-broken --set 'flags=[syn, ack]'
+  server_port: 8080         # the server's port (or a range)
+  flags: [syn]              # the handshake packet that loses it: [syn] (the client's) or [syn, ack] (the server's)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: strip-wscale
+    match: {server_port: "${server_port}", flags: "${flags}"}
+    action: {strip_options: [wscale]}
 """##),
     ]
 

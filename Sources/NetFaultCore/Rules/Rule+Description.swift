@@ -19,6 +19,8 @@ extension Match {
         if let server { conditions.append("server \(server)") }
         if let serverPort { conditions.append("server port \(serverPort)") }
         if let flags { conditions.append(flags.isEmpty ? "no flags" : "flags exactly \(flags)") }
+        if let size { conditions.append("\(size) long") }
+        if let options { conditions.append("carrying TCP options \(options)") }
         if let payload { conditions.append("payload containing \(Self.describe(payload))") }
         if let afterBytes { conditions.append("after \(sizeText(afterBytes)) carried") }
         if let after { conditions.append("\(after.ruleText) into the connection") }

@@ -2,7 +2,7 @@ import Yams
 
 extension RuleFileReader {
     static let matchKeys = [
-        "protocol", "client", "server", "client_port", "server_port", "from", "flags", "payload",
+        "protocol", "client", "server", "client_port", "server_port", "from", "flags", "size", "options", "payload",
         "after_bytes", "after", "idle", "nth", "connection", "concurrent_over", "probability",
     ]
 
@@ -23,6 +23,8 @@ extension RuleFileReader {
             case "server_port": match.serverPort = readPorts(value, fieldPath)
             case "from": match.from = keyword(value, fieldPath, as: Side.self, what: "a side")
             case "flags": match.flags = readFlags(value, fieldPath)
+            case "size": match.size = readSize(value, fieldPath)
+            case "options": match.options = tcpOptionList(value, fieldPath)
             case "payload": match.payload = readPayload(value, fieldPath)
             case "after_bytes": match.afterBytes = size(value, fieldPath)
             case "after": match.after = duration(value, fieldPath)
@@ -43,6 +45,9 @@ extension RuleFileReader {
     private mutating func checkConsistency(_ match: Match, nodes: [String: Node], path: String, node: Node) {
         if match.transport != .tcp, let flagsNode = nodes["flags"] {
             error(flagsNode, "\(path).flags", "only TCP packets have flags, and this rule matches \(match.transport.rawValue)")
+        }
+        if match.transport != .tcp, let optionsNode = nodes["options"] {
+            error(optionsNode, "\(path).options", "only TCP packets have TCP options, and this rule matches \(match.transport.rawValue)")
         }
         if match.transport == .icmp {
             for key in ["client_port", "server_port"] where nodes[key] != nil {
@@ -122,6 +127,25 @@ extension RuleFileReader {
             flags.insert(flag)
         }
         return valid ? flags : nil
+    }
+
+    /// `1400`, `1000-1500`, `">1400"`, `">=1400"`, `"<100"` or `"<=100"`: IP packet bytes.
+    private mutating func readSize(_ node: Node, _ path: String) -> PacketSizeRange? {
+        let forms = "a packet size in bytes: 1400, 1000-1500, \">1400\", \">=1400\", \"<100\" or \"<=100\""
+        guard let text = scalar(node, path, expected: forms) else { return nil }
+        guard let range = PacketSizeRange(parsing: text) else {
+            error(node, path, "\(Self.excerpt(text)) is not \(forms)")
+            return nil
+        }
+        guard range.lower <= PacketSizeRange.largest else {
+            error(node, path, "\(Self.excerpt(text)) takes no packet: an IP packet is at most \(PacketSizeRange.largest) bytes")
+            return nil
+        }
+        guard range.lower <= range.upper else {
+            error(node, path, "\(Self.excerpt(text)) takes no packet: " + (range.upper < 0 ? "no packet is under 0 bytes" : "the smaller size comes first"))
+            return nil
+        }
+        return range
     }
 
     /// Text bytes (UTF-8), or `hex:0d0a0d0a` for binary.

@@ -119,6 +119,7 @@ extension RuleFileReader {
         var unconditional: [Transport: Int] = [:]
         for (index, item) in items.enumerated() {
             let rulePath = "\(path)[\(index)]"
+            let errorsBefore = diagnostics.errorCount
             let (name, rule) = readRule(item, rulePath)
             if let name {
                 // Checked even when the rule has other errors, so every duplicate is listed at once.
@@ -131,7 +132,8 @@ extension RuleFileReader {
             guard let rule else { continue }
             if let shadow = unconditional[rule.match.transport] {
                 warning(item, rulePath, "can never act: rules[\(shadow)] ('\(rules[shadow].name)') matches every \(rule.match.transport.rawValue) packet before it")
-            } else if rule.match.isUnconditional {
+            } else if rule.match.isUnconditional, diagnostics.errorCount == errorsBefore {
+                // A rule whose match had errors is not taken for one without conditions.
                 unconditional[rule.match.transport] = rules.count
             }
             rules.append(rule)

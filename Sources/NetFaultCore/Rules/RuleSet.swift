@@ -46,6 +46,10 @@ public struct RuleSet: Sendable {
     /// Whether some rule keeps packets back (`hold`, `delay`): the parking queue is needed.
     public var canHold: Bool { enabledRules.contains { $0.action.kind.needs.contains(.parking) } }
 
+    /// Whether some rule matches on a packet's `size:`: the queue must then see segments as they go
+    /// on the wire, not GSO super-packets of up to 64 KiB (the kernel segments them before queueing).
+    public var needsSegments: Bool { enabledRules.contains { $0.match.size != nil } }
+
     /// Whether some rule reads or rebuilds whole packets (`payload:`, `rewrite`, `duplicate`). If
     /// none does, the queue need copy only each packet's headers to netfault: the engine decides
     /// from them, and a verdict without a replacement lets the kernel's own packet go on.
@@ -171,6 +175,10 @@ public struct Match: Sendable, Equatable {
     /// The packet's flags among syn ack fin rst psh urg are exactly these; ece and cwr, when listed,
     /// are set too (when not listed, either way).
     public var flags: TCPFlags?
+    /// The IP packet's length on the wire is in this range (a GSO super-packet counts as its segments).
+    public var size: PacketSizeRange?
+    /// The TCP header carries every one of these options.
+    public var options: TCPOptionKinds?
     /// The payload contains these bytes.
     public var payload: [UInt8]?
     /// Payload bytes the connection carried before this packet, both directions, at least this many.
@@ -193,7 +201,7 @@ public struct Match: Sendable, Equatable {
     /// True when the match constrains nothing but the protocol: every packet of it matches.
     public var isUnconditional: Bool {
         client == nil && server == nil && clientPort == nil && serverPort == nil && from == nil && flags == nil
-            && payload == nil && afterBytes == nil && after == nil && idle == nil && nth == nil
+            && size == nil && options == nil && payload == nil && afterBytes == nil && after == nil && idle == nil && nth == nil
             && connection == nil && concurrentOver == nil && probability == nil
     }
 

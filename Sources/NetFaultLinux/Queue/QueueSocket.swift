@@ -44,6 +44,8 @@ public final class QueueSocket {
     /// How much of each packet the kernel copies to netfault: `wholePacket`, `headerCopyBytes`, or less.
     public let copyBytes: UInt32
     public var copiesWholePackets: Bool { copyBytes >= Self.wholePacket }
+    /// Whether GSO super-packets arrive whole (up to 64 KiB), or the kernel segments them first.
+    public let takesSuperPackets: Bool
     public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
     // Used by one thread at a time (its queue's; `wake` touches none of this state): the run-time
     // exclusivity checks of the per-packet state could never fire, and are off.
@@ -74,13 +76,18 @@ public final class QueueSocket {
     public static let headerCopyBytes: UInt32 = 512
 
     /// The kernel copies the first `copyBytes` of each packet (`wholePacket`: all of it, up to 64 KiB).
+    /// `superPackets`: GSO super-packets arrive whole (the fast way); false: the kernel cuts them
+    /// into the segments they become on the wire before queueing (NFQA_CFG_F_GSO unset), so that
+    /// every packet netfault sees has its wire size.
     /// A blocked `drain(waitingForFirst:)` comes back after `waitLimitMilliseconds` at most; nil:
     /// only when a packet arrives or `wake` is called (every blocked read then saves arming and
     /// cancelling a kernel timer, about 2% of a forwarded packet's cost in a ping-pong).
     public init(queue: UInt16, maximumLength: UInt32 = QueueSocket.maximumLength, copyBytes: UInt32 = QueueSocket.wholePacket,
+                superPackets: Bool = true,
                 waitLimitMilliseconds: Int32? = QueueSocket.longestWaitMilliseconds) throws(SystemError) {
         self.queue = queue
         self.copyBytes = copyBytes
+        takesSuperPackets = superPackets
         let doing = "binding queue \(queue)"
         guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_CLOEXEC.rawValue)) else {
             throw SystemError(doing, call: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
@@ -106,9 +113,10 @@ public final class QueueSocket {
             try configure(doing) { header in
                 nfq_nlmsg_cfg_put_params(header, UInt8(NFQNL_COPY_PACKET.rawValue), Int32(copyBytes))
                 nfq_nlmsg_cfg_put_qmaxlen(header, maximumLength)
-                let flags = UInt32(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN)
+                let flags = UInt32((superPackets ? NFQA_CFG_F_GSO : 0) | NFQA_CFG_F_FAIL_OPEN)
+                let mask = UInt32(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN)
                 mnl_attr_put_u32(header, UInt16(NFQA_CFG_FLAGS.rawValue), flags.bigEndian)
-                mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), flags.bigEndian)
+                mnl_attr_put_u32(header, UInt16(NFQA_CFG_MASK.rawValue), mask.bigEndian)
             }
             if let waitLimitMilliseconds { try limitWaits(to: waitLimitMilliseconds) }
         } catch {

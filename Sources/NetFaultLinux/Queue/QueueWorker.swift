@@ -141,6 +141,7 @@ extension QueueWorker where Queue == QueueSocket, Sender == PacketInjector {
         // Only held packets need the thread back while no packet comes (`mayBlockInReceive`); any
         // other reader waits for a packet or `wake` alone.
         let socket = try QueueSocket(queue: queue, copyBytes: capabilities.wholePackets ? QueueSocket.wholePacket : QueueSocket.headerCopyBytes,
+                                     superPackets: !capabilities.segments,
                                      waitLimitMilliseconds: capabilities.parking ? QueueSocket.longestWaitMilliseconds : nil)
         let parking = capabilities.parking ? try ParkingLot.bind(for: queue, maximumHeld: maximumHeld) : nil
         self.init(queue: socket, parking: parking, injector: try PacketInjector(), engine: engine, queueIndex: queueIndex)

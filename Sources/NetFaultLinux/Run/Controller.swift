@@ -127,6 +127,7 @@ public final class Controller {
         let first = workers[0]
         log("netfault: \(queueNames) diverting at \(ruleSet.hooks.map(\.rawValue).joined(separator: ", "))"
             + "\(first.socket.copiesWholePackets ? "" : " (copying headers only: no rule needs payload)")"
+            + "\(first.socket.takesSuperPackets ? "" : " (as wire-size segments: GSO super-packets cut by the kernel)")"
             + (first.parking == nil ? "" : "; held packets wait in queue\(ruleSet.queues > 1 ? "s" : "") \(ruleSet.parkingQueueNames) (up to \(ruleSet.maxHeld) each)")
             + "; seed \(seed); " + (ruleSet.duration.map { "for \($0.ruleText)" } ?? "Ctrl-C to stop"))
         return StartedRun(signals: signals, engine: engine, workers: workers, threads: threads, failures: failures,
