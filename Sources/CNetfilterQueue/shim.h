@@ -22,6 +22,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <poll.h>
+#include <time.h>
+
+// ppoll(2) without a signal mask: glibc declares it only under _GNU_SOURCE.
+static inline int netfault_ppoll(struct pollfd *descriptors, unsigned long count, const struct timespec *timeout) {
+    return (int)syscall(SYS_ppoll, descriptors, count, timeout, (void *)0, 0UL);
+}
 
 // prctl(2) is variadic, which Swift cannot call.
 static inline int netfault_prctl(int option, unsigned long arg2, unsigned long arg3) {

@@ -276,15 +276,18 @@ def udp_client(args):
         except OSError as error:
             errors.append(error_name(error))
         # Late copies (duplicates) of earlier datagrams are drained and counted too.
-        sock.settimeout(0.05)
+        sock.settimeout(args.drain)
         try:
             while True:
                 replies.append(int(sock.recv(65536)))
         except (socket.timeout, OSError):
             pass
         sock.settimeout(args.timeout)
+    rtts.sort()
     outcome(replies=len(replies), distinct=len(set(replies)), errors=errors,
-            median_rtt_ms=round(sorted(rtts)[len(rtts) // 2] * 1000, 1) if rtts else None)
+            median_rtt_ms=round(rtts[len(rtts) // 2] * 1000, 1) if rtts else None,
+            rtt_us={name: round(rtts[min(len(rtts) - 1, int(len(rtts) * share))] * 1e6)
+                    for name, share in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("min", 0))} if rtts else None)
 
 
 def udp_blast(args):
@@ -610,6 +613,7 @@ def main():
     u.add_argument("port", type=int)
     u.add_argument("--count", type=int, default=10)
     u.add_argument("--timeout", type=float, default=1)
+    u.add_argument("--drain", type=float, default=0.05, help="seconds to wait for late copies after each reply")
     u.set_defaults(run=udp_client)
     h = commands.add_parser("hostile-send")
     h.add_argument("host")

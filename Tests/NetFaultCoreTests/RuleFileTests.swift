@@ -128,7 +128,27 @@ struct RuleFileTests {
 
     static let durations: [(String, Duration)] = [
         ("250ms", .milliseconds(250)), ("3s", .seconds(3)), ("1.5s", .milliseconds(1500)), ("2m", .seconds(120)), ("1h", .seconds(3600)),
+        ("250us", .microseconds(250)), ("50µs", .microseconds(50)), ("0.5ms", .microseconds(500)), ("1.5us", .nanoseconds(1500)),
     ]
+
+    @Test(arguments: [(Duration.microseconds(250), "250us"), (.microseconds(1500), "1500us"), (.nanoseconds(1500), "1.5us"), (.milliseconds(2), "2ms")])
+    func durationsAreWrittenBackInTheirUnit(_ duration: Duration, _ text: String) {
+        #expect(duration.ruleText == text)
+        #expect(Units.duration(text) == duration)
+    }
+
+    /// Holds and delays go down to 50 µs: the queue threads wait on a nanosecond timer.
+    @Test func holdsAndDelaysTakeMicroseconds() throws {
+        let yaml = "rules:\n  - name: a\n    match: {server_port: 80}\n    action: {delay: 250us, jitter: 20us}\n"
+        let rule = try RuleFile.parse(yaml, name: "r.yaml").ruleSet.rules[0]
+        #expect(rule.action == .delay(Action.Delay(.microseconds(250), jitter: .microseconds(20))))
+        #expect(rule.summary.contains("250us"), "\(rule.summary)")
+        #expect(throws: RuleFileError.self) {
+            try RuleFile.parse("rules:\n  - name: a\n    match: {server_port: 80}\n    action: {hold: 40us}\n", name: "r.yaml")
+        }
+        #expect(try RuleFile.parse("rules:\n  - name: a\n    match: {server_port: 80}\n    action: {hold: 50us}\n", name: "r.yaml")
+            .ruleSet.rules[0].action == .hold(Action.Hold(.microseconds(50))))
+    }
 
     @Test(arguments: durations)
     func durationUnits(_ text: String, _ duration: Duration) {

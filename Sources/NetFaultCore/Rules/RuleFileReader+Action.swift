@@ -52,11 +52,11 @@ extension RuleFileReader {
         return nil
     }
 
-    /// A hold or delay: a duration from 1ms to `maximumHold`.
+    /// A hold or delay: a duration from `shortestHold` to `maximumHold`.
     mutating func holdDuration(_ node: Node, _ path: String) -> Duration? {
         guard let value = duration(node, path) else { return nil }
-        guard value > .zero, value <= Self.maximumHold else {
-            error(node, path, "\(value.ruleText) is outside 1ms-\(Self.maximumHold.ruleText); use `hold: forever` to keep packets until the run ends")
+        guard value >= Self.shortestHold, value <= Self.maximumHold else {
+            error(node, path, "\(value.ruleText) is outside \(Self.shortestHold.ruleText)-\(Self.maximumHold.ruleText); use `hold: forever` to keep packets until the run ends")
             return nil
         }
         return value

@@ -10,6 +10,9 @@ extension RuleFileReader {
     static let ruleKeys = ["name", "match", "action", "expect", "sticky", "enabled"]
     /// Holds and delays longer than this are refused: a packet held for hours is a bug in the rule file.
     static let maximumHold: Duration = .seconds(3600)
+    /// The shortest hold or delay: the queue threads wait on a nanosecond timer with 1 ns of
+    /// slack, and a wake-up and a verdict take tens of microseconds.
+    static let shortestHold: Duration = .microseconds(50)
     static let maximumRuleNameLength = 64
 
     /// The whole document. Returns nil when the document is not even a mapping with rules.

@@ -111,9 +111,9 @@ struct RuleFileReader {
     }
 
     mutating func duration(_ node: Node, _ path: String) -> Duration? {
-        guard let text = scalar(node, path, expected: "a duration such as 500ms, 3s, 2m or 1h") else { return nil }
+        guard let text = scalar(node, path, expected: "a duration such as 250us, 500ms, 3s, 2m or 1h") else { return nil }
         guard let value = Units.duration(text) else {
-            error(node, path, "\(Self.excerpt(text)) is not a duration: write a number and a unit, ms, s, m or h (500ms, 3s, 2m, 1h)")
+            error(node, path, "\(Self.excerpt(text)) is not a duration: write a number and a unit, us, ms, s, m or h (250us, 500ms, 3s, 2m, 1h)")
             return nil
         }
         return value

@@ -1,11 +1,11 @@
-/// The units of the rule language: sizes (B, KB, KiB, MB, MiB, GB, GiB) and durations (ms, s, m, h).
+/// The units of the rule language: sizes (B, KB, KiB, MB, MiB, GB, GiB) and durations (us or µs, ms, s, m, h).
 enum Units {
     static let sizeUnits: [(suffix: String, bytes: UInt64)] = [
         ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30),
         ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1),
     ]
     static let durationUnits: [(suffix: String, nanoseconds: Double)] = [
-        ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+        ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
     ]
 
     /// `700KiB` → 716800. A bare number is bytes. Fractions are allowed (`1.5MB`) and rounded down.
@@ -20,10 +20,10 @@ enum Units {
         return UInt64(number)
     }
 
-    /// `100ms`, `2.5s`, `3m`, `1h`. A unit is required: a bare `30` is refused, since it could mean anything.
+    /// `250us`, `100ms`, `2.5s`, `3m`, `1h`. A unit is required: a bare `30` is refused, since it could mean anything.
     static func duration(_ text: String) -> Duration? {
         let trimmed = text.trimmingSpaces
-        // "ms" before "m" and "s": the table is ordered so the longest suffix wins.
+        // "ms" and "us" before "m" and "s": the longest suffix wins.
         for unit in durationUnits.sorted(by: { $0.suffix.count > $1.suffix.count }) where trimmed.hasSuffix(unit.suffix) {
             guard let number = decimal(String(trimmed.dropLast(unit.suffix.count)).trimmingSpaces) else { return nil }
             let nanoseconds = number * unit.nanoseconds
@@ -49,14 +49,15 @@ extension Duration {
         return overflow ? (seconds < 0 ? .min : .max) : high &+ attoseconds / 1_000_000_000
     }
 
-    /// Rule-file notation: the largest unit that expresses the value exactly (`1500ms`, `30s`, `2m`).
+    /// Rule-file notation: the largest unit that expresses the value exactly (`250us`, `1500ms`, `30s`, `2m`).
     public var ruleText: String {
         let ns = nanoseconds
         if ns % 3_600_000_000_000 == 0, ns != 0 { return "\(ns / 3_600_000_000_000)h" }
         if ns % 60_000_000_000 == 0, ns != 0 { return "\(ns / 60_000_000_000)m" }
         if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
         if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
-        return "\(Double(ns) / 1e6)ms"
+        if ns % 1_000 == 0 { return "\(ns / 1_000)us" }
+        return "\(Double(ns) / 1e3)us"
     }
 }
 

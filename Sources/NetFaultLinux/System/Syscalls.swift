@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import CNetfilterQueue
 #endif
 
 // The one place system calls are retried when a signal interrupts them (EINTR). netfault takes its
@@ -32,4 +33,16 @@ func syscall<Result: BinaryInteger>(_ doing: @autoclosure () -> String, _ call: 
 func waitForEvents(_ descriptors: inout [pollfd], timeoutMilliseconds: Int32, _ doing: @autoclosure () -> String) throws(SystemError) -> Int {
     let count = descriptors.count
     return Int(try syscall(doing(), "poll") { poll(&descriptors, nfds_t(count), timeoutMilliseconds) })
+}
+
+/// ppoll(2): waits up to `timeoutNanoseconds` (at least 0) until one of `descriptors` is ready, and
+/// returns how many are (0: the time ran out). The kernel's high-resolution timer ends the wait,
+/// late only by the thread's timer slack (`Privileges.tightenTimerSlack`), where poll(2) rounds
+/// up to a millisecond.
+@discardableResult
+func waitForEvents(_ descriptors: inout [pollfd], timeoutNanoseconds: Int64, _ doing: @autoclosure () -> String) throws(SystemError) -> Int {
+    let count = descriptors.count
+    let nanoseconds = max(0, timeoutNanoseconds)
+    var timeout = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+    return Int(try syscall(doing(), "ppoll") { netfault_ppoll(&descriptors, UInt(count), &timeout) })
 }
