@@ -77,6 +77,12 @@ public enum Action: Sendable, Equatable {
     /// The action's name as written in rule files.
     public var keyword: String { kind.rawValue }
 
+    /// Whether the action keeps state per connection (in the flow table's rule states).
+    var keepsConnectionState: Bool {
+        if case .delay(let delay) = self { return delay.keepOrder }
+        return false
+    }
+
     /// The action in plain words, for `netfault check` and the report.
     public var summary: String {
         switch self {
@@ -129,6 +135,8 @@ public struct ActionNeeds: OptionSet, Sendable {
 /// packet, and when.
 struct ActionContext {
     let rule: Int
+    /// The rule's index in the flow table's per-connection rule states, when it keeps any.
+    let stateSlot: Int?
     let flowSlot: Int32
     let side: Side
     let now: Instant

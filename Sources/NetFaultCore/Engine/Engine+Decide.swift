@@ -38,7 +38,7 @@ extension Engine {
         let isNewConnection = table[flowSlot].noteFault(rule: id, at: now)
         ruleStatistics[id].fired += 1
         if isNewConnection { ruleStatistics[id].connections += 1 }
-        var decision = activeRules[index].action.decide(packet, ActionContext(rule: id, flowSlot: flowSlot, side: side, now: now),
+        var decision = activeRules[index].action.decide(packet, ActionContext(rule: id, stateSlot: rules[index].slot, flowSlot: flowSlot, side: side, now: now),
                                                         engine: &self)
         decision.rule = id
         return decision

@@ -14,7 +14,7 @@ extension Engine {
     static func compile(_ ruleSet: RuleSet, ids: [Int]) -> CompiledRules {
         var compiled = CompiledRules()
         for (rule, id) in zip(ruleSet.enabledRules, ids) {
-            let needsSlot = rule.match.countsConnections || rule.match.nth != nil
+            let needsSlot = rule.match.countsConnections || rule.match.nth != nil || rule.action.keepsConnectionState
             let needle = rule.match.payload.map { compiled.needles.append($0); return compiled.needles.count - 1 }
             compiled.rules.append(CompiledRule(rule, id: id, needle: needle, slot: needsSlot ? compiled.slotCount : nil))
             compiled.active.append(rule)

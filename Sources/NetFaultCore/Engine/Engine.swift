@@ -90,6 +90,8 @@ public struct Engine {
     var slotCount = 0
     var table: FlowTable
     var random: SeededGenerator
+    /// The correlated draws of each `delay` rule with a correlation or a distribution, by rule id.
+    var delayDraws: [Int: CorrelatedDraw] = [:]
     /// Per rule with a state slot: connections counted so far, and how many of them are open now.
     var connectionsCounted: [Int32] = []
     var connectionsOpen: [Int32] = []

@@ -339,4 +339,6 @@ struct RuleSlot: Sendable {
     var othersOpenAtStart: Int32 = 0
     /// Packets that satisfied the rest of the match, for `nth`.
     var matchingPackets: Int32 = 0
+    /// When the last packet the rule delayed on this connection is due (`keep_order`), in nanoseconds.
+    var lastRelease: Int64 = 0
 }

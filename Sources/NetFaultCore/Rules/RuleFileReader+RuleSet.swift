@@ -238,7 +238,7 @@ extension RuleFileReader {
     }
 
     /// `true` or `false`; nil (reported) otherwise.
-    private mutating func boolean(_ node: Node, _ path: String) -> Bool? {
+    mutating func boolean(_ node: Node, _ path: String) -> Bool? {
         guard let text = scalar(node, path, expected: "true or false") else { return nil }
         switch text {
         case "true": return true

@@ -119,6 +119,16 @@ struct RuleFileReader {
         return value
     }
 
+    /// `25%` or `0.25`: a share from 0 to 1.
+    mutating func percentage(_ node: Node, _ path: String) -> Double? {
+        guard let text = scalar(node, path, expected: "a percentage such as 25% (or 0.25)") else { return nil }
+        guard let value = Units.percentage(text) else {
+            error(node, path, "\(Self.excerpt(text)) is not a percentage from 0% to 100% (25%, 0.5%, or 0.25)")
+            return nil
+        }
+        return value
+    }
+
     mutating func size(_ node: Node, _ path: String) -> UInt64? {
         guard let text = scalar(node, path, expected: "a size such as 700KiB") else { return nil }
         guard let value = Units.size(text) else {

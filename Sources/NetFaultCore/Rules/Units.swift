@@ -33,6 +33,23 @@ enum Units {
         return nil
     }
 
+    /// `25%` → 0.25, `0.5%` → 0.005; a bare decimal from 0 to 1 is the share itself (`0.25`).
+    static func percentage(_ text: String) -> Double? {
+        let trimmed = text.trimmingSpaces
+        if trimmed.hasSuffix("%") {
+            guard let number = decimal(String(trimmed.dropLast()).trimmingSpaces), number <= 100 else { return nil }
+            return number / 100
+        }
+        guard let number = decimal(trimmed), number <= 1 else { return nil }
+        return number
+    }
+
+    /// 0.25 → `25%`, 0.005 → `0.5%`.
+    static func percentText(_ share: Double) -> String {
+        let percent = share * 100
+        return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
+    }
+
     /// A non-negative decimal such as `12` or `0.25`; no signs, exponents, `inf` or `nan`.
     static func decimal(_ text: String) -> Double? {
         guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
