@@ -328,16 +328,32 @@ def udp_sink(args):
         while True:
             time.sleep(3600)
     received = 0
+    numbers = set()
     end = time.monotonic() + args.seconds if args.seconds else None
     while end is None or time.monotonic() < end:
         if end is not None:
             sock.settimeout(max(0.01, end - time.monotonic()))
         try:
-            sock.recv(65536)
+            data = sock.recv(65536)
             received += 1
-        except socket.timeout:
+            if args.expect:
+                numbers.add(int(data.split(b" ", 1)[0]))
+        except (socket.timeout, ValueError):
             pass
-    outcome(received=received)
+    if not args.expect:
+        return outcome(received=received)
+    # The runs of datagrams missing among udp-blast's numbers 0..expect-1: the loss bursts.
+    runs, current = [], 0
+    for number in range(args.expect):
+        if number in numbers:
+            if current:
+                runs.append(current)
+            current = 0
+        else:
+            current += 1
+    if current:
+        runs.append(current)
+    outcome(received=received, missing_runs=runs)
 
 
 def udp_inspect(args):
@@ -599,6 +615,7 @@ def main():
     k.add_argument("port", type=int)
     k.add_argument("--seconds", type=float, default=0)
     k.add_argument("--unread", action="store_true", help="bind the port and never read it")
+    k.add_argument("--expect", type=int, default=0, help="udp-blast's count: report the runs of numbers missing")
     k.set_defaults(run=udp_sink)
     i = commands.add_parser("udp-inspect")
     i.add_argument("port", type=int)

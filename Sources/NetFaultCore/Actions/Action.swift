@@ -28,6 +28,8 @@ public enum Action: Sendable, Equatable {
     case clampMSS(ClampMSS)
     /// `{slice: {size: 64}}`
     case slice(Slice)
+    /// `{loss: {model: gilbert-elliott, p: 1%, r: 30%}}`
+    case loss(Loss)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
@@ -36,6 +38,7 @@ public enum Action: Sendable, Equatable {
         case stripOptions = "strip_options"
         case clampMSS = "clamp_mss"
         case slice
+        case loss
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -51,6 +54,7 @@ public enum Action: Sendable, Equatable {
             case .stripOptions: return StripOptions.self
             case .clampMSS: return ClampMSS.self
             case .slice: return Slice.self
+            case .loss: return Loss.self
             }
         }
 
@@ -71,11 +75,18 @@ public enum Action: Sendable, Equatable {
         case .stripOptions: return .stripOptions
         case .clampMSS: return .clampMSS
         case .slice: return .slice
+        case .loss: return .loss
         }
     }
 
     /// The action's name as written in rule files.
     public var keyword: String { kind.rawValue }
+
+    /// The loss model the rule rolls when its match holds, for `loss`.
+    var lossModel: LossModel? {
+        if case .loss(let loss) = self { return loss.model }
+        return nil
+    }
 
     /// Whether the action keeps state per connection (in the flow table's rule states).
     var keepsConnectionState: Bool {
@@ -97,6 +108,7 @@ public enum Action: Sendable, Equatable {
         case .stripOptions(let unit): return unit.summary
         case .clampMSS(let unit): return unit.summary
         case .slice(let unit): return unit.summary
+        case .loss(let unit): return unit.summary
         }
     }
 
@@ -115,6 +127,7 @@ public enum Action: Sendable, Equatable {
         case .stripOptions(let unit): return unit.decide(packet, context, engine: &engine)
         case .clampMSS(let unit): return unit.decide(packet, context, engine: &engine)
         case .slice(let unit): return unit.decide(packet, context, engine: &engine)
+        case .loss(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
 }

@@ -25,6 +25,10 @@ struct CompiledRule {
     let connection: ConnectionRange?
     let concurrentOver: Int?
     let probability: Double?
+    /// How much each `probability` roll depends on the rule's last (0: independent).
+    let correlation: Double
+    /// The action's loss model, rolled last: a packet it spares does not match.
+    let lossModel: LossModel?
     /// Index into the engine's `needles`: the bytes the payload must contain.
     let needle: Int?
     /// Index into each flow's rule states (`FlowSlots.ruleStates`), when this rule keeps per-connection state.
@@ -54,6 +58,8 @@ struct CompiledRule {
         connection = match.connection
         concurrentOver = match.concurrentOver
         probability = match.probability
+        correlation = match.correlation ?? 0
+        lossModel = rule.action.lossModel
         self.needle = needle
         self.slot = slot
         sticky = rule.sticky

@@ -45,7 +45,8 @@ extension Engine {
     }
 
     /// Every field of the match, cheapest first; `nth` counts packets that satisfied the rest, and the
-    /// probability is rolled last, so a packet that loses the roll goes on to the next rule.
+    /// probability (then a `loss` rule's model) is rolled last, so a packet that loses the roll goes
+    /// on to the next rule.
     /// `prechecked`: the masks already checked the side, the flags and the connection's fields.
     private mutating func matches(_ rule: CompiledRule, _ packet: Packet, _ flow: FlowFacts, prechecked: Bool,
                                   flowSlot: Int32, side: Side, at now: Instant) -> Bool {
@@ -67,7 +68,12 @@ extension Engine {
             table[flowSlot, rule: slot].matchingPackets += 1
             if table[flowSlot, rule: slot].matchingPackets != nth { return false }
         }
-        if let probability = rule.probability, random.unitInterval() >= probability { return false }
+        if let probability = rule.probability {
+            let roll = rule.correlation == 0 ? random.unitInterval()
+                : probabilityDraws[rule.id, default: CorrelatedDraw()].next(correlation: rule.correlation, random: &random).uniform
+            if roll >= probability { return false }
+        }
+        if let model = rule.lossModel, !model.lost(&lossStates[rule.id, default: LossModel.State()], random: &random) { return false }
         return true
     }
 

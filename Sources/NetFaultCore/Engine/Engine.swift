@@ -92,6 +92,10 @@ public struct Engine {
     var random: SeededGenerator
     /// The correlated draws of each `delay` rule with a correlation or a distribution, by rule id.
     var delayDraws: [Int: CorrelatedDraw] = [:]
+    /// The correlated `probability` rolls of each rule with a `correlation`, by rule id.
+    var probabilityDraws: [Int: CorrelatedDraw] = [:]
+    /// Where each `loss` rule's model stands, by rule id.
+    var lossStates: [Int: LossModel.State] = [:]
     /// Per rule with a state slot: connections counted so far, and how many of them are open now.
     var connectionsCounted: [Int32] = []
     var connectionsOpen: [Int32] = []

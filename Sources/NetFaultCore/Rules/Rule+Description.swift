@@ -28,7 +28,9 @@ extension Match {
         if let nth { conditions.append("only the \(Self.ordinal(nth)) such packet") }
         if let connection { conditions.append("connection \(connection) only") }
         if let concurrentOver { conditions.append("connections opened while \(concurrentOver)+ others were open") }
-        if let probability { conditions.append("with probability \(probability)") }
+        if let probability {
+            conditions.append("with probability \(probability)" + (correlation.map { ", \(Units.percentText($0)) correlated" } ?? ""))
+        }
         return conditions.isEmpty ? words[0] : words[0] + ", " + conditions.joined(separator: ", ")
     }
 

@@ -4,6 +4,7 @@ extension RuleFileReader {
     static let matchKeys = [
         "protocol", "client", "server", "client_port", "server_port", "from", "flags", "size", "options", "payload",
         "after_bytes", "after", "idle", "nth", "connection", "concurrent_over", "probability",
+        "correlation",
     ]
 
     mutating func readMatch(_ node: Node, _ path: String) -> Match {
@@ -34,6 +35,7 @@ extension RuleFileReader {
             case "concurrent_over":
                 match.concurrentOver = integer(value, fieldPath, in: 0...Int(Int32.max), what: "a connection count")
             case "probability": match.probability = readProbability(value, fieldPath)
+            case "correlation": match.correlation = percentage(value, fieldPath)
             default: break
             }
         }
@@ -53,6 +55,9 @@ extension RuleFileReader {
             for key in ["client_port", "server_port"] where nodes[key] != nil {
                 error(nodes[key]!, "\(path).\(key)", "ICMP has no ports; match on client/server addresses instead")
             }
+        }
+        if let correlationNode = nodes["correlation"], nodes["probability"] == nil {
+            error(correlationNode, "\(path).correlation", "correlates the probability rolls, and this match has no probability")
         }
         if let client = match.client, let server = match.server, client.family != server.family {
             error(nodes["server"]!, "\(path).server",

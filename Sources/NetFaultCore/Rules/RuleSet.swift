@@ -195,6 +195,9 @@ public struct Match: Sendable, Equatable {
     public var concurrentOver: Int?
     /// Act on a matching packet with this probability.
     public var probability: Double?
+    /// How much each probability roll depends on the rule's previous one (0 to 1), with the
+    /// probability kept: losses come in runs.
+    public var correlation: Double?
 
     public init() {}
 
@@ -202,7 +205,7 @@ public struct Match: Sendable, Equatable {
     public var isUnconditional: Bool {
         client == nil && server == nil && clientPort == nil && serverPort == nil && from == nil && flags == nil
             && size == nil && options == nil && payload == nil && afterBytes == nil && after == nil && idle == nil && nth == nil
-            && connection == nil && concurrentOver == nil && probability == nil
+            && connection == nil && concurrentOver == nil && probability == nil && correlation == nil
     }
 
     /// Whether the rule keeps per-rule connection state (ordinals, open-connection counts).

@@ -46,7 +46,8 @@ enum Units {
 
     /// 0.25 → `25%`, 0.005 → `0.5%`.
     static func percentText(_ share: Double) -> String {
-        let percent = share * 100
+        // To a ten-thousandth of a percent: the sum of two shares read from text is not exact.
+        let percent = (share * 1_000_000).rounded() / 10_000
         return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
     }
 
