@@ -25,6 +25,8 @@ struct ActionUnitTests {
         case .clampMSS: return ("{clamp_mss: 1200}", { $0.verdict == .accept && !$0.hasInjections })
         // In the good state, a packet gets through with probability k: none does.
         case .loss: return ("{loss: {model: gilbert-elliott, p: 1%, k: 0%}}", { $0.verdict == .drop && !$0.hasInjections })
+        // The burst lets the first packet go at once; rate 0 carries nothing.
+        case .rate: return ("{rate: 0}", { $0.verdict == .drop && !$0.hasInjections })
         case .slice:
             return ("{slice: {size: 3}}", { decision in
                 decision.verdict == .drop && decision.injections.map { parsed($0.bytes) { $0.payloadLength } }.reduce(0, +) > 3

@@ -73,5 +73,34 @@ extension LabTests {
                 #expect(fired > 200 && fired < 560 && meanRun > 2.5 && meanRun < 6, "\(fired) lost in \(runs.count) runs")
             }
         }
+
+        /// iperf3 through `{rate: 20Mbit}` gets what 20 Mbit/s of IP packets carry (within 15%
+        /// below and 2% above: this checks the limit, the bench measures how closely), in each
+        /// direction through a bucket of its own.
+        @Test(arguments: Lab.Family.allCases)
+        func iperf3GetsTheRateLimit(_ family: Lab.Family) throws {
+            try withLab { lab in
+                _ = try lab.start(lab.server, ["iperf3", "-s", "-p", "5201"])
+                usleep(500_000)
+                let netfault = try lab.netfault(.forward, rules: """
+                    rules:
+                      - name: link
+                        match: {server_port: 5201}
+                        action: {rate: 20Mbit, burst: 32KiB, queue: 50ms, per: direction}
+                    """)
+                for reverse in [false, true] {
+                    let run = try lab.run(lab.client, ["iperf3", "-c", Lab.serverAddress[family]!, "-p", "5201", "-t", "4", "-J"]
+                                          + (reverse ? ["-R"] : []), timeout: 30)
+                    let json = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], "\(run.errors)")
+                    let received = (json["end"] as? [String: Any])?["sum_received"] as? [String: Any]
+                    let megabits = (received?["bits_per_second"] as? Double ?? 0) / 1e6
+                    // iperf3 counts TCP's payload: 1 448 of each 1 500 bytes at most, 19.3 Mbit/s.
+                    let most = 20 * 1448.0 / 1500
+                    #expect(megabits > most * 0.85 && megabits < most * 1.02, "\(reverse ? "download" : "upload"): \(megabits) Mbit/s")
+                }
+                let report = try lab.stop(netfault).report
+                #expect(try #require(report.rule("link")).fired > 500)
+            }
+        }
     }
 }

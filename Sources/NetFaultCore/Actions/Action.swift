@@ -30,6 +30,8 @@ public enum Action: Sendable, Equatable {
     case slice(Slice)
     /// `{loss: {model: gilbert-elliott, p: 1%, r: 30%}}`
     case loss(Loss)
+    /// `{rate: 10Mbit, burst: 32KiB, queue: 100ms}`
+    case rate(Rate)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
@@ -39,6 +41,7 @@ public enum Action: Sendable, Equatable {
         case clampMSS = "clamp_mss"
         case slice
         case loss
+        case rate
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -55,6 +58,7 @@ public enum Action: Sendable, Equatable {
             case .clampMSS: return ClampMSS.self
             case .slice: return Slice.self
             case .loss: return Loss.self
+            case .rate: return Rate.self
             }
         }
 
@@ -76,6 +80,7 @@ public enum Action: Sendable, Equatable {
         case .clampMSS: return .clampMSS
         case .slice: return .slice
         case .loss: return .loss
+        case .rate: return .rate
         }
     }
 
@@ -109,6 +114,7 @@ public enum Action: Sendable, Equatable {
         case .clampMSS(let unit): return unit.summary
         case .slice(let unit): return unit.summary
         case .loss(let unit): return unit.summary
+        case .rate(let unit): return unit.summary
         }
     }
 
@@ -128,6 +134,7 @@ public enum Action: Sendable, Equatable {
         case .clampMSS(let unit): return unit.decide(packet, context, engine: &engine)
         case .slice(let unit): return unit.decide(packet, context, engine: &engine)
         case .loss(let unit): return unit.decide(packet, context, engine: &engine)
+        case .rate(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
 }

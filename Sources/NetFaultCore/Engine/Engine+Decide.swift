@@ -86,6 +86,15 @@ extension Engine {
         for reached in [Side.client, .server] where target.includes(reached) { table[context.flowSlot].noteReset(reaching: reached) }
     }
 
+    /// Counts a `rate` decision, and every 65 536 sweeps away the buckets idle for a minute (a new
+    /// one starts full): a bucket per connection does not outlive its traffic by much.
+    mutating func noteRateDecision(at now: Int64) {
+        rateDecisionsSinceSweep += 1
+        guard rateDecisionsSinceSweep >= 65_536 else { return }
+        rateDecisionsSinceSweep = 0
+        rateBuckets = rateBuckets.filter { now - $0.value.lastDeparture < 60_000_000_000 }
+    }
+
     /// netfault answered the sender with an ICMP destination unreachable: the client's connect
     /// fails with it.
     mutating func noteUnreachable(_ reason: UnreachableReason, by context: ActionContext) {

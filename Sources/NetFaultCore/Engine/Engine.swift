@@ -96,6 +96,10 @@ public struct Engine {
     var probabilityDraws: [Int: CorrelatedDraw] = [:]
     /// Where each `loss` rule's model stands, by rule id.
     var lossStates: [Int: LossModel.State] = [:]
+    /// The token buckets of `rate` rules, by rule and, as the rule shares them, connection and side.
+    var rateBuckets: [RateBucketKey: RateBucket] = [:]
+    /// `rate` decisions since the idle buckets were last swept.
+    var rateDecisionsSinceSweep = 0
     /// Per rule with a state slot: connections counted so far, and how many of them are open now.
     var connectionsCounted: [Int32] = []
     var connectionsOpen: [Int32] = []

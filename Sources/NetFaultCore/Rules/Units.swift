@@ -33,6 +33,33 @@ enum Units {
         return nil
     }
 
+    /// `10Mbit` → 10 000 000 bits per second (k, M, G are powers of 1000, case-insensitive, as tc's
+    /// `kbit`, `mbit`); `0` alone is 0.
+    static func bitRate(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingSpaces
+        if trimmed == "0" { return 0 }
+        let lower = trimmed.lowercased()
+        guard lower.hasSuffix("bit") else { return nil }
+        var number = String(lower.dropLast(3)).trimmingSpaces
+        var scale = 1.0
+        for (prefix, factor) in [("k", 1e3), ("m", 1e6), ("g", 1e9)] where number.hasSuffix(prefix) {
+            scale = factor
+            number = String(number.dropLast()).trimmingSpaces
+        }
+        guard let value = decimal(number) else { return nil }
+        let bits = value * scale
+        return bits < 1e13 ? UInt64(bits) : nil
+    }
+
+    /// 10 000 000 → `10Mbit`, 1 500 000 → `1.5Mbit`.
+    static func bitRateText(_ bits: UInt64) -> String {
+        for (unit, factor) in [("Gbit", 1e9), ("Mbit", 1e6), ("Kbit", 1e3)] where Double(bits) >= factor {
+            let value = Double(bits) / factor
+            return (value == value.rounded() ? "\(Int(value))" : "\(value)") + unit
+        }
+        return "\(bits)bit"
+    }
+
     /// `25%` → 0.25, `0.5%` → 0.005; a bare decimal from 0 to 1 is the share itself (`0.25`).
     static func percentage(_ text: String) -> Double? {
         let trimmed = text.trimmingSpaces
