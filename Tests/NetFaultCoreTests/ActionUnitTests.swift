@@ -27,6 +27,11 @@ struct ActionUnitTests {
         case .loss: return ("{loss: {model: gilbert-elliott, p: 1%, k: 0%}}", { $0.verdict == .drop && !$0.hasInjections })
         // The burst lets the first packet go at once; rate 0 carries nothing.
         case .rate: return ("{rate: 0}", { $0.verdict == .drop && !$0.hasInjections })
+        case .corrupt:
+            return ("{corrupt: {bits: 1, checksum: fix}}", { decision in
+                guard case .replace(let bytes) = decision.verdict else { return false }
+                return (try? transportChecksumVerifies(bytes)) == true
+            })
         case .slice:
             return ("{slice: {size: 3}}", { decision in
                 decision.verdict == .drop && decision.injections.map { parsed($0.bytes) { $0.payloadLength } }.reduce(0, +) > 3

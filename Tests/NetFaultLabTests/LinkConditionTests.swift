@@ -102,5 +102,41 @@ extension LabTests {
                 #expect(try #require(report.rule("link")).fired > 500)
             }
         }
+
+        /// A 2 MB download through `corrupt`: with the checksum kept, the client's stack discards
+        /// the corrupted segments (counted as checksum errors) and the file arrives intact after
+        /// retransmissions; with it fixed, the corrupted bytes reach curl and the file differs.
+        @Test(arguments: Lab.Family.allCases)
+        func corruptionIsCaughtOrDeliveredAsTheChecksumSays(_ family: Lab.Family) throws {
+            try withLab { lab in
+                var generator = SystemRandomNumberGenerator()
+                let original = Data((0..<2_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                _ = try lab.httpServer(files: ["big": original])
+                for checksum in ["keep", "fix"] {
+                    let netfault = try lab.netfault(.forward, rules: """
+                        seed: 4
+                        rules:
+                          - name: corrupt
+                            match: {server_port: 8080, from: server}
+                            action: {corrupt: {probability: 2%, bits: 1, checksum: \(checksum)}}
+                        """)
+                    let errorsBefore = try lab.checksumErrors(in: lab.client)
+                    let target = lab.directory.appendingPathComponent("download-\(checksum)").path
+                    let curl = try lab.run(lab.client, ["curl", "-s", "--max-time", "60", "-o", target, lab.url(family, "big")], timeout: 90)
+                    let errors = try lab.checksumErrors(in: lab.client) - errorsBefore
+                    let stopped = lab.stop(netfault)
+                    let corrupted = try #require(try stopped.report.rule("corrupt")).fired
+                    let received = try Data(contentsOf: URL(fileURLWithPath: target))
+                    #expect(curl.status == 0 && received.count == original.count, "curl \(curl.status) \(received.count) bytes")
+                    if checksum == "keep" {
+                        #expect(received == original, "retransmitted intact")
+                        #expect(errors >= corrupted && corrupted > 10, "\(errors) checksum errors, \(corrupted) corrupted")
+                    } else {
+                        #expect(received != original, "the corrupted bytes arrived")
+                        #expect(errors == 0 && corrupted > 10, "\(errors) checksum errors, \(corrupted) corrupted")
+                    }
+                }
+            }
+        }
     }
 }

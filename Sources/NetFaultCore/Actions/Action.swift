@@ -32,6 +32,8 @@ public enum Action: Sendable, Equatable {
     case loss(Loss)
     /// `{rate: 10Mbit, burst: 32KiB, queue: 100ms}`
     case rate(Rate)
+    /// `{corrupt: {probability: 0.1%, bits: 1, checksum: keep}}`
+    case corrupt(Corrupt)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
@@ -42,6 +44,7 @@ public enum Action: Sendable, Equatable {
         case slice
         case loss
         case rate
+        case corrupt
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -59,6 +62,7 @@ public enum Action: Sendable, Equatable {
             case .slice: return Slice.self
             case .loss: return Loss.self
             case .rate: return Rate.self
+            case .corrupt: return Corrupt.self
             }
         }
 
@@ -81,16 +85,21 @@ public enum Action: Sendable, Equatable {
         case .slice: return .slice
         case .loss: return .loss
         case .rate: return .rate
+        case .corrupt: return .corrupt
         }
     }
 
     /// The action's name as written in rule files.
     public var keyword: String { kind.rawValue }
 
-    /// The loss model the rule rolls when its match holds, for `loss`.
-    var lossModel: LossModel? {
-        if case .loss(let loss) = self { return loss.model }
-        return nil
+    /// What the rule rolls when its match holds, before it acts: `loss`'s model, `corrupt`'s
+    /// chance. A packet the roll spares goes on to the later rules.
+    var roll: ActionRoll? {
+        switch self {
+        case .loss(let loss): return .model(loss.model)
+        case .corrupt(let corrupt): return corrupt.probability < 1 ? .chance(corrupt.probability) : nil
+        default: return nil
+        }
     }
 
     /// Whether the action keeps state per connection (in the flow table's rule states).
@@ -115,6 +124,7 @@ public enum Action: Sendable, Equatable {
         case .slice(let unit): return unit.summary
         case .loss(let unit): return unit.summary
         case .rate(let unit): return unit.summary
+        case .corrupt(let unit): return unit.summary
         }
     }
 
@@ -135,8 +145,17 @@ public enum Action: Sendable, Equatable {
         case .slice(let unit): return unit.decide(packet, context, engine: &engine)
         case .loss(let unit): return unit.decide(packet, context, engine: &engine)
         case .rate(let unit): return unit.decide(packet, context, engine: &engine)
+        case .corrupt(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
+}
+
+/// What a rule rolls before its action acts on a packet its match took.
+enum ActionRoll: Sendable {
+    /// A loss model's chain, one per rule.
+    case model(LossModel)
+    /// An independent chance.
+    case chance(Double)
 }
 
 /// What an action needs from the queue and the engine. Every unit states it (no default), so

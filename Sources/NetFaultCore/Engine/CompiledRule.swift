@@ -27,8 +27,8 @@ struct CompiledRule {
     let probability: Double?
     /// How much each `probability` roll depends on the rule's last (0: independent).
     let correlation: Double
-    /// The action's loss model, rolled last: a packet it spares does not match.
-    let lossModel: LossModel?
+    /// The action's roll (a loss model, a chance), rolled last: a packet it spares does not match.
+    let roll: ActionRoll?
     /// Index into the engine's `needles`: the bytes the payload must contain.
     let needle: Int?
     /// Index into each flow's rule states (`FlowSlots.ruleStates`), when this rule keeps per-connection state.
@@ -59,7 +59,7 @@ struct CompiledRule {
         concurrentOver = match.concurrentOver
         probability = match.probability
         correlation = match.correlation ?? 0
-        lossModel = rule.action.lossModel
+        roll = rule.action.roll
         self.needle = needle
         self.slot = slot
         sticky = rule.sticky

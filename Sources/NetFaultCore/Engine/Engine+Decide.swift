@@ -45,7 +45,7 @@ extension Engine {
     }
 
     /// Every field of the match, cheapest first; `nth` counts packets that satisfied the rest, and the
-    /// probability (then a `loss` rule's model) is rolled last, so a packet that loses the roll goes
+    /// probability (then the action's roll: a loss model, a corruption's chance) is rolled last, so a packet that loses the roll goes
     /// on to the next rule.
     /// `prechecked`: the masks already checked the side, the flags and the connection's fields.
     private mutating func matches(_ rule: CompiledRule, _ packet: Packet, _ flow: FlowFacts, prechecked: Bool,
@@ -73,7 +73,11 @@ extension Engine {
                 : probabilityDraws[rule.id, default: CorrelatedDraw()].next(correlation: rule.correlation, random: &random).uniform
             if roll >= probability { return false }
         }
-        if let model = rule.lossModel, !model.lost(&lossStates[rule.id, default: LossModel.State()], random: &random) { return false }
+        switch rule.roll {
+        case nil: break
+        case .model(let model): if !model.lost(&lossStates[rule.id, default: LossModel.State()], random: &random) { return false }
+        case .chance(let chance): if random.unitInterval() >= chance { return false }
+        }
         return true
     }
 

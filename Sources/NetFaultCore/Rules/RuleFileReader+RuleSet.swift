@@ -135,9 +135,10 @@ extension RuleFileReader {
             guard let rule else { continue }
             if let shadow = unconditional[rule.match.transport] {
                 warning(item, rulePath, "can never act: rules[\(shadow)] ('\(rules[shadow].name)') matches every \(rule.match.transport.rawValue) packet before it")
-            } else if rule.match.isUnconditional, rule.action.lossModel == nil, diagnostics.errorCount == errorsBefore {
-                // A rule whose match had errors is not taken for one without conditions, nor a
-                // loss model, which spares packets for the rules after it.
+            } else if rule.match.isUnconditional, rule.action.roll == nil, diagnostics.errorCount == errorsBefore {
+                // A rule whose match had errors is not taken for one without conditions, nor one
+                // whose action rolls (a loss model, a corruption's chance): it spares packets for
+                // the rules after it.
                 unconditional[rule.match.transport] = rules.count
             }
             rules.append(rule)

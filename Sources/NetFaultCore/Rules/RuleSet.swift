@@ -46,9 +46,11 @@ public struct RuleSet: Sendable {
     /// Whether some rule keeps packets back (`hold`, `delay`): the parking queue is needed.
     public var canHold: Bool { enabledRules.contains { $0.action.kind.needs.contains(.parking) } }
 
-    /// Whether some rule matches on a packet's `size:`: the queue must then see segments as they go
-    /// on the wire, not GSO super-packets of up to 64 KiB (the kernel segments them before queueing).
-    public var needsSegments: Bool { enabledRules.contains { $0.match.size != nil } }
+    /// Whether some rule matches on a packet's `size:`, or corrupts packets: the queue must then see
+    /// segments as they go on the wire, not GSO super-packets of up to 64 KiB (the kernel segments
+    /// them before queueing; a corrupted super-packet's segments would be summed anew, the
+    /// corruption no longer caught).
+    public var needsSegments: Bool { enabledRules.contains { $0.match.size != nil || $0.action.kind == .corrupt } }
 
     /// Whether some rule reads or rebuilds whole packets (`payload:`, `rewrite`, `duplicate`). If
     /// none does, the queue need copy only each packet's headers to netfault: the engine decides

@@ -10,7 +10,7 @@ public struct QueueCapabilities: Sendable, Equatable {
     /// A parking queue: `hold`, `delay`.
     public var parking: Bool
     /// Segments as they go on the wire, not GSO super-packets (the kernel segments them before
-    /// queueing, which costs a copy of each): `size:` matches.
+    /// queueing, which costs a copy of each): `size:` matches, `corrupt`.
     public var segments: Bool
 
     public init(wholePackets: Bool, parking: Bool, segments: Bool = false) {
@@ -42,8 +42,8 @@ public struct QueueCapabilities: Sendable, Equatable {
                 + "(no rule held packets when it started); restart it with --any-rules, or without a rule file"
         }
         if ruleSet.needsSegments, !segments {
-            let rule = ruleSet.enabledRules.first { $0.match.size != nil }!
-            return "rule '\(rule.name)' matches packet sizes, but this netfault's queue takes GSO super-packets whole "
+            let rule = ruleSet.enabledRules.first { $0.match.size != nil || $0.action.kind == .corrupt }!
+            return "rule '\(rule.name)' \(rule.match.size != nil ? "matches packet sizes" : "corrupts packets"), but this netfault's queue takes GSO super-packets whole "
                 + "(no rule matched sizes when it started); restart it with --any-rules, or without a rule file"
         }
         return nil
