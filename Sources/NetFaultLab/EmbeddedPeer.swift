@@ -329,6 +329,8 @@ def udp_sink(args):
             time.sleep(3600)
     received = 0
     numbers = set()
+    # Datagrams that came after one with a higher number: the reordered.
+    late, highest = 0, -1
     end = time.monotonic() + args.seconds if args.seconds else None
     while end is None or time.monotonic() < end:
         if end is not None:
@@ -337,7 +339,10 @@ def udp_sink(args):
             data = sock.recv(65536)
             received += 1
             if args.expect:
-                numbers.add(int(data.split(b" ", 1)[0]))
+                number = int(data.split(b" ", 1)[0])
+                numbers.add(number)
+                late += number < highest
+                highest = max(highest, number)
         except (socket.timeout, ValueError):
             pass
     if not args.expect:
@@ -353,7 +358,7 @@ def udp_sink(args):
             current += 1
     if current:
         runs.append(current)
-    outcome(received=received, missing_runs=runs)
+    outcome(received=received, missing_runs=runs, late=late)
 
 
 def udp_inspect(args):

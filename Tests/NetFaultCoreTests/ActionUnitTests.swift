@@ -32,6 +32,8 @@ struct ActionUnitTests {
                 guard case .replace(let bytes) = decision.verdict else { return false }
                 return (try? transportChecksumVerifies(bytes)) == true
             })
+        // Taken out of the stream, to be sent again after later packets.
+        case .reorder: return ("{reorder: {gap: 2}}", { $0.verdict == .drop && !$0.hasInjections })
         case .slice:
             return ("{slice: {size: 3}}", { decision in
                 decision.verdict == .drop && decision.injections.map { parsed($0.bytes) { $0.payloadLength } }.reduce(0, +) > 3

@@ -138,5 +138,41 @@ extension LabTests {
                 }
             }
         }
+
+        /// Datagrams through `reorder`: every one arrives, about 5% of them after later ones; a TCP
+        /// upload through it arrives whole with segments queued out of order at the server.
+        @Test(arguments: Lab.Family.allCases)
+        func reorderedPacketsArriveLateAndNoneIsLost(_ family: Lab.Family) throws {
+            try withLab { lab in
+                let sink = try lab.peerServer(["udp-sink", "7002", "--seconds", "8", "--expect", "3000"])
+                let netfault = try lab.netfault(.forward, rules: """
+                    seed: 2
+                    rules:
+                      - name: reorder
+                        match: {protocol: udp, server_port: 7002}
+                        action: {reorder: {probability: 5%, gap: 3}}
+                      - name: upload
+                        match: {server_port: 8080, from: client}
+                        action: {reorder: {probability: 20%, gap: 3}}
+                    """)
+                let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[family]!, "7002", "--count", "3000", "--rate", "2000"])
+                #expect(blast["sent"] as? Int == 3000, "\(blast)")
+                _ = try lab.peerServer(["stream-server", "8080", "--sink"])
+                let before = try Self.serverCounter(lab, "TcpExtTCPOFOQueue")
+                let upload = try lab.peer(lab.client, ["connect", Lab.serverAddress[family]!, "8080", "--upload", "4000000", "--hold", "1", "--timeout", "30"])
+                #expect(upload["errno"] == nil || upload["errno"] is NSNull, "\(upload)")
+                let outOfOrder = try Self.serverCounter(lab, "TcpExtTCPOFOQueue") - before
+                let report = try lab.stop(netfault).report
+                #expect(sink.wait(timeout: 20))
+                let result = try #require(sink.output.split(separator: "\n").last.flatMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }, "\(sink.output)")
+                let seen = try #require(report.connections(toPort: 7002).first).packets.client
+                let taken = try #require(report.rule("reorder")).fired
+                #expect(result["received"] as? Int == seen && taken > 100 && taken < 200, "\(taken) taken: \(result)")
+                #expect(result["late"] as? Int ?? 0 >= taken * 9 / 10, "\(taken) taken: \(result)")
+                let reorderedSegments = try #require(report.rule("upload")).fired
+                #expect(outOfOrder > 0 && reorderedSegments > 0, "\(outOfOrder) out of order, \(reorderedSegments) reordered")
+            }
+        }
     }
 }

@@ -34,6 +34,8 @@ public enum Action: Sendable, Equatable {
     case rate(Rate)
     /// `{corrupt: {probability: 0.1%, bits: 1, checksum: keep}}`
     case corrupt(Corrupt)
+    /// `{reorder: {probability: 25%, gap: 5}}`
+    case reorder(Reorder)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
@@ -45,6 +47,7 @@ public enum Action: Sendable, Equatable {
         case loss
         case rate
         case corrupt
+        case reorder
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -63,6 +66,7 @@ public enum Action: Sendable, Equatable {
             case .loss: return Loss.self
             case .rate: return Rate.self
             case .corrupt: return Corrupt.self
+            case .reorder: return Reorder.self
             }
         }
 
@@ -86,18 +90,20 @@ public enum Action: Sendable, Equatable {
         case .loss: return .loss
         case .rate: return .rate
         case .corrupt: return .corrupt
+        case .reorder: return .reorder
         }
     }
 
     /// The action's name as written in rule files.
     public var keyword: String { kind.rawValue }
 
-    /// What the rule rolls when its match holds, before it acts: `loss`'s model, `corrupt`'s
-    /// chance. A packet the roll spares goes on to the later rules.
+    /// What the rule rolls when its match holds, before it acts: `loss`'s model, `corrupt`'s and
+    /// `reorder`'s chance. A packet the roll spares goes on to the later rules.
     var roll: ActionRoll? {
         switch self {
         case .loss(let loss): return .model(loss.model)
         case .corrupt(let corrupt): return corrupt.probability < 1 ? .chance(corrupt.probability) : nil
+        case .reorder(let reorder): return reorder.probability < 1 ? .chance(reorder.probability) : nil
         default: return nil
         }
     }
@@ -125,6 +131,7 @@ public enum Action: Sendable, Equatable {
         case .loss(let unit): return unit.summary
         case .rate(let unit): return unit.summary
         case .corrupt(let unit): return unit.summary
+        case .reorder(let unit): return unit.summary
         }
     }
 
@@ -146,6 +153,7 @@ public enum Action: Sendable, Equatable {
         case .loss(let unit): return unit.decide(packet, context, engine: &engine)
         case .rate(let unit): return unit.decide(packet, context, engine: &engine)
         case .corrupt(let unit): return unit.decide(packet, context, engine: &engine)
+        case .reorder(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
 }

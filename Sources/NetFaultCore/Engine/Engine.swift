@@ -100,6 +100,8 @@ public struct Engine {
     var rateBuckets: [RateBucketKey: RateBucket] = [:]
     /// `rate` decisions since the idle buckets were last swept.
     var rateDecisionsSinceSweep = 0
+    /// Packets `reorder` took out of their streams, oldest first.
+    var reorderPending: [PendingReorder] = []
     /// Per rule with a state slot: connections counted so far, and how many of them are open now.
     var connectionsCounted: [Int32] = []
     var connectionsOpen: [Int32] = []
@@ -158,9 +160,10 @@ public struct Engine {
         }
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
         let side = table.side(of: packet, in: flowSlot)
-        let decision = decide(packet, flowSlot: flowSlot, side: side, at: now)
+        var decision = decide(packet, flowSlot: flowSlot, side: side, at: now)
         table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers,
                                held: decision.verdict.isHeld)
+        if !reorderPending.isEmpty { releaseReordered(after: key, at: now, into: &decision) }
         noteIfClosed(flowSlot)
         table.touch(flowSlot, at: now)
         return decision

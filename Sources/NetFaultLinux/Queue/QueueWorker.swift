@@ -124,6 +124,8 @@ final class QueueWorker<Queue: PacketQueue, Sender: PacketSender>: @unchecked Se
     /// the socket closes).
     func finish() {
         ledger.settleAll(quietMilliseconds: Self.quietWaitMilliseconds)
+        // Packets `reorder` took out and still holds back go now, after the last verdicts.
+        for injection in engine.withEngine({ $0.takeAllReordered() }) { injector.send(injection.bytes) }
         parking?.releaseAll()
     }
 
