@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import NetFaultLinux
+import Synchronization
 
 /// Where the control API listens: a Unix socket, by default `/run/netfault/<queue>.sock`, or
 /// `/run/netfault/<netns>-<queue>.sock` when netfault faults another network namespace than the
@@ -66,6 +67,7 @@ public struct ControlSocket: Sendable {
     public final class Claim: Sendable {
         private let descriptor: Int32
         private let lockPath: String
+        private let released = Atomic<Bool>(false)
 
         fileprivate init(_ descriptor: Int32, lockPath: String) {
             self.descriptor = descriptor
@@ -79,12 +81,18 @@ public struct ControlSocket: Sendable {
                 && held.st_ino == named.st_ino && held.st_dev == named.st_dev
         }
 
-        deinit {
+        /// Gives the path up now, lock file and all; once (later calls, and the deinit, do nothing).
+        /// Called at the stop: a reference the API's threads still hold could otherwise outlive the
+        /// process's exit, and the lock file with it.
+        public func release() {
+            guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
             // Unlinked while still locked: a netfault that opened it meanwhile finds, once it gets
             // the lock, that the path names no file or another, and tries again.
             if holdsThePath { unlink(lockPath) }
             close(descriptor)
         }
+
+        deinit { release() }
     }
 
     /// Before binding: makes the default directory (0755), claims the path, and clears the way:

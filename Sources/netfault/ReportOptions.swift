@@ -85,7 +85,7 @@ struct RunOptions: ParsableArguments {
             // Requests still waiting (a start that failed never ran the loop) get their answer first.
             mailbox.close()
             server.stop()
-            withExtendedLifetime(place.claim) {}
+            place.claim.release()
         }
         printError("netfault: control API on \(place.socket.path)\(control.listen.map { " and http://\($0)" } ?? "")")
         let result: Controller.Result

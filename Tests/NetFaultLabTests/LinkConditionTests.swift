@@ -11,6 +11,13 @@ extension LabTests {
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
         }
 
+        /// What a `udp-sink --seconds` server printed once it ended.
+        static func sinkResult(_ sink: Background) throws -> [String: Any] {
+            #expect(sink.wait(timeout: 20))
+            return try #require(sink.output.split(separator: "\n").last.flatMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }, "\(sink.output)")
+        }
+
         /// An upload of `bytes` from the client through netfault with `action` on the client's
         /// segments; how many segments the server's stack queued out of order meanwhile. The client
         /// keeps the connection a second after sending, so that everything has arrived before the
@@ -59,9 +66,7 @@ extension LabTests {
                 let blast = try lab.peer(lab.client, ["udp-blast", Lab.serverAddress[family]!, "7002", "--count", "5000", "--rate", "2000"])
                 #expect(blast["sent"] as? Int == 5000, "\(blast)")
                 let report = try lab.stop(netfault).report
-                #expect(sink.wait(timeout: 20))
-                let result = try #require(sink.output.split(separator: "\n").last.flatMap {
-                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }, "\(sink.output)")
+                let result = try Self.sinkResult(sink)
                 let runs = try #require(result["missing_runs"] as? [Int], "\(result)")
                 let fired = try #require(report.rule("bursty")).fired
                 // Every datagram netfault saw and spared arrived, and none it dropped did (a datagram
@@ -163,9 +168,7 @@ extension LabTests {
                 #expect(upload["errno"] == nil || upload["errno"] is NSNull, "\(upload)")
                 let outOfOrder = try Self.serverCounter(lab, "TcpExtTCPOFOQueue") - before
                 let report = try lab.stop(netfault).report
-                #expect(sink.wait(timeout: 20))
-                let result = try #require(sink.output.split(separator: "\n").last.flatMap {
-                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }, "\(sink.output)")
+                let result = try Self.sinkResult(sink)
                 let seen = try #require(report.connections(toPort: 7002).first).packets.client
                 let taken = try #require(report.rule("reorder")).fired
                 #expect(result["received"] as? Int == seen && taken > 100 && taken < 200, "\(taken) taken: \(result)")

@@ -43,14 +43,7 @@ extension Action {
                 let fieldPath = "\(path).\(entry.key)"
                 switch entry.key {
                 case "probability":
-                    guard let share = reader.percentage(entry.value, fieldPath) else {
-                        valid = false
-                        continue
-                    }
-                    if share > 0 { corrupt.probability = share } else {
-                        reader.error(entry.value, fieldPath, "is 0%: no packet would be corrupted")
-                        valid = false
-                    }
+                    if let share = reader.actionChance(entry.value, fieldPath, what: "corrupted") { corrupt.probability = share } else { valid = false }
                 case "bits":
                     if let bits = reader.integer(entry.value, fieldPath, in: 1...64, what: "a number of bits") { corrupt.bits = bits } else { valid = false }
                 case "checksum":

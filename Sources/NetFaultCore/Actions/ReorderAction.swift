@@ -35,14 +35,7 @@ extension Action {
                 let fieldPath = "\(path).\(entry.key)"
                 switch entry.key {
                 case "probability":
-                    guard let share = reader.percentage(entry.value, fieldPath) else {
-                        valid = false
-                        continue
-                    }
-                    if share > 0 { reorder.probability = share } else {
-                        reader.error(entry.value, fieldPath, "is 0%: no packet would be reordered")
-                        valid = false
-                    }
+                    if let share = reader.actionChance(entry.value, fieldPath, what: "reordered") { reorder.probability = share } else { valid = false }
                 case "gap":
                     if let gap = reader.integer(entry.value, fieldPath, in: 1...1000, what: "a packet count") { reorder.gap = gap } else { valid = false }
                 case "timeout":

@@ -52,6 +52,17 @@ extension RuleFileReader {
         return nil
     }
 
+    /// The `probability` of an action that rolls (`corrupt`, `reorder`): a share above 0% (`what`
+    /// the chosen packets would be: "corrupted").
+    mutating func actionChance(_ node: Node, _ path: String, what: String) -> Double? {
+        guard let share = percentage(node, path) else { return nil }
+        guard share > 0 else {
+            error(node, path, "is 0%: no packet would be \(what)")
+            return nil
+        }
+        return share
+    }
+
     /// A hold or delay: a duration from `shortestHold` to `maximumHold`.
     mutating func holdDuration(_ node: Node, _ path: String) -> Duration? {
         guard let value = duration(node, path) else { return nil }
