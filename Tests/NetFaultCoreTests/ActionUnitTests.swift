@@ -39,6 +39,17 @@ struct ActionUnitTests {
                 decision.verdict == .drop && decision.injections.map { parsed($0.bytes) { $0.payloadLength } }.reduce(0, +) > 3
                     && decision.injections.allSatisfy { parsed($0.bytes) { $0.payloadLength <= 3 } }
             })
+        // The SYN before it chose the offset: the client's data reaches the server 1000 further on.
+        case .shiftSeq:
+            return ("{shift_seq: 1000}", { decision in
+                guard case .replace(let bytes) = decision.verdict else { return false }
+                return parsed(bytes) { $0.sequenceNumber == 1001 + 1000 }
+            })
+        case .close:
+            return ("{close: both}", { decision in
+                decision.verdict == .drop && decision.injections.count == 2
+                    && decision.injections.allSatisfy { parsed($0.bytes) { $0.tcpFlags == [.fin, .ack] } }
+            })
         }
     }
 

@@ -104,7 +104,7 @@ struct RunReportTests {
             netfault stopped: SIGINT received after 1.5s; seed 7.
 
             Connections a fault touched (2 of 2):
-              CONNECTION                            OUTCOME  ERROR                                  FAULTS             TIME  PACKETS c/s  RETRANS c/s  RESET BY
+              CONNECTION                            OUTCOME  ERROR                                  FAULTS             TIME  PACKETS c/s  RETRANS c/s  ENDED BY
               tcp 198.18.1.2:40001 → 198.18.2.2:80  closed   -                                      slow ×1            60ms  4/4          0/0          -
               tcp 198.18.1.2:40002 → 198.18.2.2:80  reset    both ECONNRESET / WSAECONNRESET 10054  slow ×1, crash ×1  50ms  2/4          0/0          netfault (crash) → both
 

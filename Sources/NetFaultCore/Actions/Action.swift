@@ -36,6 +36,10 @@ public enum Action: Sendable, Equatable {
     case corrupt(Corrupt)
     /// `{reorder: {probability: 25%, gap: 5}}`
     case reorder(Reorder)
+    /// `{shift_seq: random}`
+    case shiftSeq(ShiftSeq)
+    /// `{close: both}`
+    case close(Close)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
@@ -48,6 +52,8 @@ public enum Action: Sendable, Equatable {
         case rate
         case corrupt
         case reorder
+        case shiftSeq = "shift_seq"
+        case close
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -67,6 +73,8 @@ public enum Action: Sendable, Equatable {
             case .rate: return Rate.self
             case .corrupt: return Corrupt.self
             case .reorder: return Reorder.self
+            case .shiftSeq: return ShiftSeq.self
+            case .close: return Close.self
             }
         }
 
@@ -91,6 +99,8 @@ public enum Action: Sendable, Equatable {
         case .rate: return .rate
         case .corrupt: return .corrupt
         case .reorder: return .reorder
+        case .shiftSeq: return .shiftSeq
+        case .close: return .close
         }
     }
 
@@ -132,6 +142,8 @@ public enum Action: Sendable, Equatable {
         case .rate(let unit): return unit.summary
         case .corrupt(let unit): return unit.summary
         case .reorder(let unit): return unit.summary
+        case .shiftSeq(let unit): return unit.summary
+        case .close(let unit): return unit.summary
         }
     }
 
@@ -154,6 +166,8 @@ public enum Action: Sendable, Equatable {
         case .rate(let unit): return unit.decide(packet, context, engine: &engine)
         case .corrupt(let unit): return unit.decide(packet, context, engine: &engine)
         case .reorder(let unit): return unit.decide(packet, context, engine: &engine)
+        case .shiftSeq(let unit): return unit.decide(packet, context, engine: &engine)
+        case .close(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
 }

@@ -30,7 +30,8 @@ extension Action {
             var injections: [Injection] = []
             if target.includes(side) { injections.append(Injection(bytes: ResetBuilder.towardSender(of: packet), toward: side)) }
             if target.includes(side.other) {
-                injections.append(Injection(bytes: ResetBuilder.towardReceiver(of: packet), toward: side.other))
+                let view = SequenceView(of: side, shift: engine.table[context.flowSlot].sequenceShift)
+                injections.append(Injection(bytes: ResetBuilder.towardReceiver(of: packet, view: view), toward: side.other))
             }
             engine.noteInjectedReset(by: context, toward: target)
             return Decision(.drop, injections: injections)

@@ -1,6 +1,12 @@
 extension Engine {
     /// Finds the first rule whose match holds and turns its action into a decision.
     mutating func decide(_ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
+        // A connection a `close` ended: netfault answers for the proxy that closed, whatever the rules.
+        if let ended = table[flowSlot].injectedReset, ended.fin {
+            var decision = Action.Close.answer(packet, from: side, closed: ended, flowSlot: flowSlot, engine: &self)
+            decision.rule = ended.rule
+            return decision
+        }
         // A `sticky` rule that acted on this connection acts on all its later packets.
         if let latched = table[flowSlot].latchedRule {
             return fire(Int(latched), packet, flowSlot: flowSlot, side: side, at: now)
@@ -97,6 +103,13 @@ extension Engine {
         guard rateDecisionsSinceSweep >= 65_536 else { return }
         rateDecisionsSinceSweep = 0
         rateBuckets = rateBuckets.filter { now - $0.value.lastDeparture < 60_000_000_000 }
+    }
+
+    /// netfault closed the connection with FINs (`close`) toward `target`: the report's
+    /// `closed_by`, and how netfault answers the connection's later packets.
+    mutating func noteInjectedClose(by context: ActionContext, toward target: ResetTarget) {
+        guard table[context.flowSlot].injectedReset == nil else { return }
+        table[context.flowSlot].injectedReset = InjectedReset(rule: context.rule, toward: target, fin: true, at: context.now)
     }
 
     /// netfault answered the sender with an ICMP destination unreachable: the client's connect

@@ -160,9 +160,11 @@ public struct Engine {
         }
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
         let side = table.side(of: packet, in: flowSlot)
+        // After netfault's `close`, the peers' acknowledgments are of its FINs, not of each other's data.
+        let closedByNetfault = table[flowSlot].injectedReset?.fin == true
         var decision = decide(packet, flowSlot: flowSlot, side: side, at: now)
         table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers,
-                               held: decision.verdict.isHeld)
+                               held: decision.verdict.isHeld, acknowledges: !closedByNetfault)
         if !reorderPending.isEmpty { releaseReordered(after: key, at: now, into: &decision) }
         noteIfClosed(flowSlot)
         table.touch(flowSlot, at: now)

@@ -25,7 +25,7 @@ extension Flow {
         let own = stats(receiver)
         let peer = stats(receiver.other)
         if receiver == .client, own.synSeen, !synAckDelivered {
-            return packet.tcpFlags.contains(.ack) && packet.acknowledgmentNumber == own.initialSequence &+ 1
+            return packet.tcpFlags.contains(.ack) && acknowledgment(of: packet, from: .server) == own.initialSequence &+ 1
         }
         let sequence = packet.sequenceNumber
         let afterFIN = peer.finSeen
@@ -48,8 +48,10 @@ extension Flow {
     /// What an RST arriving now would do to `side`'s socket, by the state its packets put it in.
     func resetEffect(on side: Side) -> ResetEffect {
         if side == .client, stats(.client).synSeen, !synAckDelivered { return .refused }
-        // The peer's FIN arrived and this side has not sent its own: CLOSE-WAIT.
-        if stats(side.other).finSeen, !stats(side).finSent { return .brokenPipe }
+        // The peer's FIN (or netfault's in its name, `close`) arrived and this side has not sent
+        // its own: CLOSE-WAIT.
+        let closedToward = injectedReset.map { $0.fin && $0.toward.includes(side) } ?? false
+        if stats(side.other).finSeen || closedToward, !stats(side).finSent { return .brokenPipe }
         return .connectionReset
     }
 

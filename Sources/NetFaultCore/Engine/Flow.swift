@@ -16,7 +16,8 @@ public struct Flow: Sendable {
     @PackedInstant public internal(set) var resetAt: Instant? = nil
     /// When the second side's FIN reached its receiver.
     @PackedInstant public internal(set) var closedAt: Instant? = nil
-    /// The first RSTs netfault itself sent on this connection (a `reset` or `reject: tcp-reset` rule).
+    /// The first RSTs netfault itself sent on this connection (a `reset` or `reject: tcp-reset`
+    /// rule), or the FINs of a `close` that ended it (`fin`).
     public internal(set) var injectedReset: InjectedReset?
     /// The faults netfault applied to this connection, one record per rule.
     public internal(set) var faults: [FaultRecord] = []
@@ -25,7 +26,17 @@ public struct Flow: Sendable {
     /// connection opens, so they are checked then, not once per packet (`RuleMasks`).
     var possibleRules: UInt64 = 0
     /// The `sticky` rule that acts on every packet of this connection since it first fired.
-    var latchedRule: Int32?
+    var latchedRule: Int32? {
+        get { latchedRuleIndex < 0 ? nil : latchedRuleIndex }
+        set { latchedRuleIndex = newValue ?? -1 }
+    }
+    /// `latchedRule`, -1 for none: an `Int32?` takes 5 bytes, and with `sequenceShift` beside it
+    /// the flow grew by 8.
+    private var latchedRuleIndex: Int32 = -1
+    /// What `shift_seq` adds to the client's sequence numbers on their way to the server (and
+    /// takes from the server's acknowledgments on their way back); 0 while none does. The flow's
+    /// own numbers stay the client's: the server's acknowledgments are recorded less it.
+    public internal(set) var sequenceShift: UInt32 = 0
     /// Which end of the key is the client: the endpoints are stored once, in the key.
     let clientIsLower: Bool
     /// False when netfault first saw the connection mid-stream and inferred the sides.
@@ -74,6 +85,12 @@ public struct Flow: Sendable {
 
     func stats(_ side: Side) -> DirectionStats { side == .client ? fromClient : fromServer }
 
+    /// The acknowledgment number of `packet`, sent by `side`, in the client's own sequence space:
+    /// the server's, under `shift_seq`, acknowledge the shifted numbers it received.
+    func acknowledgment(of packet: Packet, from side: Side) -> UInt32 {
+        side == .server ? packet.acknowledgmentNumber &- sequenceShift : packet.acknowledgmentNumber
+    }
+
     /// Counts the packet and its new bytes, and notes retransmissions and the handshake.
     ///
     /// - Parameters:
@@ -81,21 +98,24 @@ public struct Flow: Sendable {
     ///     counts as sent, but its ACK, FIN or RST never reached the receiver.
     ///   - held: netfault holds the packet for a while: a held SYN-ACK has not reached the client
     ///     until the client acknowledges it (it may give up first).
-    mutating func record(_ packet: Packet, from side: Side, at now: Instant, delivered: Bool = true, held: Bool = false) {
+    ///   - acknowledges: false when the packet's ACK is not of the peer's data (after netfault's
+    ///     `close`, it acknowledges netfault's FIN).
+    mutating func record(_ packet: Packet, from side: Side, at now: Instant, delivered: Bool = true, held: Bool = false,
+                         acknowledges: Bool = true) {
         lastSeen = now
         if side == .client {
             fromClient.record(packet, at: now, delivered: delivered)
         } else {
-            fromServer.record(packet, at: now, delivered: delivered)
+            fromServer.record(packet, at: now, delivered: delivered, acknowledgmentShift: sequenceShift)
         }
         guard packet.transport == .tcp else { return }
         let flags = packet.tcpFlags
-        if flags.contains(.ack), !flags.contains(.rst) {
+        if acknowledges, flags.contains(.ack), !flags.contains(.rst) {
             // Sent, whether netfault delivers it or not: the other side's data reached this one.
             if side == .client {
                 fromServer.noteAcknowledged(packet.acknowledgmentNumber)
             } else {
-                fromClient.noteAcknowledged(packet.acknowledgmentNumber)
+                fromClient.noteAcknowledged(acknowledgment(of: packet, from: side))
             }
         }
         if side == .client, flags.contains(.syn), !flags.contains(.ack), clientSYNAt == nil { clientSYNAt = now }
@@ -256,7 +276,9 @@ public struct DirectionStats: Sendable {
         acknowledgedThrough = acknowledgment
     }
 
-    mutating func record(_ packet: Packet, at now: Instant, delivered: Bool) {
+    /// `acknowledgmentShift`: taken from the packet's acknowledgment number to bring it into the
+    /// other side's own sequence space (`Flow.sequenceShift`, for the server's packets).
+    mutating func record(_ packet: Packet, at now: Instant, delivered: Bool, acknowledgmentShift: UInt32 = 0) {
         packets += 1
         if !delivered, dropped < .max { dropped += 1 }
         let flags = packet.tcpFlags
@@ -265,7 +287,7 @@ public struct DirectionStats: Sendable {
             return
         }
         if delivered, flags.contains(.ack), !flags.contains(.rst) {
-            lastAcknowledgment = packet.acknowledgmentNumber
+            lastAcknowledgment = packet.acknowledgmentNumber &- acknowledgmentShift
             acknowledgmentKnown = true
         }
         let length = packet.sequenceLength
@@ -323,12 +345,23 @@ public struct FaultRecord: Sendable, Equatable {
     public var first: Instant
 }
 
-/// RSTs netfault sent on a connection: by which rule, and to whom.
+/// RSTs netfault sent on a connection: by which rule, and to whom; or, with `fin`, the FINs of a
+/// `close` that ended it.
 public struct InjectedReset: Sendable, Equatable {
     /// The rule's id among the engine's `knownRules`.
     public var rule: Int
     public var toward: ResetTarget
+    /// FINs, not RSTs: netfault closed the connection gracefully (`close`), and answers the
+    /// later packets of the sides it closed as the peer that closed would.
+    public var fin: Bool
     public var at: Instant
+
+    public init(rule: Int, toward: ResetTarget, fin: Bool = false, at: Instant) {
+        self.rule = rule
+        self.toward = toward
+        self.fin = fin
+        self.at = at
+    }
 }
 
 /// Per-connection state of one stateful rule, kept by the flow table next to the flow.

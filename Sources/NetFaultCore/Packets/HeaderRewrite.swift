@@ -14,9 +14,15 @@ public struct HeaderRewrite: Hashable, Sendable {
     public var stripOptions: TCPOptionKinds?
     /// A TCP MSS option above this is lowered to it.
     public var clampMSS: UInt16?
+    /// Added to the TCP sequence number, modulo 2^32 (`shift_seq`).
+    public var sequenceDelta: UInt32?
+    /// Added to the TCP acknowledgment number, modulo 2^32 (`shift_seq`, the other way: 2^32 less
+    /// the offset). SACK blocks are left as they are.
+    public var acknowledgmentDelta: UInt32?
 
     public init(window: UInt16? = nil, ttl: UInt8? = nil, tos: UInt8? = nil, flags: TCPFlags? = nil, truncate: Int? = nil,
-                stripOptions: TCPOptionKinds? = nil, clampMSS: UInt16? = nil) {
+                stripOptions: TCPOptionKinds? = nil, clampMSS: UInt16? = nil, sequenceDelta: UInt32? = nil,
+                acknowledgmentDelta: UInt32? = nil) {
         self.window = window
         self.ttl = ttl
         self.tos = tos
@@ -24,6 +30,8 @@ public struct HeaderRewrite: Hashable, Sendable {
         self.truncate = truncate
         self.stripOptions = stripOptions
         self.clampMSS = clampMSS
+        self.sequenceDelta = sequenceDelta
+        self.acknowledgmentDelta = acknowledgmentDelta
     }
 }
 

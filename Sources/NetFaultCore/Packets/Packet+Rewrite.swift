@@ -1,7 +1,7 @@
 extension Packet {
     /// A copy of this packet with the rewrite applied.
     ///
-    /// - `window`, `flags`: TCP only; ignored for other transports.
+    /// - `window`, `flags`, `sequenceDelta`, `acknowledgmentDelta`: TCP only; ignored for other transports.
     /// - `ttl`: IPv4 TTL / IPv6 hop limit. `tos`: IPv4 TOS / IPv6 traffic class, keeping the flow label.
     /// - `truncate`: keep at most N payload bytes (negative counts as 0); the IPv4 total length, IPv6
     ///   payload length and UDP length shrink to match. Packets without a parsed transport (non-initial
@@ -16,7 +16,7 @@ extension Packet {
     /// checksum was 0 ("none", RFC 768) keeps 0.
     ///
     /// A first fragment's transport checksum covers the whole datagram, which this packet does not
-    /// hold: a TCP window/flags change adjusts it incrementally (RFC 1624) instead, and UDP/ICMP
+    /// hold: a TCP sequence/acknowledgment/window/flags change adjusts it incrementally (RFC 1624) instead, and UDP/ICMP
     /// fields that describe the whole datagram are left alone.
     ///
     /// The IPv6 pseudo-header uses the destination in the fixed header; a packet carrying a routing
@@ -74,14 +74,22 @@ extension Packet {
         let start = transportOffset
         switch transport {
         case .tcp:
-            // RFC 9293 §3.1: data offset and flags at 12-13, window at 14, checksum at 16.
-            let before = onesComplementSum(UnsafeRawBufferPointer(rebasing: buffer[(start + 12)..<(start + 16)]))
+            // RFC 9293 §3.1: sequence number at 4, acknowledgment at 8, data offset and flags at
+            // 12-13, window at 14, checksum at 16.
+            let before = onesComplementSum(UnsafeRawBufferPointer(rebasing: buffer[(start + 4)..<(start + 16)]))
+            let fields = UnsafeRawBufferPointer(buffer)
+            if let delta = rewrite.sequenceDelta {
+                buffer.storeBigEndian(fields.loadBigEndianUInt32(at: start + 4) &+ delta, at: start + 4)
+            }
+            if let delta = rewrite.acknowledgmentDelta {
+                buffer.storeBigEndian(fields.loadBigEndianUInt32(at: start + 8) &+ delta, at: start + 8)
+            }
             if let flags = rewrite.flags { buffer[start + 13] = flags.rawValue }
             if let window = rewrite.window { buffer.storeBigEndian(window, at: start + 14) }
-            // Options of a first fragment are left alone: its checksum is only adjusted for 12-15.
+            // Options of a first fragment are left alone: its checksum is only adjusted for 4-15.
             if !isFragment { rewriteOptions(buffer, rewrite) }
             if isFragment {
-                let after = onesComplementSum(UnsafeRawBufferPointer(rebasing: buffer[(start + 12)..<(start + 16)]))
+                let after = onesComplementSum(UnsafeRawBufferPointer(rebasing: buffer[(start + 4)..<(start + 16)]))
                 let old = UnsafeRawBufferPointer(buffer).loadBigEndianUInt16(at: start + 16)
                 // RFC 1624 §3 eqn. 3: HC' = ~(~HC + ~m + m'), summed over the changed words.
                 let updated = foldedChecksum(UInt32(~old) + UInt32(~foldedSum(before)) + after)

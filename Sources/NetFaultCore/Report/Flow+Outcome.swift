@@ -7,11 +7,13 @@ extension Flow {
             return unreachable == .port ? .refused : .unreachable
         }
         guard transport == .tcp else { return idle ? .idle : .open }
-        let reset = resetBy != nil || injectedReset != nil
+        let reset = resetBy != nil || injectedReset.map({ !$0.fin }) == true
         if sawOpening, clientSYNAt != nil, established == nil {
-            if resetBy == .server || injectedReset.map({ $0.toward != .server }) == true { return .refused }
+            if resetBy == .server || injectedReset.map({ !$0.fin && $0.toward != .server }) == true { return .refused }
             if !synAckDelivered { return .connectTimeout }
         }
+        // netfault's FINs (`close`) before any RST: closed, as the applications saw it.
+        if closeOrigin != nil { return .closed }
         // FIN both ways before any RST: the applications saw a clean close; a late RST changes nothing.
         if let closedAt, closedAt <= endedAt { return .closed }
         if reset { return .reset }
@@ -51,7 +53,11 @@ extension Flow {
                 return aborted == side ? .connectionAborted : nil
             }
             return .init(client: error(.client), server: error(.server))
-        case .closed, .open, .idle: return .init(client: nil, server: nil)
+        case .closed:
+            // After netfault's close, a side that still sent data got the closed peer's RST.
+            guard closeOrigin != nil else { return .init(client: nil, server: nil) }
+            return .init(client: reset(of: .client).map(SocketError.init), server: reset(of: .server).map(SocketError.init))
+        case .open, .idle: return .init(client: nil, server: nil)
         }
     }
 
@@ -62,7 +68,7 @@ extension Flow {
 
     /// Who ended the connection with an RST, and toward whom; nil when no RST did.
     public var resetOrigin: ResetOrigin? {
-        if let injected = injectedReset, resetAt.map({ injected.at <= $0 }) ?? true {
+        if let injected = injectedReset, !injected.fin, resetAt.map({ injected.at <= $0 }) ?? true {
             return ResetOrigin(sender: .netfault(rule: injected.rule), toward: injected.toward)
         }
         guard let side = resetBy else { return nil }
@@ -70,7 +76,16 @@ extension Flow {
     }
 }
 
-/// Who sent the RST that ended a connection, and to whom.
+extension Flow {
+    /// Who closed the connection with FINs in its peers' names (a `close` rule), and toward whom;
+    /// nil when netfault did not, or an RST that reached its receiver came first.
+    public var closeOrigin: ResetOrigin? {
+        guard let injected = injectedReset, injected.fin, resetAt.map({ injected.at <= $0 }) ?? true else { return nil }
+        return ResetOrigin(sender: .netfault(rule: injected.rule), toward: injected.toward)
+    }
+}
+
+/// Who sent the RST (or, for `closeOrigin`, the FINs) that ended a connection, and to whom.
 public struct ResetOrigin: Sendable, Equatable {
     public enum Sender: Sendable, Equatable {
         case client, server

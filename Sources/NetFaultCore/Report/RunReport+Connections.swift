@@ -36,11 +36,14 @@ extension RunReport.ConnectionResult {
         let reset = flow.resetOrigin
         var resetRule: String?
         if case .netfault(let rule)? = reset?.sender { resetRule = rules[rule].name }
+        let closed = outcome == .closed ? flow.closeOrigin : nil
+        var closedRule: String?
+        if case .netfault(let rule)? = closed?.sender { closedRule = rules[rule].name }
         let end = flow.endedAt
         self.init(
             transport: flow.transport, client: flow.client, server: flow.server, seenFromStart: flow.sawOpening,
             outcome: outcome, errors: flow.socketErrors(for: outcome), resetBy: endedByReset ? reset : nil,
-            resetRule: endedByReset ? resetRule : nil,
+            resetRule: endedByReset ? resetRule : nil, closedBy: closed, closedRule: closedRule,
             abortedSide: outcome == .aborted ? flow.abortedSide : nil,
             startMilliseconds: milliseconds(flow.firstSeen.since(runStart)),
             handshakeMilliseconds: flow.established.flatMap { established in flow.clientSYNAt.map { milliseconds(established.since($0)) } },

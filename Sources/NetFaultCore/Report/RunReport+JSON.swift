@@ -119,6 +119,10 @@ extension RunReport {
                 return .object([("sender", .string(sender)), ("rule", .optional(connection.resetRule) { .string($0) }),
                                 ("toward", .string(reset.toward.rawValue))])
             }),
+            ("closed_by", .optional(connection.closedBy) { closed in
+                .object([("sender", .string("netfault")), ("rule", .optional(connection.closedRule) { .string($0) }),
+                         ("toward", .string(closed.toward.rawValue))])
+            }),
             ("aborted_side", .optional(connection.abortedSide) { .string($0.rawValue) }),
             ("start_ms", .number(connection.startMilliseconds)),
             ("handshake_ms", .optional(connection.handshakeMilliseconds) { .number($0) }),

@@ -56,7 +56,7 @@ extension RunReport {
         try line(flowLine)
     }
 
-    private static let connectionColumns = ["CONNECTION", "OUTCOME", "ERROR", "FAULTS", "TIME", "PACKETS c/s", "RETRANS c/s", "RESET BY"]
+    private static let connectionColumns = ["CONNECTION", "OUTCOME", "ERROR", "FAULTS", "TIME", "PACKETS c/s", "RETRANS c/s", "ENDED BY"]
 
     /// The connection's row of the table, under `connectionColumns`.
     private static func row(_ connection: ConnectionResult) -> [String] {
@@ -69,7 +69,7 @@ extension RunReport {
             seconds(connection.durationMilliseconds),
             "\(connection.packets.client)/\(connection.packets.server)",
             "\(connection.retransmissions.client)/\(connection.retransmissions.server)",
-            connection.resetDescription ?? "-",
+            connection.resetDescription ?? connection.closeDescription ?? "-",
         ]
     }
 
@@ -116,6 +116,12 @@ extension RunReport.ConnectionResult {
         case (nil, let server?): return "server \(server)"
         case (let client?, let server?): return "client \(client); server \(server)"
         }
+    }
+
+    /// `netfault (limit) FIN → both`: who closed the connection gracefully, for `closed` by netfault.
+    public var closeDescription: String? {
+        guard closedBy != nil else { return nil }
+        return "netfault (\(closedRule ?? "?")) FIN → \(closedBy!.toward.rawValue)"
     }
 
     public var resetDescription: String? {

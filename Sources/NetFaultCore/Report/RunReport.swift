@@ -90,6 +90,10 @@ public struct RunReport: Sendable {
         public var resetBy: ResetOrigin?
         /// The name of the rule behind `resetBy` when netfault sent the RST.
         public var resetRule: String?
+        /// Who closed the connection with FINs in its peers' names (`close`), for `closed`.
+        public var closedBy: ResetOrigin?
+        /// The name of the `close` rule behind `closedBy`.
+        public var closedRule: String?
         /// The side whose data went unacknowledged, for `aborted`.
         public var abortedSide: Side?
         /// Since the run's start.

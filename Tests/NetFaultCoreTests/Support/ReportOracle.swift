@@ -47,11 +47,16 @@ struct ReportOracle {
             let reset = flow.resetOrigin
             var resetRule: String?
             if case .netfault(let rule)? = reset?.sender { resetRule = known[rule].name }
+            let closed = outcome == .closed ? flow.closeOrigin : nil
+            let closedRule = closed.flatMap { origin -> String? in
+                if case .netfault(let rule) = origin.sender { return known[rule].name }
+                return nil
+            }
             let end = flow.endedAt
             connections.append(RunReport.ConnectionResult(
                 transport: flow.transport, client: flow.client, server: flow.server, seenFromStart: flow.sawOpening,
                 outcome: outcome, errors: flow.socketErrors(for: outcome), resetBy: outcome == .reset || outcome == .refused ? reset : nil,
-                resetRule: outcome == .reset || outcome == .refused ? resetRule : nil,
+                resetRule: outcome == .reset || outcome == .refused ? resetRule : nil, closedBy: closed, closedRule: closedRule,
                 abortedSide: outcome == .aborted ? flow.abortedSide : nil,
                 startMilliseconds: milliseconds(flow.firstSeen.since(start)),
                 handshakeMilliseconds: flow.established.flatMap { established in flow.clientSYNAt.map { milliseconds(established.since($0)) } },
@@ -186,6 +191,10 @@ extension ReportOracle {
                 return .object([("sender", .string(sender)), ("rule", .optional(connection.resetRule) { .string($0) }),
                                 ("toward", .string(reset.toward.rawValue))])
             }),
+            ("closed_by", .optional(connection.closedBy) { closed in
+                .object([("sender", .string("netfault")), ("rule", .optional(connection.closedRule) { .string($0) }),
+                         ("toward", .string(closed.toward.rawValue))])
+            }),
             ("aborted_side", .optional(connection.abortedSide) { .string($0.rawValue) }),
             ("start_ms", .number(connection.startMilliseconds)),
             ("handshake_ms", .optional(connection.handshakeMilliseconds) { .number($0) }),
@@ -243,7 +252,7 @@ extension ReportOracle {
     }
 
     private func connectionTable(_ listed: [RunReport.ConnectionResult]) -> OracleTable {
-        var table = OracleTable(["CONNECTION", "OUTCOME", "ERROR", "FAULTS", "TIME", "PACKETS c/s", "RETRANS c/s", "RESET BY"])
+        var table = OracleTable(["CONNECTION", "OUTCOME", "ERROR", "FAULTS", "TIME", "PACKETS c/s", "RETRANS c/s", "ENDED BY"])
         for connection in listed {
             let faults = connection.faults.map { "\($0.rule) ×\($0.count)" }.joined(separator: ", ")
             table.append([
@@ -254,7 +263,7 @@ extension ReportOracle {
                 RunReport.seconds(connection.durationMilliseconds),
                 "\(connection.packets.client)/\(connection.packets.server)",
                 "\(connection.retransmissions.client)/\(connection.retransmissions.server)",
-                connection.resetDescription ?? "-",
+                connection.resetDescription ?? connection.closeDescription ?? "-",
             ])
         }
         return table
