@@ -55,6 +55,8 @@ struct ShiftSeqActionTests {
         #expect(try checksumsVerify(serverAckOut))
         // The report counts in the client's own numbers: the 1000 bytes reached the server.
         #expect(driver.onlyFlow?.fromClient.payloadBytes == 1000)
+        #expect(driver.onlyFlow?.fromClient.acknowledgedThrough == clientISN &+ 1001, "the server's ACK taken in the client's numbers")
+        #expect(driver.onlyFlow?.fromServer.lastAcknowledgment == clientISN &+ 1001)
         #expect(driver.onlyFlow?.sequenceShift == offset)
     }
 
