@@ -158,6 +158,33 @@ extension LabTests {
             }
         }
 
+        @Test func proxyLimitDataEndsTheResponseWithAFIN() throws {
+            try withLab { lab in
+                _ = try lab.httpServer(files: ["big.bin": .filled(2_000_000)])
+                let report = try withPreset("proxy-limit-data", in: lab) {
+                    let curl = try lab.curl(.v4, "big.bin", ["--max-time", "20"])
+                    #expect(curl.status == 18 && (Int(curl.fields.first ?? "") ?? 0) < 2_000_000, "partial file, not reset: \(curl)")
+                }
+                let connection = try #require(report.connections(toPort: 8080).first)
+                #expect(connection.outcome == "closed" && connection.closed_by?.rule == "limit-data" && connection.errno.client == nil,
+                        "\(connection)")
+            }
+        }
+
+        @Test func asaDefaultPassesConnectionsAndForgetsIdleOnes() throws {
+            try withLab { lab in
+                _ = try lab.peerServer(["echo-server", "8080"])
+                let report = try withPreset("asa-default", in: lab, options: ["--set", "idle=3s"]) {
+                    let fresh = try session(lab, .v4, ["--rounds", "2", "--interval", "1"])
+                    #expect(fresh["result"] as? String == "ok", "through the shifted sequence numbers: \(fresh)")
+                    let idle = try session(lab, .v4, ["--rounds", "2", "--interval", "5", "--user-timeout-ms", "2000"])
+                    #expect(idle["errno"] as? String == "ETIMEDOUT" && idle["round"] as? Int == 2, "\(idle)")
+                }
+                #expect(report.connections(toPort: 8080).map(\.outcome) == ["closed", "aborted"])
+                #expect(report.rule("normalizer")?.fired ?? 0 > 0)
+            }
+        }
+
         @Test func flakyLinkLosesDuplicatesAndDelays() throws {
             try withLab { lab in
                 _ = try lab.httpServer(files: ["big.bin": .filled(2_000_000)])

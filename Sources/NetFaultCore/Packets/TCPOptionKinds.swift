@@ -19,6 +19,7 @@ public struct TCPOptionKinds: OptionSet, Hashable, Sendable {
     /// Kind 34 (RFC 7413): TCP Fast Open cookie.
     public static let tfo = TCPOptionKinds(rawValue: 1 << 6)
     /// Any other kind but end-of-list and no-operation: what "unknown" options firewalls clear.
+    /// Kinds 6-7 (echo) and 9-255 but 30 and 34: with `mptcp` and `tfo`, the ASA's 6-7 and 9-255.
     public static let unknown = TCPOptionKinds(rawValue: 1 << 7)
 
     /// Names as written in rule files.

@@ -46,6 +46,44 @@ rules:
     match: {server_port: "${server_port}", from: server, after_bytes: 1B}
     action: {hold: "${scan_time}"}
 """##),
+        ("asa-default", ##"""
+# Emulates: a Cisco ASA (or Secure Firewall Threat Defense) with its defaults: TCP sequence number
+# randomization, the TCP normalizer clearing options of kinds 6-7 and 9-255, and a 1 h idle
+# timeout. The client's sequence numbers are shifted by a random offset per connection on their
+# way to the server, and the server's acknowledgments shifted back; SACK blocks are not, so the
+# server's SACKs reach the client naming bytes it never sent, and are discarded. Options 6-7 and
+# 9-255 (echo, MPTCP, TFO, experiments...) are overwritten with no-operations on every packet; MSS,
+# window scale, SACK and timestamps pass. After an hour of silence the connection is forgotten and
+# its next packets are dropped silently.
+# Sources: Cisco Secure Firewall "Disable TCP Sequence Randomization" ("TCP sequence
+# randomization effectively breaks TCP SACK (Selective Acknowledgement), as the sequence numbers
+# the client sees are different from what the server sees"); Cisco ASA configuration guide,
+# "Connection Settings" (TCP Sequence Randomization, TCP Normalization: `tcp-options range 6 7
+# clear`, `tcp-options range 9 255 clear`; `timeout conn 1:00:00`); Honda et al., "Is it still
+# possible to extend TCP?", IMC 2011.
+# The client sees: connections work. A lossy upload recovers by retransmission timeouts instead of
+# SACK: slower, more retransmissions (nstat TcpExtTCPSACKDiscard grows on the client). After an
+# idle hour, the next send is retransmitted until it gives up — ETIMEDOUT after TCP_USER_TIMEOUT;
+# Windows: WSAECONNABORTED 10053.
+# Set the parameters below by name: netfault apply asa-default --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply asa-default --set idle=10s
+  server_port: 8080         # the server's port (or a range)
+  idle: 1h                  # silence after which the ASA forgets a connection (timeout conn)
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  # First: once forgotten, every later packet of the connection is dropped.
+  - name: idle-timeout
+    match: {server_port: "${server_port}", idle: "${idle}"}
+    action: drop
+    sticky: true
+    expect: {outcome: aborted}
+  # Then every packet, both ways, the SYN included (one action per packet: the same rule clears
+  # the options; unknown is every kind but 0-5, 8, 30 and 34, so with mptcp and tfo: 6-7, 9-255).
+  - name: normalizer
+    match: {server_port: "${server_port}"}
+    action: {shift_seq: random, clear_options: [unknown, mptcp, tfo]}
+"""##),
         ("aws-nat-idle", ##"""
 # Emulates: AWS's stateful middleboxes forgetting an idle TCP connection after 350 s — AWS
 # Network Firewall's TcpIdleTimeoutSeconds (default 350: "after the idle timeout passes, data
@@ -342,6 +380,31 @@ rules:
     match: {server_port: "${server_port}", from: client, after_bytes: "${after_bytes}"}
     action: {reject: tcp-reset}
     expect: {outcome: reset}
+"""##),
+        ("proxy-limit-data", ##"""
+# Emulates: a proxy that ends a response after N bytes with a FIN — toxiproxy's limit_data toxic,
+# an HTTP proxy or gateway with a response size limit, a load balancer that closes a backend's
+# connection gracefully: after 100 KiB carried (both directions), the client and the server each
+# get a FIN in the other's name, and nothing more passes between them. netfault then answers for
+# the proxy that closed: it acknowledges their FINs and resets data still sent to it, as a stack
+# whose application called close() does (RFC 1122 §4.2.2.13, Linux TCPAbortOnData).
+# Sources: Shopify/toxiproxy toxics/limit_data.go ("closes connection when transmitted data
+# exceeded limit").
+# The client sees: end of file before the end of the response, no error — curl exit 18 "transfer
+# closed with N bytes remaining to read" (a Content-Length not met), where an RST gives exit 56;
+# a client that does not check the length takes a short body for a whole one. The server's next
+# send after the FIN fails with EPIPE (Windows: WSAECONNABORTED 10053).
+# Set the parameters below by name: netfault apply proxy-limit-data --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply proxy-limit-data --set limit=1MiB
+  server_port: 8080         # the server's port (or a range)
+  limit: 100KiB             # carried (both directions) before the proxy closes
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: limit-data
+    match: {server_port: "${server_port}", from: server, after_bytes: "${limit}"}
+    action: {close: both}
+    expect: {outcome: closed}
 """##),
         ("server-crash", ##"""
 # Emulates: a server (or its host) that crashed in the middle of a response: after 700 KiB of a
