@@ -50,6 +50,8 @@ struct Report: Decodable {
         var winsock: PerSide<String?>
         var winsock_code: PerSide<Int?>
         var reset_by: ResetBy?
+        /// Who closed the connection with FINs (`close`): `{sender: netfault, rule, toward}`.
+        var closed_by: ResetBy?
         var aborted_side: String?
         var handshake_ms: Double?
         var duration_ms: Double
