@@ -142,7 +142,16 @@ final class ContainerLab {
         guard !closed else { return }
         closed = true
         for process in processes { process.kill() }
+        // A netfault aimed at a container names its default control socket after the container's
+        // namespace (/run/netfault/netns-<id>-0.sock); one killed leaves it, and its lock file.
+        let namespaces = containers.compactMap { try? podman(["inspect", "--format", "{{.NetworkSettings.SandboxKey}}", $0]) }
+            .map { URL(fileURLWithPath: $0.trimmingCharacters(in: .whitespacesAndNewlines)).lastPathComponent }
+            .filter { $0.hasPrefix("netns-") }
         for container in containers { _ = try? podman(["rm", "-f", "-t", "0", container]) }
+        let sockets = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netfault")) ?? []
+        for name in sockets where namespaces.contains(where: { name.hasPrefix($0 + "-") }) {
+            try? FileManager.default.removeItem(atPath: "/run/netfault/" + name)
+        }
         for network in networks.reversed() { _ = try? podman(["network", "rm", "-f", network]) }
         _ = try? podman(["rmi", "-f", image])
         try? FileManager.default.removeItem(at: directory)
