@@ -50,13 +50,30 @@ struct ActionUnitTests {
                 decision.verdict == .drop && decision.injections.count == 2
                     && decision.injections.allSatisfy { parsed($0.bytes) { $0.tcpFlags == [.fin, .ack] } }
             })
+        // Answers a UDP query (see `traffic`): the query dropped, one response to the client.
+        case .dns:
+            return ("{dns: nxdomain}", { decision in
+                decision.verdict == .drop && decision.injections.count == 1 && decision.injections[0].toward == .client
+                    && parsed(decision.injections[0].bytes) { $0.transport == .udp && $0.sourcePort == 53 }
+            })
         }
+    }
+
+    /// The match of the sample rule for `kind`, and the client's packet it decides: a TCP data
+    /// segment to port 80, or for the DNS answer (UDP only) a query to port 53.
+    static func traffic(_ kind: Action.Kind) -> (match: String, packet: (inout Conversation) -> [UInt8]) {
+        guard kind == .dns else { return ("{server_port: 80, from: client}", { $0.data(from: .client) }) }
+        return ("{protocol: udp, server_port: 53, from: client}", { conversation in
+            PacketBuilder.udp(source: conversation.client.address, destination: conversation.server.address,
+                              sourcePort: conversation.client.port, destinationPort: 53, payload: DNSSamples.query(name: "a.example", type: 1))
+        })
     }
 
     @Test(arguments: Action.Kind.allCases)
     func everyActionParsesDescribesItselfAndDecides(_ kind: Action.Kind) throws {
         let sample = Self.sample(kind)
-        let file = try RuleFile.parse("hooks: [forward]\nrules:\n  - name: a\n    match: {server_port: 80, from: client}\n    action: \(sample.text)\n",
+        let traffic = Self.traffic(kind)
+        let file = try RuleFile.parse("hooks: [forward]\nrules:\n  - name: a\n    match: \(traffic.match)\n    action: \(sample.text)\n",
                                       name: "r.yaml")
         let action = file.ruleSet.rules[0].action
         #expect(action.kind == kind && action.keyword == kind.rawValue)
@@ -66,7 +83,7 @@ struct ActionUnitTests {
         var driver = try EngineDriver(file)
         var conversation = Conversation()
         _ = driver.send(conversation.syn())
-        let decision = driver.send(conversation.data(from: .client))
+        let decision = driver.send(traffic.packet(&conversation))
         #expect(sample.check(decision), "\(kind): \(decision.verdict)")
         #expect(decision.rule == 0)
     }

@@ -12,7 +12,7 @@ struct RuleFileErrorTests {
     static let cases: [(String, String, String)] = [
         // (what, file text, the first diagnostic exactly)
         ("misspelled key", rule(match: "{sever_port: 80}"),
-         "r.yaml:3:13: rules[0].match.sever_port: unknown key 'sever_port'; did you mean 'server_port'? (allowed here: protocol, client, server, client_port, server_port, from, flags, size, options, payload, after_bytes, after, idle, nth, connection, concurrent_over, probability, correlation)"),
+         "r.yaml:3:13: rules[0].match.sever_port: unknown key 'sever_port'; did you mean 'server_port'? (allowed here: protocol, client, server, client_port, server_port, from, flags, size, options, payload, after_bytes, after, idle, nth, connection, concurrent_over, probability, correlation, tls_sni, http, dns)"),
         ("port out of range", rule(match: "{server_port: 70000}"),
          "r.yaml:3:26: rules[0].match.server_port: 70000 is not a port (0-65535)"),
         ("port range backwards", rule(match: "{client_port: 6000-5000}"),
@@ -152,7 +152,7 @@ struct RuleFileErrorTests {
         #expect(error.errors.map(\.description) == [
             "rules.yaml:1:8: queue: -1 is not a queue number (0-65535)",
             "rules.yaml:4:26: rules[0].match.server_port: 70000 is not a port (0-65535)",
-            "rules.yaml:4:33: rules[0].match.sever: unknown key 'sever'; did you mean 'server'? (allowed here: protocol, client, server, client_port, server_port, from, flags, size, options, payload, after_bytes, after, idle, nth, connection, concurrent_over, probability, correlation)",
+            "rules.yaml:4:33: rules[0].match.sever: unknown key 'sever'; did you mean 'server'? (allowed here: protocol, client, server, client_port, server_port, from, flags, size, options, payload, after_bytes, after, idle, nth, connection, concurrent_over, probability, correlation, tls_sni, http, dns)",
             "rules.yaml:4:62: rules[0].match.probability: 2 is not a probability (0 to 1, e.g. 0.1)",
             "rules.yaml:5:21: rules[0].action.reset: 'sideways' is not a reset target; use one of client, server, both",
             "rules.yaml:6:11: rules[1].name: 'a' is already the name of rules[0]; names must be unique",

@@ -40,6 +40,8 @@ public enum Action: Sendable, Equatable {
     case shiftSeq(ShiftSeq)
     /// `{close: both}`
     case close(Close)
+    /// `{dns: nxdomain}`: answer a DNS query in the server's place.
+    case dns(DNSAnswer)
 
     /// Every action's name as written in rule files; the names, the error lists and the
     /// descriptions all come from here.
@@ -54,6 +56,7 @@ public enum Action: Sendable, Equatable {
         case reorder
         case shiftSeq = "shift_seq"
         case close
+        case dns
 
         /// The unit that implements the action.
         var unit: any ActionUnit.Type {
@@ -75,6 +78,7 @@ public enum Action: Sendable, Equatable {
             case .reorder: return Reorder.self
             case .shiftSeq: return ShiftSeq.self
             case .close: return Close.self
+            case .dns: return DNSAnswer.self
             }
         }
 
@@ -101,6 +105,7 @@ public enum Action: Sendable, Equatable {
         case .reorder: return .reorder
         case .shiftSeq: return .shiftSeq
         case .close: return .close
+        case .dns: return .dns
         }
     }
 
@@ -144,6 +149,7 @@ public enum Action: Sendable, Equatable {
         case .reorder(let unit): return unit.summary
         case .shiftSeq(let unit): return unit.summary
         case .close(let unit): return unit.summary
+        case .dns(let unit): return unit.summary
         }
     }
 
@@ -168,6 +174,7 @@ public enum Action: Sendable, Equatable {
         case .reorder(let unit): return unit.decide(packet, context, engine: &engine)
         case .shiftSeq(let unit): return unit.decide(packet, context, engine: &engine)
         case .close(let unit): return unit.decide(packet, context, engine: &engine)
+        case .dns(let unit): return unit.decide(packet, context, engine: &engine)
         }
     }
 }

@@ -31,6 +31,8 @@ struct CompiledRule {
     let roll: ActionRoll?
     /// Index into the engine's `needles`: the bytes the payload must contain.
     let needle: Int?
+    /// Index into the engine's `applicationMatches`: the ClientHello, request or query to look for.
+    let application: Int?
     /// Index into each flow's rule states (`FlowSlots.ruleStates`), when this rule keeps per-connection state.
     let slot: Int?
     let sticky: Bool
@@ -38,7 +40,7 @@ struct CompiledRule {
     let countsConnections: Bool
 
     /// `rule` compiled; `needle` and `slot` are where the engine keeps its payload and its state.
-    init(_ rule: Rule, id: Int, needle: Int?, slot: Int?) {
+    init(_ rule: Rule, id: Int, needle: Int?, application: Int? = nil, slot: Int?) {
         self.id = id
         let match = rule.match
         transport = match.transport
@@ -61,6 +63,7 @@ struct CompiledRule {
         correlation = match.correlation ?? 0
         roll = rule.action.roll
         self.needle = needle
+        self.application = application
         self.slot = slot
         sticky = rule.sticky
         countsConnections = match.countsConnections

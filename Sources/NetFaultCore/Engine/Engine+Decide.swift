@@ -15,6 +15,7 @@ extension Engine {
         var candidates = table[flowSlot].possibleRules & ruleMasks.candidates(from: side, flags: packet.tcpFlags)
         let rulesPastMasks = rules.count > RuleMasks.ruleCount
         guard candidates != 0 || rulesPastMasks else { return .accept }
+        helloOnPacket = hasTLSRules ? readHello(packet, flowSlot: flowSlot, side: side) : nil
         let facts = FlowFacts(table[flowSlot])
         let rules = self.rules
         while candidates != 0 {
@@ -70,6 +71,7 @@ extension Engine {
         if let after = rule.afterNanoseconds, now.since(flow.firstSeen) < after { return false }
         if let idle = rule.idleNanoseconds, now.since(flow.lastSeen) < idle { return false }
         if let needle = rule.needle, !packet.payload.contains(needles[needle]) { return false }
+        if let application = rule.application, !matchesApplication(applicationMatches[application], packet, side: side) { return false }
         if let nth = rule.nth, let slot = rule.slot {
             table[flowSlot, rule: slot].matchingPackets += 1
             if table[flowSlot, rule: slot].matchingPackets != nth { return false }

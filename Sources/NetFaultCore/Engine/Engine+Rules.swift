@@ -7,6 +7,7 @@ extension Engine {
         var rules: [CompiledRule] = []
         var active: [Rule] = []
         var needles: [[UInt8]] = []
+        var applications: [ApplicationMatch] = []
         var slotCount = 0
     }
 
@@ -16,7 +17,9 @@ extension Engine {
         for (rule, id) in zip(ruleSet.enabledRules, ids) {
             let needsSlot = rule.match.countsConnections || rule.match.nth != nil || rule.action.keepsConnectionState
             let needle = rule.match.payload.map { compiled.needles.append($0); return compiled.needles.count - 1 }
-            compiled.rules.append(CompiledRule(rule, id: id, needle: needle, slot: needsSlot ? compiled.slotCount : nil))
+            let application = ApplicationMatch(rule.match).map { compiled.applications.append($0); return compiled.applications.count - 1 }
+            compiled.rules.append(CompiledRule(rule, id: id, needle: needle, application: application,
+                                               slot: needsSlot ? compiled.slotCount : nil))
             compiled.active.append(rule)
             if needsSlot { compiled.slotCount += 1 }
         }
@@ -40,6 +43,9 @@ extension Engine {
         activeRules = compiled.active
         ruleMasks = RuleMasks(compiled.rules)
         needles = compiled.needles
+        applicationMatches = compiled.applications
+        hasTLSRules = compiled.applications.contains { if case .tlsSNI = $0 { true } else { false } }
+        if !hasTLSRules { pendingHellos.removeAll() }
         hasICMPRules = compiled.rules.contains { $0.transport == .icmp }
         slotCount = compiled.slotCount
     }

@@ -87,6 +87,14 @@ public struct Engine {
     /// The bytes `payload:` matches look for, indexed by `CompiledRule.needle`.
     var needles: [[UInt8]] = []
     var hasICMPRules = false
+    /// What `tls_sni:`, `http:` and `dns:` matches look for, indexed by `CompiledRule.application`.
+    var applicationMatches: [ApplicationMatch] = []
+    /// Whether some rule matches `tls_sni:`: only then are ClientHellos split over segments gathered.
+    var hasTLSRules = false
+    /// The first bytes of ClientHellos still incomplete, by flow slot (cleared when the flow goes).
+    var pendingHellos: [Int32: PendingHello] = [:]
+    /// The ClientHello the packet being decided completed, if any: read once per packet.
+    var helloOnPacket: CompletedHello?
     var slotCount = 0
     var table: FlowTable
     var random: SeededGenerator
@@ -289,6 +297,8 @@ public struct Engine {
     /// Stops tracking the connection in `slot`, keeping it (or its outcome) for the report.
     private mutating func retire(_ slot: Int32, idle: Bool) {
         if table[slot].countedOpen { releaseOpenCount(slot) }
+        // The slot will hold another connection: a hello begun here is not its.
+        if !pendingHellos.isEmpty { pendingHellos[slot] = nil }
         let flow = table.remove(slot)
         let ended = RetiredFlow(flow: flow, outcome: flow.outcome(idle: idle))
         retiredOutcomes[ended.outcome, default: 0] += 1

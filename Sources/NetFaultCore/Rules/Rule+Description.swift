@@ -22,6 +22,9 @@ extension Match {
         if let size { conditions.append("\(size) long") }
         if let options { conditions.append("carrying TCP options \(options)") }
         if let payload { conditions.append("payload containing \(Self.describe(payload))") }
+        if let tlsSNI { conditions.append("a TLS ClientHello for server name \(tlsSNI) (the packet that completes it)") }
+        if let http { conditions.append("\(http.summary) at the start of a client segment") }
+        if let dns { conditions.append(dns.summary) }
         if let afterBytes { conditions.append("after \(sizeText(afterBytes)) carried") }
         if let after { conditions.append("\(after.ruleText) into the connection") }
         if let idle { conditions.append("after \(idle.ruleText) idle") }

@@ -3,8 +3,8 @@ import Yams
 extension RuleFileReader {
     static let matchKeys = [
         "protocol", "client", "server", "client_port", "server_port", "from", "flags", "size", "options", "payload",
-        "after_bytes", "after", "idle", "nth", "connection", "concurrent_over", "probability",
-        "correlation",
+        "after_bytes", "after", "idle", "nth", "connection", "concurrent_over", "probability", "correlation",
+        "tls_sni", "http", "dns",
     ]
 
     mutating func readMatch(_ node: Node, _ path: String) -> Match {
@@ -36,9 +36,14 @@ extension RuleFileReader {
                 match.concurrentOver = integer(value, fieldPath, in: 0...Int(Int32.max), what: "a connection count")
             case "probability": match.probability = readProbability(value, fieldPath)
             case "correlation": match.correlation = percentage(value, fieldPath)
+            case "tls_sni": match.tlsSNI = readNameGlob(value, fieldPath, what: "a server name or glob such as *.blocked.example",
+                                                        caseInsensitive: true)
+            case "http": match.http = readHTTPMatch(value, fieldPath)
+            case "dns": match.dns = readDNSMatch(value, fieldPath)
             default: break
             }
         }
+        checkApplicationMatches(&match, nodes: nodes, path: path)
         checkConsistency(match, nodes: nodes, path: path, node: node)
         return match
     }

@@ -52,11 +52,12 @@ public struct RuleSet: Sendable {
     /// corruption no longer caught).
     public var needsSegments: Bool { enabledRules.contains { $0.match.size != nil || $0.action.kind == .corrupt } }
 
-    /// Whether some rule reads or rebuilds whole packets (`payload:`, `rewrite`, `duplicate`). If
+    /// Whether some rule reads or rebuilds whole packets (`payload:`, `tls_sni:`, `http:`, `dns:`,
+    /// `rewrite`, `duplicate`, a `dns` answer). If
     /// none does, the queue need copy only each packet's headers to netfault: the engine decides
     /// from them, and a verdict without a replacement lets the kernel's own packet go on.
     public var needsWholePackets: Bool {
-        enabledRules.contains { $0.match.payload != nil || $0.action.kind.needs.contains(.wholePackets) }
+        enabledRules.contains { $0.match.readsPayload || $0.action.kind.needs.contains(.wholePackets) }
     }
 
     public init(queue: UInt16 = 0, hooks: [Hook] = [.output, .input], duration: Duration? = nil,
@@ -200,14 +201,25 @@ public struct Match: Sendable, Equatable {
     /// How much each probability roll depends on the rule's previous one (0 to 1), with the
     /// probability kept: losses come in runs.
     public var correlation: Double?
+    /// A TLS ClientHello from the client whose server name matches this glob (the packet that completes the hello).
+    public var tlsSNI: NameGlob?
+    /// An HTTP/1.x request at the start of a client segment.
+    public var http: HTTPRequestMatch?
+    /// A DNS query from the client.
+    public var dns: DNSQueryMatch?
 
     public init() {}
+
+    /// Whether the match reads the packet's payload (`payload:`, `tls_sni:`, `http:`, `dns:`): the
+    /// queue must copy whole packets.
+    public var readsPayload: Bool { payload != nil || tlsSNI != nil || http != nil || dns != nil }
 
     /// True when the match constrains nothing but the protocol: every packet of it matches.
     public var isUnconditional: Bool {
         client == nil && server == nil && clientPort == nil && serverPort == nil && from == nil && flags == nil
             && size == nil && options == nil && payload == nil && afterBytes == nil && after == nil && idle == nil && nth == nil
             && connection == nil && concurrentOver == nil && probability == nil && correlation == nil
+            && tlsSNI == nil && http == nil && dns == nil
     }
 
     /// Whether the rule keeps per-rule connection state (ordinals, open-connection counts).

@@ -32,7 +32,7 @@ public struct QueueCapabilities: Sendable, Equatable {
     /// Why `ruleSet` cannot run on queues bound like this; nil when it can.
     public func refusal(of ruleSet: RuleSet) -> String? {
         if ruleSet.needsWholePackets, !wholePackets {
-            let rule = ruleSet.enabledRules.first { $0.match.payload != nil || $0.action.kind.needs.contains(.wholePackets) }!
+            let rule = ruleSet.enabledRules.first { $0.match.readsPayload || $0.action.kind.needs.contains(.wholePackets) }!
             return "rule '\(rule.name)' reads or rebuilds payload, but this netfault's queue copies packet headers only "
                 + "(no rule needed payload when it started); restart it with --any-rules, or without a rule file"
         }
