@@ -25,7 +25,7 @@ struct EmbeddedPresetsTests {
             let block = text.components(separatedBy: "\nparameters:")[1].components(separatedBy: "\nhooks:")[0]
             let lines = block.split(separator: "\n").dropFirst()
             #expect(lines.count == file.parameters.count && lines.allSatisfy { $0.contains("# ") }, "\(name): \(lines)")
-            #expect(text.range(of: #"(WSA[A-Z]+ \d{5})"#, options: .regularExpression) != nil || text.contains("# The client sees: no error"),
+            #expect(text.range(of: #"(WSA[A-Z_]+ \d{5})"#, options: .regularExpression) != nil || text.contains("# The client sees: no error"),
                     "\(name): the Winsock code")
         }
     }

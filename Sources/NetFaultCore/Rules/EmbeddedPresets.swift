@@ -145,6 +145,26 @@ rules:
     action: {reject: tcp-reset}
     expect: {outcome: refused}
 """##),
+        ("dns-nxdomain", ##"""
+# Emulates: a DNS filter that says a name does not exist: a resolver with a blocklist (Pi-hole,
+# a corporate DNS firewall, a response policy zone, RPZ) or a middlebox that answers port 53
+# itself, as DNS-based blocking does ("Global Measurement of DNS Manipulation", USENIX Security
+# 2017). netfault answers the query with NXDOMAIN (RFC 1035 §4.1.1, RCODE 3) in the resolver's place;
+# the resolver never receives it. Other names resolve through the real server.
+# The client sees: the name does not resolve: getaddrinfo() fails with EAI_NONAME ("Name or service
+# not known"); Windows: WSAHOST_NOT_FOUND 11001; dig shows status: NXDOMAIN; curl exit 6.
+# Set the parameters below by name: netfault apply dns-nxdomain --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply dns-nxdomain --set 'name=*.ads.example' --set server_port=5353
+  name: "*.blocked.example" # names answered NXDOMAIN: a glob (* and ?), compared case-insensitively
+  server_port: 53           # the DNS server's UDP port
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: nxdomain
+    match: {protocol: udp, server_port: "${server_port}", dns: {name: "${name}"}}
+    action: {dns: nxdomain}
+    expect: {fired: ">=1"}
+"""##),
         ("example", ##"""
 # A tour of the rule language: one rule of each kind a lab usually needs.
 # Emulates: a web service behind a middlebox that (1) lets health checks through,
@@ -457,6 +477,27 @@ rules:
   - name: hold-syn-ack
     match: {server_port: "${server_port}", from: server, flags: [syn, ack]}
     action: {hold: "${hold}"}
+"""##),
+        ("sni-block", ##"""
+# Emulates: a firewall that blocks TLS by server name: it reads the server_name of each ClientHello
+# (RFC 6066 §3; also when the hello spans several segments) and resets the connection when the
+# name is blocked, as SNI filtering does (next-generation firewalls' URL filtering by SNI; the
+# national filters Chai et al. describe in "On the Importance of Encrypted-SNI (ESNI) to
+# Censorship Circumvention", FOCI 2019). Other names on the same server pass untouched.
+# The client sees: the TLS handshake fails with ECONNRESET ("connection reset by peer"); Windows:
+# WSAECONNRESET 10054; curl exit 35 (or 56). The server sees its connection reset too.
+# Set the parameters below by name: netfault apply sni-block --set NAME=VALUE (also check, run, demo).
+parameters:                 # netfault apply sni-block --set 'name=*.example.net' --set server_port=8443
+  name: "*.blocked.example" # server names to block: a glob (* and ?), compared case-insensitively
+  server_port: 443          # the TLS port watched
+  hooks: [forward]          # [output, input] on your own host
+hooks: ${hooks}
+rules:
+  - name: block-sni
+    match: {server_port: "${server_port}", tls_sni: "${name}"}
+    action: {reset: both}
+    sticky: true
+    expect: {outcome: reset}
 """##),
         ("udp-blocked", ##"""
 # Emulates: a network that blocks UDP to a port — RFC 9308 §3.1.2 notes that QUIC is blocked
