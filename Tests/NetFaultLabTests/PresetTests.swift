@@ -199,5 +199,33 @@ extension LabTests {
                 #expect(report.queue.injected > 0 && report.queue.injection_failures == 0, "\(report.queue)")
             }
         }
-    }
+
+        @Test(arguments: Lab.Family.allCases)
+        func sniBlockResetsTheBlockedNameOnly(_ family: Lab.Family) throws {
+            try withLab { lab in
+                try lab.nginxTLS()
+                let report = try withPreset("sni-block", in: lab) {
+                    let blocked = try lab.httpsStatus(family, name: "www.blocked.example")
+                    #expect([35, 56].contains(blocked), "curl exit \(blocked)")
+                    let other = try lab.httpsStatus(family, name: "www.ok.example")
+                    #expect(other == 0)
+                }
+                #expect(report.faulted.count == 1 && report.faulted.first?.errno.client == "ECONNRESET", "\(report.faulted)")
+            }
+        }
+
+        @Test(arguments: Lab.Family.allCases)
+        func dnsNXDomainAnswersInTheResolversPlace(_ family: Lab.Family) throws {
+            try withLab { lab in
+                let dnsmasq = try lab.dnsmasq()
+                _ = try withPreset("dns-nxdomain", in: lab) {
+                    let blocked = try lab.dig(family, "www.blocked.example")
+                    #expect(blocked.output.contains("status: NXDOMAIN"), "\(blocked.output)")
+                    let ok = try lab.dig(family, "www.ok.example")
+                    #expect(ok.output.contains("198.18.2.50"), "\(ok.output)")
+                }
+                #expect(!dnsmasq.errors.contains("blocked.example") && dnsmasq.errors.contains("www.ok.example"), "\(dnsmasq.errors)")
+            }
+        }
+}
 }
