@@ -59,22 +59,27 @@ extension Lab {
 
     /// dnsmasq answering on port 53 of the server's addresses: every name under `example` is
     /// 198.18.2.50 (A) and 2001:db8:2::50 (AAAA); no upstream, no hosts file, every query logged
-    /// to its standard error ("query[A] name from ...").
+    /// ("query[A] name from ..."). It runs as the daemon it is, not as a child of the tests: while
+    /// it ran as one (`--keep-in-foreground`), Foundation's `Process` stopped noticing that any
+    /// other child of the test process ended, so every later command seemed to hang. The lab's
+    /// close ends it with everything else in its namespaces.
     @discardableResult
-    func dnsmasq() throws -> Background {
-        let process = try start(server, ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                                        "--user=root", "--pid-file=", "--bind-interfaces",
-                                        "--listen-address=\(host(.v4, bracketed: false)),\(host(.v6, bracketed: false))",
-                                        "--address=/example/198.18.2.50", "--address=/example/2001:db8:2::50",
-                                        "--log-queries", "--log-facility=-"])
+    func dnsmasq() throws -> DNSServer {
+        let server = DNSServer(log: directory.appendingPathComponent("dnsmasq.log"))
+        let started = try run(self.server, ["dnsmasq", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                                           "--user=root", "--pid-file=\(directory.appendingPathComponent("dnsmasq.pid").path)",
+                                           "--bind-interfaces",
+                                           "--listen-address=\(host(.v4, bracketed: false)),\(host(.v6, bracketed: false))",
+                                           "--address=/example/198.18.2.50", "--address=/example/2001:db8:2::50",
+                                           "--log-queries", "--log-facility=\(server.log.path)"], timeout: 10)
+        guard started.status == 0 else { throw Failure(description: "dnsmasq did not start: \(started.errors)") }
         try resolveNeighbours()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if try dig(.v4, "ready.example", timeout: 1).output.contains("198.18.2.50") { return process }
-            guard process.isRunning else { break }
+            if try dig(.v4, "ready.example", timeout: 1).output.contains("198.18.2.50") { return server }
             usleep(200_000)
         }
-        throw Failure(description: "dnsmasq did not start: \(process.errors)")
+        throw Failure(description: "dnsmasq did not answer: \(server.errors)")
     }
 
     /// dig in the client namespace against the server's address: one try, `timeout` seconds.
@@ -82,4 +87,11 @@ extension Lab {
         try run(client, ["dig", "@\(host(family, bracketed: false))", name, type, "+tries=1", "+time=\(timeout)"] + (tcp ? ["+tcp"] : []),
                 timeout: Double(timeout) + 10)
     }
+}
+
+/// A dnsmasq of the lab's, known by its log.
+struct DNSServer {
+    let log: URL
+    /// What it logged: its queries, one line each.
+    var errors: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 }
