@@ -16,30 +16,10 @@ extension Lab {
                                  "-addext", "subjectAltName=DNS:*.example,DNS:*.blocked.example,DNS:*.ok.example",
                                  "-keyout", "\(root)/key.pem", "-out", "\(root)/cert.pem"], timeout: 60)
         guard made.status == 0 else { throw Failure(description: "openssl: \(made.errors)") }
-        let config = try file("nginx-tls.conf", """
-            daemon off;
-            master_process off;
-            user root;
-            pid \(root)/nginx.pid;
-            error_log \(root)/error.log;
-            events { worker_connections 64; }
-            http {
-                access_log off;
-                keepalive_timeout 0;
-                client_body_temp_path \(root)/body;
-                proxy_temp_path \(root)/proxy;
-                fastcgi_temp_path \(root)/fastcgi;
-                uwsgi_temp_path \(root)/uwsgi;
-                scgi_temp_path \(root)/scgi;
-                server {
-                    listen \(port) ssl;
-                    listen [::]:\(port) ssl;
-                    ssl_certificate \(root)/cert.pem;
-                    ssl_certificate_key \(root)/key.pem;
-                    root \(www);
-                }
-            }
-            """)
+        let config = try file("nginx-tls.conf", Self.nginxConfiguration(root: root, www: www, listen: "\(port) ssl", server: """
+            ssl_certificate \(root)/cert.pem;
+            ssl_certificate_key \(root)/key.pem;
+            """))
         let process = try start(server, ["/usr/sbin/nginx", "-c", config, "-p", root, "-e", "\(root)/error.log"])
         try resolveNeighbours()
         let deadline = Date().addingTimeInterval(20)

@@ -47,32 +47,40 @@ extension Lab {
         let root = try folder("nginx")
         let www = try folder("nginx/www")
         for (name, contents) in files { try contents.write(to: URL(fileURLWithPath: www).appendingPathComponent(name)) }
-        let config = try file("nginx.conf", """
-            daemon off;
-            master_process off;
-            user root;
-            pid \(root)/nginx.pid;
-            error_log \(root)/error.log;
-            events { worker_connections 64; }
-            http {
-                access_log off;
-                keepalive_timeout 0;
-                client_body_temp_path \(root)/body;
-                proxy_temp_path \(root)/proxy;
-                fastcgi_temp_path \(root)/fastcgi;
-                uwsgi_temp_path \(root)/uwsgi;
-                scgi_temp_path \(root)/scgi;
-                server {
-                    listen \(port);
-                    listen [::]:\(port);
-                    root \(www);
-                }
-            }
-            """)
+        let config = try file("nginx.conf", Self.nginxConfiguration(root: root, www: www, listen: "\(port)"))
         let process = try start(server, ["/usr/sbin/nginx", "-c", config, "-p", root, "-e", "\(root)/error.log"])
         try resolveNeighbours()
         try awaitReady(process, "nginx", ["curl", "-s", "-o", "/dev/null", "--max-time", "1", "http://\(host(.v4)):\(port)/"])
         return process
+    }
+
+    /// An nginx configuration for the lab: in the foreground, one process, everything under
+    /// `root`, serving `www` on `listen` (IPv4 and IPv6: "8080", "443 ssl"), keep-alive off so
+    /// each request is one connection; `server` adds lines to the server block.
+    static func nginxConfiguration(root: String, www: String, listen: String, server: String = "") -> String {
+        """
+        daemon off;
+        master_process off;
+        user root;
+        pid \(root)/nginx.pid;
+        error_log \(root)/error.log;
+        events { worker_connections 64; }
+        http {
+            access_log off;
+            keepalive_timeout 0;
+            client_body_temp_path \(root)/body;
+            proxy_temp_path \(root)/proxy;
+            fastcgi_temp_path \(root)/fastcgi;
+            uwsgi_temp_path \(root)/uwsgi;
+            scgi_temp_path \(root)/scgi;
+            server {
+                listen \(listen);
+                listen [::]:\(listen);
+                root \(www);
+                \(server)
+            }
+        }
+        """
     }
 
     /// redis-server on `port`, nothing saved to disk.
