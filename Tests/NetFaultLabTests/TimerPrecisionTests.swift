@@ -7,9 +7,9 @@ extension LabTests {
     /// release a packet before the next whole millisecond. How close to the configured delay each
     /// packet arrives is `Scripts/bench`'s to measure; this checks the delay is there.
     @Suite struct TimerPrecision {
-        /// The round trips of 300 UDP pings from the client through netfault with `action` on the
-        /// server's replies.
-        func roundTrips(_ lab: Lab, _ family: Lab.Family, action: String) throws -> (p50: Int, fired: Int) {
+        /// The round trips (µs: the fastest and the median) of 300 UDP pings from the client
+        /// through netfault with `action` on the server's replies, and how often the rule fired.
+        func roundTrips(_ lab: Lab, _ family: Lab.Family, action: String) throws -> (fastest: Int, p50: Int, fired: Int) {
             let netfault = try lab.netfault(.forward, rules: """
                 rules:
                   - name: replies
@@ -19,9 +19,12 @@ extension LabTests {
             let client = try lab.peer(lab.client, ["udp-client", Lab.serverAddress[family]!, "9000", "--count", "300", "--drain", "0.002"])
             let stopped = lab.stop(netfault)
             let rtt = try #require(client["rtt_us"] as? [String: Int], "\(client)")
-            return (try #require(rtt["p50"]), try stopped.report.rule("replies")?.fired ?? -1)
+            return (try #require(rtt["min"]), try #require(rtt["p50"]), try stopped.report.rule("replies")?.fired ?? -1)
         }
 
+        /// Every reply waits at least 300 µs: even the fastest round trip takes that long, where
+        /// through the same queue untouched it takes 90-190 µs here. (A comparison of medians
+        /// failed on a loaded CI run: the untouched run's median moved with the load.)
         @Test(arguments: Lab.Family.allCases)
         func aDelayOfMicrosecondsIsAdded(_ family: Lab.Family) throws {
             try withLab { lab in
@@ -29,8 +32,7 @@ extension LabTests {
                 let passed = try roundTrips(lab, family, action: "pass")
                 let delayed = try roundTrips(lab, family, action: "{delay: 300us}")
                 #expect(passed.fired == 300 && delayed.fired == 300)
-                // Every reply waits at least 300 µs more than through the same queue untouched.
-                #expect(delayed.p50 - passed.p50 >= 280, "median round trip \(passed.p50) µs passed, \(delayed.p50) µs delayed")
+                #expect(delayed.fastest >= 300, "fastest round trip \(delayed.fastest) µs delayed, \(passed.fastest) µs passed")
             }
         }
     }
