@@ -119,14 +119,20 @@ public enum Action: Sendable, Equatable {
         case .loss(let loss): return .model(loss.model)
         case .corrupt(let corrupt): return corrupt.probability < 1 ? .chance(corrupt.probability) : nil
         case .reorder(let reorder): return reorder.probability < 1 ? .chance(reorder.probability) : nil
-        default: return nil
+        case .pass, .drop, .hold, .delay, .reset, .reject, .rewrite, .duplicate, .stripOptions, .clampMSS, .slice, .rate,
+             .shiftSeq, .close, .dns:
+            return nil
         }
     }
 
     /// Whether the action keeps state per connection (in the flow table's rule states).
     var keepsConnectionState: Bool {
-        if case .delay(let delay) = self { return delay.keepOrder }
-        return false
+        switch self {
+        case .delay(let delay): return delay.keepOrder
+        case .pass, .drop, .hold, .reset, .reject, .rewrite, .duplicate, .stripOptions, .clampMSS, .slice, .loss, .rate,
+             .corrupt, .reorder, .shiftSeq, .close, .dns:
+            return false
+        }
     }
 
     /// The action in plain words, for `netfault check` and the report.
@@ -197,6 +203,9 @@ public struct ActionNeeds: OptionSet, Sendable {
     public static let wholePackets = ActionNeeds(rawValue: 1 << 0)
     /// The parking queue, where packets wait (it holds packets).
     public static let parking = ActionNeeds(rawValue: 1 << 1)
+    /// Segments as they go on the wire, not GSO super-packets (it changes bytes the kernel would
+    /// checksum anew when it cut a super-packet).
+    public static let segments = ActionNeeds(rawValue: 1 << 2)
 }
 
 /// Where an action decides: which rule matched, on which connection, which side sent the

@@ -10,7 +10,7 @@ extension Action {
     /// cut GSO super-packets into segments before the queue, each corrupted on its own.
     public struct Corrupt: ActionUnit {
         static let kind = Kind.corrupt
-        static let needs: ActionNeeds = [.wholePackets]
+        static let needs: ActionNeeds = [.wholePackets, .segments]
         static let settingUsage: String? = "a corruption: {corrupt: {probability: 0.1%, bits: 1, checksum: keep}}"
         static let companionKeys: [String] = []
 

@@ -27,8 +27,9 @@ struct CompiledRule {
     let probability: Double?
     /// How much each `probability` roll depends on the rule's last (0: independent).
     let correlation: Double
-    /// The action's roll (a loss model, a chance), rolled last: a packet it spares does not match.
-    let roll: ActionRoll?
+    /// Index into the engine's `rolls`: the action's roll (a loss model, a chance), rolled last; a
+    /// packet it spares does not match.
+    let roll: Int?
     /// Index into the engine's `needles`: the bytes the payload must contain.
     let needle: Int?
     /// Index into the engine's `applicationMatches`: the ClientHello, request or query to look for.
@@ -40,7 +41,7 @@ struct CompiledRule {
     let countsConnections: Bool
 
     /// `rule` compiled; `needle` and `slot` are where the engine keeps its payload and its state.
-    init(_ rule: Rule, id: Int, needle: Int?, application: Int? = nil, slot: Int?) {
+    init(_ rule: Rule, id: Int, needle: Int?, application: Int? = nil, roll: Int? = nil, slot: Int?) {
         self.id = id
         let match = rule.match
         transport = match.transport
@@ -61,7 +62,7 @@ struct CompiledRule {
         concurrentOver = match.concurrentOver
         probability = match.probability
         correlation = match.correlation ?? 0
-        roll = rule.action.roll
+        self.roll = roll
         self.needle = needle
         self.application = application
         self.slot = slot

@@ -1,8 +1,9 @@
 extension Engine {
     /// Finds the first rule whose match holds and turns its action into a decision.
-    mutating func decide(_ packet: Packet, flowSlot: Int32, side: Side, at now: Instant) -> Decision {
+    /// `closedByNetfault`: the `close` that ended the connection, if one did.
+    mutating func decide(_ packet: Packet, flowSlot: Int32, side: Side, closedByNetfault: InjectedReset?, at now: Instant) -> Decision {
         // A connection a `close` ended: netfault answers for the proxy that closed, whatever the rules.
-        if let ended = table[flowSlot].injectedReset, ended.fin {
+        if let ended = closedByNetfault {
             var decision = Action.Close.answer(packet, from: side, closed: ended, flowSlot: flowSlot, engine: &self)
             decision.rule = ended.rule
             return decision
@@ -81,10 +82,11 @@ extension Engine {
                 : probabilityDraws[rule.id, default: CorrelatedDraw()].next(correlation: rule.correlation, random: &random).uniform
             if roll >= probability { return false }
         }
-        switch rule.roll {
-        case nil: break
-        case .model(let model): if !model.lost(&lossStates[rule.id, default: LossModel.State()], random: &random) { return false }
-        case .chance(let chance): if random.unitInterval() >= chance { return false }
+        if let roll = rule.roll {
+            switch rolls[roll] {
+            case .model(let model): if !model.lost(&lossStates[rule.id, default: LossModel.State()], random: &random) { return false }
+            case .chance(let chance): if random.unitInterval() >= chance { return false }
+            }
         }
         return true
     }

@@ -8,6 +8,7 @@ extension Engine {
         var active: [Rule] = []
         var needles: [[UInt8]] = []
         var applications: [ApplicationMatch] = []
+        var rolls: [ActionRoll] = []
         var slotCount = 0
     }
 
@@ -18,7 +19,8 @@ extension Engine {
             let needsSlot = rule.match.countsConnections || rule.match.nth != nil || rule.action.keepsConnectionState
             let needle = rule.match.payload.map { compiled.needles.append($0); return compiled.needles.count - 1 }
             let application = ApplicationMatch(rule.match).map { compiled.applications.append($0); return compiled.applications.count - 1 }
-            compiled.rules.append(CompiledRule(rule, id: id, needle: needle, application: application,
+            let roll = rule.action.roll.map { compiled.rolls.append($0); return compiled.rolls.count - 1 }
+            compiled.rules.append(CompiledRule(rule, id: id, needle: needle, application: application, roll: roll,
                                                slot: needsSlot ? compiled.slotCount : nil))
             compiled.active.append(rule)
             if needsSlot { compiled.slotCount += 1 }
@@ -44,6 +46,7 @@ extension Engine {
         ruleMasks = RuleMasks(compiled.rules)
         needles = compiled.needles
         applicationMatches = compiled.applications
+        rolls = compiled.rolls
         hasTLSRules = compiled.applications.contains { if case .tlsSNI = $0 { true } else { false } }
         if !hasTLSRules { pendingHellos.removeAll() }
         hasICMPRules = compiled.rules.contains { $0.transport == .icmp }

@@ -87,6 +87,8 @@ public struct Engine {
     /// The bytes `payload:` matches look for, indexed by `CompiledRule.needle`.
     var needles: [[UInt8]] = []
     var hasICMPRules = false
+    /// What `loss`, `corrupt` and `reorder` rules roll, indexed by `CompiledRule.roll`.
+    var rolls: [ActionRoll] = []
     /// What `tls_sni:`, `http:` and `dns:` matches look for, indexed by `CompiledRule.application`.
     var applicationMatches: [ApplicationMatch] = []
     /// Whether some rule matches `tls_sni:`: only then are ClientHellos split over segments gathered.
@@ -168,11 +170,12 @@ public struct Engine {
         }
         let flowSlot = slot ?? openFlow(packet, key: key, transport: transport, at: now)
         let side = table.side(of: packet, in: flowSlot)
-        // After netfault's `close`, the peers' acknowledgments are of its FINs, not of each other's data.
-        let closedByNetfault = table[flowSlot].injectedReset?.fin == true
-        var decision = decide(packet, flowSlot: flowSlot, side: side, at: now)
+        // After netfault's `close`, netfault answers for the proxy that closed, and the peers'
+        // acknowledgments are of its FINs, not of each other's data.
+        let closedByNetfault = table[flowSlot].injectedReset.flatMap { $0.fin ? $0 : nil }
+        var decision = decide(packet, flowSlot: flowSlot, side: side, closedByNetfault: closedByNetfault, at: now)
         table[flowSlot].record(packet, from: side, at: now, delivered: decision.verdict.delivers,
-                               held: decision.verdict.isHeld, acknowledges: !closedByNetfault)
+                               held: decision.verdict.isHeld, acknowledges: closedByNetfault == nil)
         if !reorderPending.isEmpty { releaseReordered(after: key, at: now, into: &decision) }
         noteIfClosed(flowSlot)
         table.touch(flowSlot, at: now)

@@ -44,21 +44,16 @@ public struct RuleSet: Sendable {
     public var enabledRules: [Rule] { rules.filter(\.enabled) }
 
     /// Whether some rule keeps packets back (`hold`, `delay`): the parking queue is needed.
-    public var canHold: Bool { enabledRules.contains { $0.action.kind.needs.contains(.parking) } }
+    public var canHold: Bool { enabledRules.contains(where: \.canHold) }
 
-    /// Whether some rule matches on a packet's `size:`, or corrupts packets: the queue must then see
-    /// segments as they go on the wire, not GSO super-packets of up to 64 KiB (the kernel segments
-    /// them before queueing; a corrupted super-packet's segments would be summed anew, the
-    /// corruption no longer caught).
-    public var needsSegments: Bool { enabledRules.contains { $0.match.size != nil || $0.action.kind == .corrupt } }
+    /// Whether some rule must see segments as they go on the wire, not GSO super-packets of up to
+    /// 64 KiB (the kernel then segments them before queueing).
+    public var needsSegments: Bool { enabledRules.contains(where: \.needsSegments) }
 
-    /// Whether some rule reads or rebuilds whole packets (`payload:`, `tls_sni:`, `http:`, `dns:`,
-    /// `rewrite`, `duplicate`, a `dns` answer). If
-    /// none does, the queue need copy only each packet's headers to netfault: the engine decides
-    /// from them, and a verdict without a replacement lets the kernel's own packet go on.
-    public var needsWholePackets: Bool {
-        enabledRules.contains { $0.match.readsPayload || $0.action.kind.needs.contains(.wholePackets) }
-    }
+    /// Whether some rule reads or rebuilds whole packets. If none does, the queue need copy only
+    /// each packet's headers to netfault: the engine decides from them, and a verdict without a
+    /// replacement lets the kernel's own packet go on.
+    public var needsWholePackets: Bool { enabledRules.contains(where: \.needsWholePackets) }
 
     public init(queue: UInt16 = 0, hooks: [Hook] = [.output, .input], duration: Duration? = nil,
                 seed: UInt64? = nil, rules: [Rule] = []) {
@@ -89,6 +84,17 @@ public enum Side: String, Sendable, CaseIterable {
 
 /// One rule: when `match` holds for a packet, `action` decides its fate.
 public struct Rule: Sendable {
+    /// Whether it keeps packets back (`hold`, `delay`, `rate`): the parking queue is needed.
+    public var canHold: Bool { action.kind.needs.contains(.parking) }
+
+    /// Whether it must see segments rather than GSO super-packets: a `size:` match measures the
+    /// wire, and a `corrupt` super-packet's segments would be summed anew by the kernel.
+    public var needsSegments: Bool { match.size != nil || action.kind.needs.contains(.segments) }
+
+    /// Whether it reads or rebuilds whole packets (`payload:`, `tls_sni:`, `http:`, `dns:`;
+    /// `rewrite`, `duplicate`, a `dns` answer, …).
+    public var needsWholePackets: Bool { match.readsPayload || action.kind.needs.contains(.wholePackets) }
+
     public var name: String
     public var match: Match
     public var action: Action

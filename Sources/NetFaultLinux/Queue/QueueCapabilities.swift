@@ -32,19 +32,20 @@ public struct QueueCapabilities: Sendable, Equatable {
     /// Why `ruleSet` cannot run on queues bound like this; nil when it can.
     public func refusal(of ruleSet: RuleSet) -> String? {
         if ruleSet.needsWholePackets, !wholePackets {
-            let rule = ruleSet.enabledRules.first { $0.match.readsPayload || $0.action.kind.needs.contains(.wholePackets) }!
+            let rule = ruleSet.enabledRules.first(where: \.needsWholePackets)!
             return "rule '\(rule.name)' reads or rebuilds payload, but this netfault's queue copies packet headers only "
                 + "(no rule needed payload when it started); restart it with --any-rules, or without a rule file"
         }
         if ruleSet.canHold, !parking {
-            let rule = ruleSet.enabledRules.first { $0.action.kind.needs.contains(.parking) }!
+            let rule = ruleSet.enabledRules.first(where: \.canHold)!
             return "rule '\(rule.name)' holds packets, but this netfault has no parking queue "
                 + "(no rule held packets when it started); restart it with --any-rules, or without a rule file"
         }
         if ruleSet.needsSegments, !segments {
-            let rule = ruleSet.enabledRules.first { $0.match.size != nil || $0.action.kind == .corrupt }!
-            return "rule '\(rule.name)' \(rule.match.size != nil ? "matches packet sizes" : "corrupts packets"), but this netfault's queue takes GSO super-packets whole "
-                + "(no rule matched sizes when it started); restart it with --any-rules, or without a rule file"
+            let rule = ruleSet.enabledRules.first(where: \.needsSegments)!
+            return "rule '\(rule.name)' \(rule.match.size != nil ? "matches packet sizes" : "changes bytes the kernel would sum anew"), "
+                + "but this netfault's queue takes GSO super-packets whole (no rule needed segments when it started); "
+                + "restart it with --any-rules, or without a rule file"
         }
         return nil
     }

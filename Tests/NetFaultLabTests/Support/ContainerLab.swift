@@ -148,10 +148,7 @@ final class ContainerLab {
             .map { URL(fileURLWithPath: $0.trimmingCharacters(in: .whitespacesAndNewlines)).lastPathComponent }
             .filter { $0.hasPrefix("netns-") }
         for container in containers { _ = try? podman(["rm", "-f", "-t", "0", container]) }
-        let sockets = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netfault")) ?? []
-        for name in sockets where namespaces.contains(where: { name.hasPrefix($0 + "-") }) {
-            try? FileManager.default.removeItem(atPath: "/run/netfault/" + name)
-        }
+        Lab.removeControlSockets(ofNamespacesStartingWith: namespaces.map { $0 + "-" })
         for network in networks.reversed() { _ = try? podman(["network", "rm", "-f", network]) }
         _ = try? podman(["rmi", "-f", image])
         try? FileManager.default.removeItem(at: directory)

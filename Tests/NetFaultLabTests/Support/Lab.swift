@@ -85,10 +85,16 @@ final class Lab {
         // Whatever else still runs in the lab's namespaces was started by this lab.
         network.destroy()
         try? FileManager.default.removeItem(at: directory)
-        // A netfault the test killed could not remove its default control socket (named after
-        // this lab's namespaces) nor its lock file.
+        Self.removeControlSockets(ofNamespacesStartingWith: [id + "-"])
+    }
+
+    /// Removes what netfaults the test killed left in /run/netfault: their default control
+    /// sockets, named after the namespace they ran in (`<namespace>-0.sock`), and the lock files.
+    static func removeControlSockets(ofNamespacesStartingWith prefixes: [String]) {
         let sockets = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netfault")) ?? []
-        for name in sockets where name.hasPrefix(id + "-") { try? FileManager.default.removeItem(atPath: "/run/netfault/" + name) }
+        for name in sockets where prefixes.contains(where: { name.hasPrefix($0) }) {
+            try? FileManager.default.removeItem(atPath: "/run/netfault/" + name)
+        }
     }
 
     struct Result {
