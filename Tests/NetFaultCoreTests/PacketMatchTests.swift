@@ -75,6 +75,22 @@ struct PacketMatchTests {
         #expect(try !RuleFile.parse("rules:\n  - name: a\n    match: {options: [sack]}\n    action: drop\n", name: "t").ruleSet.needsSegments)
     }
 
+    /// A share of packets is a share of those on the wire: a rule that rolls per packet has the
+    /// kernel cut super-packets first, and one that acts on every matching packet does not.
+    @Test(arguments: [
+        ("match: {server_port: 80, probability: 1%}\n    action: drop", true),
+        ("match: {server_port: 80}\n    action: {loss: {model: gilbert-elliott, p: 1%}}", true),
+        ("match: {server_port: 80}\n    action: {reorder: {probability: 25%}}", true),
+        ("match: {server_port: 80}\n    action: {reorder: {gap: 2}}", false),
+        ("match: {server_port: 80}\n    action: {delay: 10ms, jitter: 5ms}", false),
+    ])
+    func rulesThatRollPerPacketSeeSegments(_ rule: String, _ segments: Bool) throws {
+        let ruleSet = try RuleFile.parse("rules:\n  - name: a\n    \(rule)\n", name: "t").ruleSet
+        #expect(ruleSet.needsSegments == segments)
+        if rule.contains("probability: 1%") { #expect(ruleSet.rules[0].match.probability == 0.01) }
+        if segments { #expect(ruleSet.rules[0].segmentsReason == "acts on a share of the packets on the wire") }
+    }
+
     @Test(arguments: [
         ("{size: big}", "rules[0].match.size: big is not a packet size in bytes"),
         ("{size: \"1500-1400\"}", "1500-1400 takes no packet: the smaller size comes first"),

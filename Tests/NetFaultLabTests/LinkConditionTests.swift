@@ -50,6 +50,29 @@ extension LabTests {
             }
         }
 
+        /// A share of packets is a share of the segments on the wire, not of the GSO super-packets
+        /// (up to 45 segments each) the client's stack hands down: 1% loss of a 4 MB upload is
+        /// rolled for each of its 2 700-odd segments and loses about 1% of them.
+        @Test func probabilityIsRolledForEachSegmentOnTheWire() throws {
+            try withLab { lab in
+                _ = try lab.peerServer(["stream-server", "8080", "--sink"])
+                let netfault = try lab.netfault(.forward, rules: """
+                    seed: 7
+                    rules:
+                      - name: loss
+                        match: {server_port: 8080, from: client, probability: 1%}
+                        action: drop
+                    """)
+                let upload = try lab.peer(lab.client, ["connect", Lab.serverAddress[.v4]!, "8080", "--upload", "4000000", "--timeout", "30"])
+                #expect(upload["errno"] == nil || upload["errno"] is NSNull, "\(upload)")
+                let report = try lab.stop(netfault).report
+                let segments = 4_000_000 / 1_448
+                #expect(report.queue.packets > segments, "the upload's segments went through the queue one by one: \(report.queue)")
+                let lost = try #require(report.rule("loss")).fired
+                #expect((segments / 300...segments / 30).contains(lost), "1% of about \(segments) segments lost: \(lost)")
+            }
+        }
+
         /// Datagrams through a Gilbert-Elliott model: of those netfault saw, exactly the ones it
         /// counts as dropped never arrived, and they went missing in runs, not one by one.
         @Test(arguments: Lab.Family.allCases)

@@ -202,10 +202,11 @@ extension RuleFileReader {
         return ConnectionRange(lower, upper)
     }
 
+    /// 0.1 or 10%, as the actions' shares are written.
     private mutating func readProbability(_ node: Node, _ path: String) -> Double? {
         guard let text = scalar(node, path, expected: "a probability from 0 to 1") else { return nil }
-        guard let value = Units.decimal(text), (0...1).contains(value) else {
-            error(node, path, "\(Self.excerpt(text)) is not a probability (0 to 1, e.g. 0.1)")
+        guard let value = Units.percentage(text), value >= 0 else {
+            error(node, path, "\(Self.excerpt(text)) is not a probability (0 to 1, e.g. 0.1, or 10%)")
             return nil
         }
         return value

@@ -88,8 +88,19 @@ public struct Rule: Sendable {
     public var canHold: Bool { action.kind.needs.contains(.parking) }
 
     /// Whether it must see segments rather than GSO super-packets: a `size:` match measures the
-    /// wire, and a `corrupt` super-packet's segments would be summed anew by the kernel.
-    public var needsSegments: Bool { match.size != nil || action.kind.needs.contains(.segments) }
+    /// wire, a `corrupt` super-packet's segments would be summed anew by the kernel, and a share of
+    /// packets (`probability`, a loss model, a rolled `reorder`) is a share of those on the wire —
+    /// 1% loss of super-packets of up to 45 segments would lose whole windows at once.
+    public var needsSegments: Bool {
+        match.size != nil || match.probability != nil || action.roll != nil || action.kind.needs.contains(.segments)
+    }
+
+    /// Why the rule needs segments, for a refusal that names it.
+    public var segmentsReason: String {
+        if match.size != nil { return "matches packet sizes" }
+        if match.probability != nil || action.roll != nil { return "acts on a share of the packets on the wire" }
+        return "changes bytes the kernel would sum anew"
+    }
 
     /// Whether it reads or rebuilds whole packets (`payload:`, `tls_sni:`, `http:`, `dns:`;
     /// `rewrite`, `duplicate`, a `dns` answer, …).

@@ -43,7 +43,7 @@ public struct QueueCapabilities: Sendable, Equatable {
         }
         if ruleSet.needsSegments, !segments {
             let rule = ruleSet.enabledRules.first(where: \.needsSegments)!
-            return "rule '\(rule.name)' \(rule.match.size != nil ? "matches packet sizes" : "changes bytes the kernel would sum anew"), "
+            return "rule '\(rule.name)' \(rule.segmentsReason), "
                 + "but this netfault's queue takes GSO super-packets whole (no rule needed segments when it started); "
                 + "restart it with --any-rules, or without a rule file"
         }
