@@ -221,6 +221,9 @@ class Connection:
     server_winsock_code: Optional[int]
     faults: List[Fault]
     reset_by: Optional[Dict[str, Any]]
+    #: For a connection a ``close`` rule ended: netfault's FINs in the peers' names
+    #: (``{"sender": "netfault", "rule": ..., "toward": "client" | "server" | "both"}``).
+    closed_by: Optional[Dict[str, Any]] = None
     seen_from_start: Optional[bool] = None
     aborted_side: Optional[str] = None
     start_ms: Optional[float] = None
@@ -237,7 +240,7 @@ class Connection:
         errno, server_errno = _sides(data.get("errno"))
         winsock, server_winsock = _sides(data.get("winsock"))
         winsock_code, server_winsock_code = _sides(data.get("winsock_code"))
-        reset_by = data.get("reset_by")
+        reset_by, closed_by = data.get("reset_by"), data.get("closed_by")
         seen = data.get("seen_from_start")
         return cls(
             protocol=str(data.get("protocol", "")),
@@ -256,6 +259,7 @@ class Connection:
             server_winsock_code=_number(server_winsock_code),
             faults=[Fault.from_json(fault) for fault in data.get("faults") or [] if isinstance(fault, dict)],
             reset_by=dict(reset_by) if isinstance(reset_by, dict) else None,
+            closed_by=dict(closed_by) if isinstance(closed_by, dict) else None,
             seen_from_start=seen if isinstance(seen, bool) else None,
             aborted_side=data.get("aborted_side"),
             start_ms=_number(data.get("start_ms")),

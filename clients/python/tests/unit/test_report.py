@@ -46,7 +46,8 @@ REPORT = {
                    errno={"client": "ECONNRESET", "server": "EPIPE"},
                    winsock={"client": "WSAECONNRESET", "server": "WSAECONNABORTED"},
                    code={"client": 10054, "server": 10053}, a_key_from_the_future=[1, 2]),
-        connection("198.18.77.1:40002", "198.18.77.2:8080"),
+        connection("198.18.77.1:40002", "198.18.77.2:8080",
+                   closed_by={"sender": "netfault", "rule": "proxy-close", "toward": "both"}),
         connection("198.18.77.1:5353", "198.18.77.2:53", protocol="udp", outcome="open"),
     ],
     "unlisted_connections": {"closed": 3},
@@ -98,6 +99,13 @@ def test_an_ipv4_connection_and_its_client_side_error(report):
     assert refused.raw["packets"] == {"client": 1, "server": 0}
     assert str(refused) == ("tcp 198.18.77.1:40000 → 198.18.77.2:6379 refused "
                             "(client ECONNREFUSED / WSAECONNREFUSED 10061) faults: refuse-redis ×1")
+
+
+def test_a_connection_a_close_rule_ended_names_it(report):
+    closed = report.connections[2]
+    assert closed.outcome == "closed"
+    assert closed.closed_by == {"sender": "netfault", "rule": "proxy-close", "toward": "both"}
+    assert report.connections[0].closed_by is None and report.connections[1].closed_by is None
 
 
 def test_an_ipv6_connection_and_both_sides_errors(report):
