@@ -188,7 +188,7 @@ def arm_jitter(seconds, work, files):
     expected = {"uniform": (5000 / math.sqrt(3), 10000 - 4500, 10000, 10000 + 4500),
                 "normal": (5000, 10000 - 1.645 * 5000, 10000, 10000 + 1.645 * 5000)}
     for distribution in ("uniform", "normal"):
-        added = {name: [] for name, _, _ in TOOLS}
+        added, ratios = {name: [] for name, _, _ in TOOLS}, []
         for number in range(rounds()):
             order = ["delayer", "netfault"] if number % 2 == 0 else ["netfault", "delayer"]
             consumers = Consumers(work, f"j{distribution}{number}", ["10000", "--jitter", "5000", "--distribution", distribution],
@@ -199,6 +199,7 @@ def arm_jitter(seconds, work, files):
             delays, _ = added_delays(echoes, consumers.ports())
             for name, port, _ in TOOLS:
                 added[name] += delays.get(port, [])
+            ratios.append(statistics.pstdev(delays[NETFAULT_PORT]) / statistics.pstdev(delays[DELAYER]))
         deviation, p5, p50, p95 = expected[distribution]
         print(f"    {distribution:>7} configured: deviation {deviation / 1e3:.3f} ms, p5 {p5 / 1e3:.2f}, p50 {p50 / 1e3:.2f}, p95 {p95 / 1e3:.2f} ms")
         for name, _, title in TOOLS:
@@ -209,6 +210,8 @@ def arm_jitter(seconds, work, files):
                 print(f"    {distribution:>7} {title:>10}: deviation {realized / 1e3:.3f} ms ({realized / deviation:.3f} of configured), "
                       f"p5 {percentile(values, 0.05) / 1e3:.2f}, p50 {percentile(values, 0.5) / 1e3:.2f}, "
                       f"p95 {percentile(values, 0.95) / 1e3:.2f} ms ({len(values)} packets)", flush=True)
+        print("    %7s netfault σ / C delayer σ per round: median %.3f, 95%% interval [%.3f, %.3f]"
+              % ((distribution,) + median_interval(ratios)), flush=True)
 
 
 def bursts(sequences_lost):
