@@ -105,6 +105,13 @@ def iptables_queue(role, action, chain, *match, table="mangle"):
     ns(role, "iptables", "-t", table, action, chain, *match, "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass")
 
 
+def divert_port(action, protocol, port):
+    """`action` (-A, -D) the middlebox's diversion of both directions of `protocol` on `port` (either
+    end's) to queue 0, where the C consumer or the C delayer takes them."""
+    for match in (["--sport", str(port)], ["--dport", str(port)]):
+        iptables_queue("mbox", action, "FORWARD", "-p", protocol, *match)
+
+
 def cpu_ns(process):
     """CPU time (ns) the process has run so far, all its threads."""
     directory, total = f"/proc/{process.pid}/task", 0

@@ -13,7 +13,8 @@ Client ports divide the probe traffic between them packet by packet: 40000 goes 
 (queue 1), 40003 through netem (a prio qdisc's third band, chosen by a u32 filter)."""
 import json, math, os, re, statistics, subprocess, time
 
-from benchlab import (BENCH, SERVER, cpu_ns, echo_server, median_interval, netfault_start, ns, queue_table, record, start, stop, write)
+from benchlab import (BENCH, LAB, SERVER, cpu_ns, divert_port, echo_server, median_interval, netfault_start, ns, queue_table, record,
+                      start, stop, write)
 
 BASE, DELAYER, NETFAULT_PORT, NETEM_PORT = 40000, 40001, 40002, 40003
 ECHO = "7"
@@ -29,7 +30,7 @@ def netem_available():
     """Whether this kernel has netem, tried once in the lab's middlebox (the qdisc is removed again)."""
     global _netem
     if _netem is None:
-        tried = subprocess.run(["ip", "netns", "exec", ns_name("mbox"), "tc", "qdisc", "add", "dev", EGRESS, "root", "netem",
+        tried = subprocess.run(["ip", "netns", "exec", f"{LAB}-mbox", "tc", "qdisc", "add", "dev", EGRESS, "root", "netem",
                                 "delay", "1ms"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         _netem = tried.returncode == 0
         if _netem:
@@ -37,11 +38,6 @@ def netem_available():
         print("    netem: " + ("present, measured beside the references" if _netem else
                                f"not in this kernel ({tried.stdout.strip()}); the references stand in for it"), flush=True)
     return _netem
-
-
-def ns_name(role):
-    from benchlab import LAB
-    return f"{LAB}-{role}"
 
 
 def tc(*arguments, check=True):
@@ -58,17 +54,6 @@ def netem_for_port(port, *parameters):
 
 def qdisc_clear():
     tc("qdisc", "del", "dev", EGRESS, "root", check=False)
-
-
-def divert_udp(action, port):
-    """Both directions of the probes from client port `port` to the C delayer's queue 0."""
-    for match in (["--sport", str(port)], ["--dport", str(port)]):
-        ns("mbox", "iptables", "-t", "mangle", action, "FORWARD", "-p", "udp", *match, "-j", "NFQUEUE", "--queue-num", "0")
-
-
-def divert_tcp(action, port):
-    for match in (["--sport", str(port)], ["--dport", str(port)]):
-        ns("mbox", "iptables", "-t", "mangle", action, "FORWARD", "-p", "tcp", *match, "-j", "NFQUEUE", "--queue-num", "0")
 
 
 def netfault_rules(work, name, rules, seed=11):
@@ -115,7 +100,7 @@ class Consumers:
         self.ids0 = {"delayer": table[0][7], "netfault": table[1][7]}
 
     def start_delayer(self, arguments):
-        divert_udp("-A", DELAYER)
+        divert_port("-A", "udp", DELAYER)
         self.delayer = start("mbox", f"{BENCH}/nfq-delayer", "0", *arguments, "--to-port", ECHO)
 
     def start_netfault(self, rules):
@@ -133,7 +118,7 @@ class Consumers:
     def stop(self):
         stop(self.delayer)
         stop(self.netfault)
-        divert_udp("-D", DELAYER)
+        divert_port("-D", "udp", DELAYER)
         if self.netem:
             qdisc_clear()
         queue = json.load(open(self.report))["queue"]
@@ -146,7 +131,7 @@ TOOLS = (("delayer", DELAYER, "C delayer"), ("netfault", NETFAULT_PORT, "netfaul
 def added_delays(echoes, ports):
     """Each probe's added delay: its round trip less the median of the unqueued port's, in µs."""
     base = statistics.median(trip for _, trip in echoes[BASE])
-    return {port: [trip - base for _, trip in echoes[port]] for port in ports}, base
+    return {port: [trip - base for _, trip in echoes[port]] for port in ports}
 
 
 def arm_delay(seconds, work, files):
@@ -163,7 +148,7 @@ def arm_delay(seconds, work, files):
             for name, value in consumers.cpu_per_packet().items():
                 cpu[name].append(value)
             dropped += consumers.stop()
-            added, _ = added_delays(echoes, consumers.ports())
+            added = added_delays(echoes, consumers.ports())
             round_errors = {}
             for name, port, _ in TOOLS:
                 if port in added:
@@ -196,7 +181,7 @@ def arm_jitter(seconds, work, files):
                                   ["delay", "10ms", "5ms", "distribution", distribution], order)
             echoes, _ = probe(seconds, 300, consumers.ports())
             consumers.stop()
-            delays, _ = added_delays(echoes, consumers.ports())
+            delays = added_delays(echoes, consumers.ports())
             for name, port, _ in TOOLS:
                 added[name] += delays.get(port, [])
             ratios.append(statistics.pstdev(delays[NETFAULT_PORT]) / statistics.pstdev(delays[DELAYER]))
@@ -333,7 +318,7 @@ def goodput_run(tool, seconds, streams, rules, work, delayer_arguments, netem_pa
     if tool == "netfault":
         process = netfault_start("mbox", rules, report_path)
     elif tool == "delayer":
-        divert_tcp("-A", 5201)
+        divert_port("-A", "tcp", 5201)
         process = start("mbox", f"{BENCH}/nfq-delayer", "0", *delayer_arguments, "--to-port", "5201", stderr=open(counts, "w"))
         time.sleep(0.5)
     else:
@@ -351,7 +336,7 @@ def goodput_run(tool, seconds, streams, rules, work, delayer_arguments, netem_pa
         if process:
             stop(process)
         if tool == "delayer":
-            divert_tcp("-D", 5201)
+            divert_port("-D", "tcp", 5201)
         if tool == "netem":
             qdisc_clear()
     if tool == "netfault":

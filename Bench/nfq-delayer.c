@@ -28,8 +28,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
-#include <libmnl/libmnl.h>
-#include <libnetfilter_queue/libnetfilter_queue.h>
+#include "nfq-open.h"
 
 enum { most_held = 1 << 20 };
 
@@ -182,22 +181,12 @@ int main(int argc, char *argv[]) {
     heap = malloc(most_held * sizeof *heap);
     size_t size = 0xffff + (MNL_SOCKET_BUFFER_SIZE / 2);
     char *buffer = malloc(size);
-    nl = mnl_socket_open(NETLINK_NETFILTER);
-    if (!heap || !buffer || !nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) { perror("nfq-delayer: socket"); return 1; }
+    if (!heap || !buffer) { perror("nfq-delayer: malloc"); return 1; }
+    // Without NFQA_CFG_F_GSO: the kernel cuts super-packets, so loss and delay act on segments.
+    nl = bench_queue_open("nfq-delayer", queue_number, 128, 0, 100000, 32 << 20);
     unsigned port = mnl_socket_get_portid(nl);
-    struct nlmsghdr *header = nfq_nlmsg_put(buffer, NFQNL_MSG_CONFIG, queue_number);
-    nfq_nlmsg_cfg_put_cmd(header, AF_INET, NFQNL_CFG_CMD_BIND);
-    if (mnl_socket_sendto(nl, header, header->nlmsg_len) < 0) { perror("nfq-delayer: bind"); return 1; }
-    header = nfq_nlmsg_put(buffer, NFQNL_MSG_CONFIG, queue_number);
-    nfq_nlmsg_cfg_put_params(header, NFQNL_COPY_PACKET, 128);
-    nfq_nlmsg_cfg_put_qmaxlen(header, 100000);
-    if (mnl_socket_sendto(nl, header, header->nlmsg_len) < 0) { perror("nfq-delayer: params"); return 1; }
-    int receive_buffer = 32 << 20, on = 1;
-    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer);
-    setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_NO_ENOBUFS, &on, sizeof on);
     int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
     if (timer < 0) { perror("nfq-delayer: timerfd"); return 1; }
-    fprintf(stderr, "nfq-delayer: queue %u ready\n", queue_number);
 
     struct pollfd waits[2] = {{.fd = mnl_socket_get_fd(nl), .events = POLLIN}, {.fd = timer, .events = POLLIN}};
     while (!stopping) {

@@ -11,8 +11,7 @@
 #include <sys/socket.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
-#include <libmnl/libmnl.h>
-#include <libnetfilter_queue/libnetfilter_queue.h>
+#include "nfq-open.h"
 
 static struct mnl_socket *nl;
 static unsigned queue_number;
@@ -46,24 +45,8 @@ int main(int argc, char *argv[]) {
     sigaction(SIGINT, &action, NULL);
     size_t size = 0xffff + (MNL_SOCKET_BUFFER_SIZE / 2);
     char *buffer = malloc(size);
-    nl = mnl_socket_open(NETLINK_NETFILTER);
-    if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) { perror("mnl_socket"); return 1; }
+    nl = bench_queue_open("nfq-reference", queue_number, 0xffff, NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN, 16384, 16 << 20);
     unsigned port = mnl_socket_get_portid(nl);
-
-    struct nlmsghdr *header = nfq_nlmsg_put(buffer, NFQNL_MSG_CONFIG, queue_number);
-    nfq_nlmsg_cfg_put_cmd(header, AF_INET, NFQNL_CFG_CMD_BIND);
-    if (mnl_socket_sendto(nl, header, header->nlmsg_len) < 0) { perror("bind"); return 1; }
-    header = nfq_nlmsg_put(buffer, NFQNL_MSG_CONFIG, queue_number);
-    nfq_nlmsg_cfg_put_params(header, NFQNL_COPY_PACKET, 0xffff);
-    mnl_attr_put_u32(header, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
-    mnl_attr_put_u32(header, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
-    nfq_nlmsg_cfg_put_qmaxlen(header, 16384);
-    if (mnl_socket_sendto(nl, header, header->nlmsg_len) < 0) { perror("params"); return 1; }
-
-    int receive_buffer = 16 << 20, on = 1;
-    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer);
-    setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_NO_ENOBUFS, &on, sizeof on);
-    fprintf(stderr, "nfq-reference: queue %u ready\n", queue_number);
 
     while (!stopping) {
         ssize_t received = mnl_socket_recvfrom(nl, buffer, size);

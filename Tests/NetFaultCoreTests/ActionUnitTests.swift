@@ -80,7 +80,7 @@ struct ActionUnitTests {
         #expect(!action.summary.isEmpty && CheckSummary(file: file).text.contains(action.summary))
         #expect(file.ruleSet.canHold == kind.needs.contains(.parking))
         #expect(file.ruleSet.needsWholePackets == kind.needs.contains(.wholePackets))
-        #expect(file.ruleSet.needsSegments == kind.needs.contains(.segments))
+        #expect(file.ruleSet.needsSegments == (kind.needs.contains(.segments) || action.roll != nil))
         var driver = try EngineDriver(file)
         var conversation = Conversation()
         _ = driver.send(conversation.syn())

@@ -9,8 +9,8 @@ extension Action {
     /// `probability` roll does.
     public struct Loss: ActionUnit {
         static let kind = Kind.loss
-        /// A share of the packets on the wire: the kernel cuts GSO super-packets first.
-        static let needs: ActionNeeds = [.segments]
+        /// None of its own: it rolls (`Action.roll`), and a rule that rolls sees segments.
+        static let needs: ActionNeeds = []
         static let settingUsage: String? = "a loss model: {loss: {model: gilbert-elliott, p: 1%, r: 30%, h: 0%, k: 100%}}"
         static let companionKeys: [String] = []
 

@@ -87,19 +87,19 @@ public struct Rule: Sendable {
     /// Whether it keeps packets back (`hold`, `delay`, `rate`): the parking queue is needed.
     public var canHold: Bool { action.kind.needs.contains(.parking) }
 
-    /// Whether it must see segments rather than GSO super-packets: a `size:` match measures the
-    /// wire, a `corrupt` super-packet's segments would be summed anew by the kernel, and a share of
-    /// packets (`probability`, a loss model, a rolled `reorder`) is a share of those on the wire —
-    /// 1% loss of super-packets of up to 45 segments would lose whole windows at once.
-    public var needsSegments: Bool {
-        match.size != nil || match.probability != nil || action.roll != nil || action.kind.needs.contains(.segments)
-    }
+    /// Whether it must see segments rather than GSO super-packets (`segmentsReason` says why).
+    public var needsSegments: Bool { segmentsReason != nil }
 
-    /// Why the rule needs segments, for a refusal that names it.
-    public var segmentsReason: String {
+    /// Why it must see segments, in words for a refusal that names the rule; nil when it need not:
+    /// a `size:` match measures the wire; a share of packets (`probability`, a loss model, a rolled
+    /// `corrupt` or `reorder`) is a share of those on the wire — 1% loss of super-packets of up to
+    /// 45 segments would lose whole windows at once; and an action that needs `.segments` changes
+    /// bytes the kernel would checksum anew when it cut a super-packet (`corrupt`).
+    public var segmentsReason: String? {
         if match.size != nil { return "matches packet sizes" }
         if match.probability != nil || action.roll != nil { return "acts on a share of the packets on the wire" }
-        return "changes bytes the kernel would sum anew"
+        if action.kind.needs.contains(.segments) { return "changes bytes the kernel would sum anew" }
+        return nil
     }
 
     /// Whether it reads or rebuilds whole packets (`payload:`, `tls_sni:`, `http:`, `dns:`;

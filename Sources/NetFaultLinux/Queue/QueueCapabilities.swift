@@ -41,9 +41,8 @@ public struct QueueCapabilities: Sendable, Equatable {
             return "rule '\(rule.name)' holds packets, but this netfault has no parking queue "
                 + "(no rule held packets when it started); restart it with --any-rules, or without a rule file"
         }
-        if ruleSet.needsSegments, !segments {
-            let rule = ruleSet.enabledRules.first(where: \.needsSegments)!
-            return "rule '\(rule.name)' \(rule.segmentsReason), "
+        if !segments, let rule = ruleSet.enabledRules.first(where: \.needsSegments), let reason = rule.segmentsReason {
+            return "rule '\(rule.name)' \(reason), "
                 + "but this netfault's queue takes GSO super-packets whole (no rule needed segments when it started); "
                 + "restart it with --any-rules, or without a rule file"
         }
